@@ -1,0 +1,91 @@
+"""Gate 1, row level: split each landed feed into accepted rows (raw.<feed>) and quarantined rows.
+
+One set-based pass per feed evaluates every row-level rule of the registry (expectations/rules.py): rows
+breaking a quarantining rule go to quarantine.<feed> with the rules they broke; the rest go to raw.<feed>,
+which is all dbt reads. Whether the feed may be used at all is the Great Expectations suite's decision
+(expectations/suites.py), taken on the same rules and thresholds.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from assets.contract import Feed
+from expectations.rules import GATE_REF, SEEDS, row_rules
+
+
+@dataclass(frozen=True)
+class QuarantineOutcome:
+    feed: str
+    rows_received: int
+    rows_quarantined: int
+    rows_accepted: int
+    rows_unlinkable: int
+    by_rule: dict[tuple[str, str | None], int]  # (rule_id, column) -> rows breaking it
+
+
+def write_gate_reference(con: duckdb.DuckDBPyConnection) -> None:
+    """The small tables rules join to: the practice map and the plausible range of each observation code."""
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {GATE_REF}")
+    con.execute(f"CREATE OR REPLACE TABLE {GATE_REF}.practice_map AS "
+                f"SELECT practice_code FROM read_csv('{SEEDS / 'practice_map.csv'}', header = true, all_varchar = true)")
+    with open(SEEDS / "codelists" / "codelist_concepts.csv", newline="") as f:
+        concepts = list(csv.DictReader(f))
+    with open(SEEDS / "plausible_ranges.csv", newline="") as f:
+        ranges = {r["concept"]: r for r in csv.DictReader(f)}
+    selects = []
+    for c in concepts:
+        if c["concept"] in ranges:
+            r = ranges[c["concept"]]
+            path = SEEDS / "codelists" / f"{c['file']}.csv"
+            selects.append(f"SELECT CAST({c['code_column']} AS VARCHAR) AS code, '{c['concept']}' AS concept, "
+                           f"{float(r['min_value'])} AS min_value, {float(r['max_value'])} AS max_value "
+                           f"FROM read_csv('{path}', header = true, all_varchar = true)")
+    missing = set(ranges) - {c["concept"] for c in concepts}
+    if missing:
+        raise ValueError(f"seeds/plausible_ranges.csv: no codelist for concept(s) {sorted(missing)} "
+                         "in seeds/codelists/codelist_concepts.csv")
+    con.execute(f"CREATE OR REPLACE TABLE {GATE_REF}.plausible_value_codes AS "
+                f"SELECT DISTINCT * FROM ({' UNION ALL '.join(selects)})")
+
+
+def quarantine_feed(con: duckdb.DuckDBPyConnection, feed: Feed, extract_date: str) -> QuarantineOutcome:
+    rules = row_rules(feed, extract_date)
+    flag_columns = []
+    for i, rule in enumerate(rules):
+        if rule.rule_id == "duplicate_key":
+            key = ", ".join(feed.key)
+            expr = f"row_number() OVER (PARTITION BY {key} ORDER BY _row_number) > 1"
+        else:
+            expr = f"COALESCE({rule.predicate}, FALSE)"
+        flag_columns.append((f"_r{i}", expr, rule))
+    flags_sql = ", ".join(f"{expr} AS {name}" for name, expr, _ in flag_columns)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _flags AS SELECT _row_number, {flags_sql} FROM landing.{feed.name}")
+
+    quarantining = [(name, rule) for name, _, rule in flag_columns if rule.quarantines]
+    any_broken = " OR ".join(name for name, _ in quarantining) or "FALSE"
+    reasons = ", ".join(f"CASE WHEN {name} THEN '{rule.check_name}' END" for name, rule in quarantining)
+    columns = ", ".join(f"l.{c}" for c in feed.column_names)
+    con.execute("CREATE SCHEMA IF NOT EXISTS quarantine")
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    con.execute(f"CREATE OR REPLACE TABLE quarantine.{feed.name} AS "
+                f"SELECT {columns}, l._row_number, concat_ws('; ', {reasons}) AS broken_rules "
+                f"FROM landing.{feed.name} l JOIN _flags f USING (_row_number) WHERE {any_broken} ORDER BY l._row_number")
+    con.execute(f"CREATE OR REPLACE TABLE raw.{feed.name} AS "
+                f"SELECT {columns} FROM landing.{feed.name} l JOIN _flags f USING (_row_number) "
+                f"WHERE NOT ({any_broken}) ORDER BY l._row_number")
+
+    sums = ", ".join(f"count(*) FILTER (WHERE {name})" for name, _, _ in flag_columns)
+    counts = con.execute(f"SELECT count(*), count(*) FILTER (WHERE {any_broken}), {sums} FROM _flags").fetchall()[0]
+    con.execute("DROP TABLE _flags")
+    received, quarantined, per_rule = counts[0], counts[1], counts[2:]
+    by_rule = {}
+    unlinkable = 0
+    for (name, _, rule), n in zip(flag_columns, per_rule):
+        by_rule[(rule.rule_id, rule.column)] = by_rule.get((rule.rule_id, rule.column), 0) + n
+        if rule.rule_id == "unlinkable":
+            unlinkable = n
+    return QuarantineOutcome(feed.name, received, quarantined, received - quarantined, unlinkable, by_rule)

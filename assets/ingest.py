@@ -1,0 +1,163 @@
+"""Ingest: load one feed of a landing drop into the build DuckDB file, exactly as the contract says.
+
+`landing.<feed>` holds every row received, typed, with its position in the file (`_row_number`). A feed that
+cannot be read, or whose shape breaks the contract, raises FeedError naming the feed, the rule and the column:
+such a feed never reaches the quality gate and blocks the refresh.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from assets.contract import Feed
+
+# Parquet physical types accepted for each contract type (a narrower integer or float is not a mistype).
+ACCEPTED_PARQUET_TYPES = {
+    "VARCHAR": {"VARCHAR"},
+    "DATE": {"DATE"},
+    "TIMESTAMP": {"TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"},
+    "INTEGER": {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"},
+    "DOUBLE": {"FLOAT", "DOUBLE", "TINYINT", "SMALLINT", "INTEGER", "BIGINT"},
+    "BOOLEAN": {"BOOLEAN"},
+}
+
+
+class FeedError(Exception):
+    """A feed-level failure: the feed cannot be accepted at all."""
+
+    def __init__(self, feed: str, rule_id: str, message: str, column: str | None = None):
+        self.feed, self.rule_id, self.column, self.detail = feed, rule_id, column, message
+        where = f" column {column!r}:" if column else ""
+        super().__init__(f"feed {feed}: rule {rule_id}:{where} {message}")
+
+
+@dataclass(frozen=True)
+class Drop:
+    """One landing drop: <landing>/<extract_date>/ with its manifest."""
+
+    path: Path
+    extract_date: date
+    manifest: dict
+
+    @classmethod
+    def open(cls, landing_dir: Path, extract_date: date | None = None) -> "Drop":
+        landing_dir = Path(landing_dir)
+        if extract_date is None:
+            dated = sorted(p for p in landing_dir.glob("????-??-??") if p.is_dir())
+            if not dated:
+                raise FeedError("manifest", "missing_feed", f"no extract drop (YYYY-MM-DD folder) in {landing_dir}")
+            extract_date = date.fromisoformat(dated[-1].name)
+        path = landing_dir / extract_date.isoformat()
+        manifest_path = path / "manifest.json"
+        if not manifest_path.exists():
+            raise FeedError("manifest", "manifest_mismatch", f"{manifest_path} is missing")
+        try:
+            manifest = json.loads(manifest_path.read_text())
+        except (OSError, ValueError) as e:
+            raise FeedError("manifest", "unreadable", f"{manifest_path}: {e}") from e
+        stated = manifest.get("extract_date")
+        if stated != extract_date.isoformat():
+            raise FeedError("manifest", "manifest_mismatch",
+                            f"{manifest_path} says extract_date {stated!r} but the drop folder is {extract_date}")
+        return cls(path, extract_date, manifest)
+
+    def feed_file(self, feed: str) -> Path:
+        for suffix in (".parquet", ".csv"):
+            candidate = self.path / f"{feed}{suffix}"
+            if candidate.exists():
+                return candidate
+        raise FeedError(feed, "missing_feed", f"no {feed}.parquet or {feed}.csv in {self.path}")
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def check_against_manifest(drop: Drop, feed: str, path: Path) -> dict:
+    entry = drop.manifest.get("feeds", {}).get(feed)
+    if entry is None:
+        raise FeedError(feed, "manifest_mismatch", f"{drop.path / 'manifest.json'} does not list the feed")
+    if entry.get("file") and entry["file"] != path.name:
+        raise FeedError(feed, "manifest_mismatch", f"manifest names {entry['file']} but the drop holds {path.name}")
+    if "sha256" in entry and file_sha256(path) != entry["sha256"]:
+        raise FeedError(feed, "manifest_mismatch", f"{path.name} does not match the sha256 in the manifest "
+                                                   "(truncated or altered in transit)")
+    return entry
+
+
+def _describe(con: duckdb.DuckDBPyConnection, relation_sql: str) -> list[tuple[str, str]]:
+    return [(r[0], r[1]) for r in con.execute(f"DESCRIBE {relation_sql}").fetchall()]
+
+
+def _check_columns(feed: Feed, found: list[str]) -> None:
+    expected = feed.column_names
+    missing = [c for c in expected if c not in found]
+    extra = [c for c in found if c not in expected]
+    if missing:
+        raise FeedError(feed.name, "schema", f"missing from the file (found columns: {', '.join(found)})", missing[0])
+    if extra:
+        raise FeedError(feed.name, "schema", "is not in the contract (extra column)", extra[0])
+
+
+def _load_parquet(con, feed: Feed, path: Path) -> None:
+    source = f"read_parquet('{path}')"
+    try:
+        described = _describe(con, f"SELECT * FROM {source}")
+    except duckdb.Error as e:
+        raise FeedError(feed.name, "unreadable", f"{path.name} is not a readable Parquet file: {e}") from e
+    _check_columns(feed, [c for c, _ in described])
+    types = dict(described)
+    for c in feed.columns:
+        found = types[c.name].split("(")[0]
+        if found not in ACCEPTED_PARQUET_TYPES[c.sql_type] and not (c.sql_type == "DOUBLE" and found == "DECIMAL"):
+            raise FeedError(feed.name, "schema", f"has type {types[c.name]} but the contract says {c.type}", c.name)
+    select = ", ".join(f"CAST({c.name} AS {c.sql_type}) AS {c.name}" for c in feed.columns)
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE landing.{feed.name} AS "
+                    f"SELECT {select}, CAST(row_number() OVER () AS BIGINT) AS _row_number FROM {source}")
+    except duckdb.Error as e:
+        raise FeedError(feed.name, "unreadable", f"{path.name} could not be read completely: {e}") from e
+
+
+def _load_csv(con, feed: Feed, path: Path) -> None:
+    source = f"read_csv('{path}', header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', auto_detect = true)"
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _csv AS SELECT * FROM {source}")
+    except duckdb.Error as e:
+        raise FeedError(feed.name, "unreadable", f"{path.name} is not a readable CSV file: {e}") from e
+    _check_columns(feed, [c for c, _ in _describe(con, "_csv")])
+    for c in feed.columns:
+        if c.sql_type == "VARCHAR":
+            continue
+        bad = con.execute(f"SELECT count(*), min({c.name}) FROM _csv WHERE {c.name} IS NOT NULL "
+                          f"AND TRY_CAST({c.name} AS {c.sql_type}) IS NULL").fetchall()[0]
+        if bad[0]:
+            raise FeedError(feed.name, "schema", f"{bad[0]} values are not a valid {c.type} (e.g. {bad[1]!r})", c.name)
+    select = ", ".join(f"CAST({c.name} AS {c.sql_type}) AS {c.name}" for c in feed.columns)
+    con.execute(f"CREATE OR REPLACE TABLE landing.{feed.name} AS "
+                f"SELECT {select}, CAST(row_number() OVER () AS BIGINT) AS _row_number FROM _csv")
+    con.execute("DROP TABLE _csv")
+
+
+def load_feed(con: duckdb.DuckDBPyConnection, drop: Drop, feed: Feed) -> int:
+    """Load one feed into landing.<feed>; returns the number of rows received."""
+    path = drop.feed_file(feed.name)
+    entry = check_against_manifest(drop, feed.name, path)
+    con.execute("CREATE SCHEMA IF NOT EXISTS landing")
+    if path.suffix == ".parquet":
+        _load_parquet(con, feed, path)
+    else:
+        _load_csv(con, feed, path)
+    rows = con.execute(f"SELECT count(*) FROM landing.{feed.name}").fetchall()[0][0]
+    if "rows" in entry and int(entry["rows"]) != rows:
+        raise FeedError(feed.name, "manifest_mismatch", f"{rows} rows read but the manifest says {entry['rows']}")
+    return rows

@@ -1,0 +1,155 @@
+"""Publish: turn a build file that passed every blocking check into the readers' warehouse, atomically.
+
+The published file is assembled beside the warehouse from the build file's publishable schemas (marts,
+restricted, reference, and meta with the history of earlier refreshes), flushed to disk, then renamed over
+warehouse/phm.duckdb in one step. Readers holding the old file keep reading it; a refresh that fails anywhere
+before the rename leaves the published file byte-identical. The NHS number never leaves the build file except
+in restricted.person_identity; raw, landing and quarantine schemas are never published.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import time
+from datetime import datetime, timezone
+from contextlib import contextmanager
+from pathlib import Path
+
+from assets.contract import load_contract
+from assets.run_meta import HISTORY_TABLES, connect, json_rows, now
+from expectations.rules import SEEDS
+
+PUBLISHED_SCHEMAS = ("marts", "restricted", "reference")
+
+
+class PublishRefused(RuntimeError):
+    pass
+
+
+@contextmanager
+def refresh_lock(warehouse_path: Path):
+    """One refresh at a time per warehouse. flock is released by the kernel if the process dies: no stale lock."""
+    warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = warehouse_path.parent / f".{warehouse_path.name}.lock"
+    with open(lock_path, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as e:
+            raise RuntimeError(f"another refresh of {warehouse_path} is running (lock {lock_path})") from e
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def previous_feed_rows(warehouse_path: Path) -> dict[str, int]:
+    """Rows received per feed in the last published refresh (empty if nothing is published yet)."""
+    if not warehouse_path.exists():
+        return {}
+    with connect(warehouse_path, read_only=True) as con:
+        rows = con.execute("""
+            SELECT feed, rows_received FROM meta.feed_counts
+            WHERE run_id = (SELECT run_id FROM meta.refresh_log ORDER BY published_at DESC LIMIT 1)""").fetchall()
+    return dict(rows)
+
+
+def reference_versions() -> dict[str, str]:
+    """sha256 of each reference file the refresh read: codelists, thresholds, maps."""
+    files = ["reference_manifest.csv", "quality_thresholds.csv", "plausible_ranges.csv", "practice_map.csv",
+             "codelists/codelist_concepts.csv"]
+    return {f: hashlib.sha256((SEEDS / f).read_bytes()).hexdigest()[:16] for f in files}
+
+
+def verify_gates(con, run_id: str) -> None:
+    """Defence in depth: publish itself refuses unless every feed was gated in this run and nothing blocked."""
+    failed = con.execute("""SELECT feed, rule_id, column_name, message FROM meta.check_results
+                            WHERE run_id = ? AND NOT passed AND severity = 'block' ORDER BY feed, rule_id""",
+                         [run_id]).fetchall()
+    if failed:
+        first = failed[0]
+        raise PublishRefused(f"{len(failed)} blocking check(s) failed, first: feed {first[0]} rule {first[1]} "
+                             f"column {first[2]}: {first[3]}")
+    gated = {r[0] for r in con.execute("SELECT DISTINCT feed FROM meta.check_results WHERE run_id = ? AND stage = 'gate1'",
+                                       [run_id]).fetchall()}
+    missing = sorted(set(load_contract()) - gated)
+    if missing:
+        raise PublishRefused(f"no gate-1 results in this run for feed(s) {', '.join(missing)}")
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def publish(build_path: Path, warehouse_path: Path, run_id: str, extract_date: str, reference_date: str,
+            source_generator: dict | None = None, started: float | None = None) -> dict:
+    """Assemble and atomically publish; returns the refresh_log row. `started`: when the publish stage began."""
+    started = started or time.time()
+    warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    staging_path = warehouse_path.parent / f".{warehouse_path.name}.{run_id}.tmp"
+    staging_path.unlink(missing_ok=True)
+    with connect(build_path, read_only=True) as build:
+        verify_gates(build, run_id)
+    try:
+        with connect(staging_path) as pub:
+            pub.execute(f"ATTACH '{build_path}' AS build (READ_ONLY)")
+            tables = pub.execute(f"""SELECT table_schema, table_name FROM information_schema.tables
+                                     WHERE table_catalog = 'build' AND table_schema IN {PUBLISHED_SCHEMAS}
+                                     ORDER BY 1, 2""").fetchall()
+            for schema, table in tables:
+                pub.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+                pub.execute(f"CREATE TABLE {schema}.{table} AS SELECT * FROM build.{schema}.{table}")
+            pub.execute("CREATE SCHEMA meta")
+            for table in HISTORY_TABLES:
+                pub.execute(f"CREATE TABLE meta.{table} AS SELECT * FROM build.meta.{table} WHERE false")
+            if warehouse_path.exists():
+                pub.execute(f"ATTACH '{warehouse_path}' AS previous (READ_ONLY)")
+                for table in HISTORY_TABLES:
+                    pub.execute(f"INSERT INTO meta.{table} BY NAME SELECT * FROM previous.meta.{table}")
+                pub.execute("DETACH previous")
+            for table in HISTORY_TABLES:
+                if table != "refresh_log":
+                    pub.execute(f"INSERT INTO meta.{table} SELECT * FROM build.meta.{table} WHERE run_id = ?", [run_id])
+            pub.execute("INSERT INTO meta.stage_timings VALUES (?, 'publish', ?, ?)",
+                        [run_id, datetime.fromtimestamp(started, timezone.utc).replace(tzinfo=None),
+                         round(time.time() - started, 3)])
+            log = _refresh_log_row(pub, run_id, extract_date, reference_date, source_generator)
+            pub.execute("INSERT INTO meta.refresh_log BY NAME SELECT * FROM (SELECT " +
+                        ", ".join(f"? AS {k}" for k in log) + ")", list(log.values()))
+            pub.execute("DETACH build")
+            pub.execute("CHECKPOINT")
+        _fsync(staging_path)
+        os.replace(staging_path, warehouse_path)
+        _fsync(warehouse_path.parent)
+    finally:
+        staging_path.unlink(missing_ok=True)
+    return log
+
+
+def _refresh_log_row(pub, run_id, extract_date, reference_date, source_generator) -> dict:
+    totals = pub.execute("""SELECT sum(rows_received), sum(rows_quarantined), sum(rows_accepted)
+                            FROM build.meta.feed_counts WHERE run_id = ?""", [run_id]).fetchall()[0]
+    checks = pub.execute("""SELECT count(*), count(*) FILTER (WHERE NOT passed)
+                            FROM build.meta.check_results WHERE run_id = ?""", [run_id]).fetchall()[0]
+    started = pub.execute("SELECT min(started_at) FROM build.meta.stage_timings WHERE run_id = ?", [run_id]).fetchall()[0][0]
+    return {
+        "run_id": run_id, "extract_date": extract_date, "reference_date": reference_date,
+        "started_at": started, "published_at": now(),
+        "rows_received": totals[0], "rows_quarantined": totals[1], "rows_accepted": totals[2],
+        "checks_run": checks[0], "checks_failed": checks[1],
+        "feed_counts": json_rows(pub, """SELECT feed, rows_received, rows_quarantined, rows_accepted, rows_unlinkable
+                                         FROM build.meta.feed_counts WHERE run_id = ? ORDER BY feed""", [run_id]),
+        "check_summary": json_rows(pub, """SELECT stage, severity, count(*) AS checks,
+                                                  count(*) FILTER (WHERE NOT passed) AS failed
+                                           FROM build.meta.check_results WHERE run_id = ? GROUP BY ALL ORDER BY ALL""",
+                                   [run_id]),
+        "stage_timings": json_rows(pub, """SELECT stage, seconds FROM meta.stage_timings
+                                           WHERE run_id = ? ORDER BY started_at""", [run_id]),
+        "reference_versions": json.dumps(reference_versions()),
+        "source_generator": json.dumps(source_generator) if source_generator else None,
+    }

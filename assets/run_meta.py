@@ -1,0 +1,91 @@
+"""What a refresh records about itself in the build file's `meta` schema; publish carries it into the warehouse.
+
+Tables (one row per run and item; publish keeps the history of earlier published refreshes):
+  meta.run_context        the drop a run resolved at its start (build file only: every stage reads the same drop)
+  meta.feed_counts        rows received / quarantined / accepted / unlinkable per feed
+  meta.quarantine_summary rows breaking each rule per feed and column
+  meta.check_results      every gate check: rule, severity, threshold, observed, passed, message
+  meta.stage_timings      seconds per stage
+  meta.refresh_log        one row per published refresh (written by publish)
+"""
+from __future__ import annotations
+
+import json
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+DDL = """
+CREATE SCHEMA IF NOT EXISTS meta;
+CREATE TABLE IF NOT EXISTS meta.run_context (
+    run_id VARCHAR, extract_date DATE, drop_path VARCHAR, manifest JSON);
+CREATE TABLE IF NOT EXISTS meta.feed_counts (
+    run_id VARCHAR, extract_date DATE, feed VARCHAR, file_name VARCHAR, rows_received BIGINT,
+    rows_quarantined BIGINT, rows_accepted BIGINT, rows_unlinkable BIGINT);
+CREATE TABLE IF NOT EXISTS meta.quarantine_summary (
+    run_id VARCHAR, feed VARCHAR, rule_id VARCHAR, column_name VARCHAR, quarantined BOOLEAN, rows BIGINT);
+CREATE TABLE IF NOT EXISTS meta.check_results (
+    run_id VARCHAR, stage VARCHAR, feed VARCHAR, rule_id VARCHAR, column_name VARCHAR, check_type VARCHAR,
+    severity VARCHAR, threshold DOUBLE, passed BOOLEAN, observed_count BIGINT, observed_rate DOUBLE,
+    element_count BIGINT, message VARCHAR, checked_at TIMESTAMP);
+CREATE TABLE IF NOT EXISTS meta.stage_timings (
+    run_id VARCHAR, stage VARCHAR, started_at TIMESTAMP, seconds DOUBLE);
+CREATE TABLE IF NOT EXISTS meta.refresh_log (
+    run_id VARCHAR, extract_date DATE, reference_date DATE, started_at TIMESTAMP, published_at TIMESTAMP,
+    rows_received BIGINT, rows_quarantined BIGINT, rows_accepted BIGINT, checks_run BIGINT, checks_failed BIGINT,
+    feed_counts JSON, check_summary JSON, stage_timings JSON, reference_versions JSON, source_generator JSON);
+"""
+HISTORY_TABLES = ("refresh_log", "feed_counts", "quarantine_summary", "check_results", "stage_timings")
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def create_meta(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(DDL)
+
+
+@contextmanager
+def connect(path: Path | str, read_only: bool = False):
+    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def record_stage(build_path: Path, run_id: str, stage: str, started: float) -> None:
+    with connect(build_path) as con:
+        con.execute("INSERT INTO meta.stage_timings VALUES (?, ?, ?, ?)",
+                    [run_id, stage, datetime.fromtimestamp(started, timezone.utc).replace(tzinfo=None),
+                     round(time.time() - started, 3)])
+
+
+def record_checks(con: duckdb.DuckDBPyConnection, run_id: str, stage: str, results) -> None:
+    checked_at = now()
+    con.executemany("INSERT INTO meta.check_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+        [run_id, stage, r.feed, r.rule_id, r.column, r.expectation_type, r.severity, r.threshold, r.passed,
+         r.observed_count, r.observed_rate, r.element_count, r.message, checked_at] for r in results])
+
+
+def record_quarantine(con: duckdb.DuckDBPyConnection, run_id: str, extract_date: str, file_name: str, outcome,
+                      quarantining: dict[tuple[str, str | None], bool]) -> None:
+    con.execute("DELETE FROM meta.feed_counts WHERE run_id = ? AND feed = ?", [run_id, outcome.feed])
+    con.execute("DELETE FROM meta.quarantine_summary WHERE run_id = ? AND feed = ?", [run_id, outcome.feed])
+    con.execute("INSERT INTO meta.feed_counts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [run_id, extract_date, outcome.feed, file_name, outcome.rows_received, outcome.rows_quarantined,
+                 outcome.rows_accepted, outcome.rows_unlinkable])
+    rows = [[run_id, outcome.feed, rule_id, column, quarantining[(rule_id, column)], n]
+            for (rule_id, column), n in outcome.by_rule.items() if n]
+    if rows:
+        con.executemany("INSERT INTO meta.quarantine_summary VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+
+def json_rows(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> str:
+    cur = con.execute(sql, params or [])
+    names = [d[0] for d in cur.description]
+    return json.dumps([dict(zip(names, row)) for row in cur.fetchall()], default=str)

@@ -1,0 +1,48 @@
+"""Great Expectations 1.x on DuckDB.
+
+GX has no DuckDB dialect: on a plain SQL datasource it closes the SQLAlchemy connection between building a
+query and reading its result, and DuckDB drops the pending result on that rollback ("list index out of
+range" on every expectation). GX already keeps one persisted connection for SQLite and SQL Server; adding
+DuckDB to that list makes every expectation work. This touches a GX internal, so great-expectations is
+pinned in pyproject.toml and tests/unit/test_gx_duckdb.py fails if the behaviour changes.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+import great_expectations as gx  # noqa: E402
+from great_expectations.execution_engine import sqlalchemy_execution_engine as _engine  # noqa: E402
+
+
+class _DuckDBDialect(str):
+    """Stands in a GXSqlDialect member: GX compares `.value` prefixes and `dialect_name in (...)`."""
+
+    value = "duckdb"
+
+
+if not any(getattr(d, "value", None) == "duckdb" for d in _engine._PERSISTED_CONNECTION_DIALECTS):
+    _engine._PERSISTED_CONNECTION_DIALECTS = (*_engine._PERSISTED_CONNECTION_DIALECTS, _DuckDBDialect("duckdb"))
+
+
+def duckdb_context(database_path: str, datasource_name: str = "build"):
+    """An ephemeral GX context with one SQL datasource on the DuckDB file (opened read-only)."""
+    context = gx.get_context(mode="ephemeral")
+    datasource = context.data_sources.add_sql(
+        name=datasource_name,
+        connection_string=f"duckdb:///{database_path}",
+        kwargs={"connect_args": {"read_only": True}},
+    )
+    return context, datasource
+
+
+def close(datasource) -> None:
+    """Release the DuckDB file so the next writer (ingest, dbt) can open it."""
+    execution_engine = datasource.get_execution_engine()
+    if execution_engine._connection is not None:
+        execution_engine._connection.close()
+        execution_engine._connection = None
+    execution_engine.engine.dispose()
+    if getattr(datasource, "_engine", None) is not None:
+        datasource._engine.dispose()

@@ -1,0 +1,131 @@
+"""The refresh's Python assets and gate-1 checks. Wiring only: the work is in assets/ and expectations/."""
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import dagster as dg
+
+from assets.contract import load_contract
+from assets.gate import quarantine_feed, write_gate_reference
+from assets.ingest import Drop, FeedError, load_feed
+from assets.pseudonym import build_person_key, pseudonym_key
+from assets.publish import previous_feed_rows, publish, refresh_lock
+from assets.run_meta import connect, create_meta, record_checks, record_quarantine, record_stage
+from expectations.rules import row_rules
+from expectations.suites import CheckResult, validate_feed
+from orchestration.resources import RefreshSettings
+
+BUILD_KEY = dg.AssetKey(["build", "database"])
+
+
+def run_drop(settings: RefreshSettings, run_id: str) -> Drop:
+    """The drop this run resolved when it started (a drop landing mid-run does not change it)."""
+    with connect(settings.build_path(run_id), read_only=True) as con:
+        extract_date, path = con.execute("SELECT extract_date, drop_path FROM meta.run_context WHERE run_id = ?",
+                                         [run_id]).fetchall()[0]
+    return Drop.open(Path(path).parent, extract_date)
+
+
+@dg.asset(key=BUILD_KEY, group_name="ingest",
+          description="A fresh build DuckDB file for this run (raw, quarantine and meta schemas; never read by users).")
+def build_database(context: dg.AssetExecutionContext, settings: RefreshSettings) -> dg.MaterializeResult:
+    started = time.time()
+    drop = settings.drop()
+    build_dir = settings.build_dir()
+    if build_dir.exists():  # earlier runs' build files (kept until now for diagnosis)
+        shutil.rmtree(build_dir)
+    build_dir.mkdir(parents=True)
+    path = settings.build_path(context.run_id)
+    with connect(path) as con:
+        create_meta(con)
+        write_gate_reference(con)
+        con.execute("INSERT INTO meta.run_context VALUES (?, ?, ?, ?)",
+                    [context.run_id, drop.extract_date, str(drop.path), json.dumps(drop.manifest)])
+    record_stage(path, context.run_id, "build_database", started)
+    return dg.MaterializeResult(metadata={"build_file": str(path), "extract_date": drop.extract_date.isoformat()})
+
+
+def raw_feed_assets(feed_name: str):
+    feed = load_contract()[feed_name]
+    key = dg.AssetKey(["raw", feed_name])
+
+    @dg.asset(key=key, deps=[BUILD_KEY], group_name="ingest", name=f"raw_{feed_name}",
+              description=f"{feed.setting}: rows accepted by gate 1 (quarantined rows in quarantine.{feed_name}).")
+    def ingest(context: dg.AssetExecutionContext, settings: RefreshSettings) -> dg.MaterializeResult:
+        started = time.time()
+        build_path = settings.build_path(context.run_id)
+        drop = run_drop(settings, context.run_id)
+        extract_date = drop.extract_date.isoformat()
+        with connect(build_path) as con:
+            try:
+                load_feed(con, drop, feed)
+            except FeedError as e:
+                record_checks(con, context.run_id, "gate1", [CheckResult(
+                    feed_name, e.rule_id, e.column, "ingest", "block", 0.0, False, None, None, None, str(e))])
+                raise dg.Failure(description=str(e), metadata={"feed": feed_name, "rule": e.rule_id,
+                                                               "column": e.column or ""}) from e
+            outcome = quarantine_feed(con, feed, extract_date)
+            quarantining = {(r.rule_id, r.column): r.quarantines for r in row_rules(feed, extract_date)}
+            record_quarantine(con, context.run_id, extract_date, drop.feed_file(feed_name).name, outcome, quarantining)
+        record_stage(build_path, context.run_id, f"ingest:{feed_name}", started)
+        return dg.MaterializeResult(metadata={
+            "rows_received": outcome.rows_received, "rows_quarantined": outcome.rows_quarantined,
+            "rows_accepted": outcome.rows_accepted, "rows_unlinkable": outcome.rows_unlinkable})
+
+    @dg.asset_check(asset=key, name="gate1", blocking=True,
+                    description=f"Great Expectations suite gate1_{feed_name}: contract rules with their thresholds "
+                                "(seeds/quality_thresholds.csv) and row count against the last published refresh.")
+    def gate1(context: dg.AssetCheckExecutionContext, settings: RefreshSettings) -> dg.AssetCheckResult:
+        started = time.time()
+        build_path = settings.build_path(context.run_id)
+        drop = run_drop(settings, context.run_id)
+        previous = previous_feed_rows(settings.warehouse).get(feed_name)
+        results = validate_feed(str(build_path), feed_name, drop.extract_date.isoformat(), previous)
+        with connect(build_path) as con:
+            record_checks(con, context.run_id, "gate1", results)
+        record_stage(build_path, context.run_id, f"gate1:{feed_name}", started)
+        blocking = [r for r in results if r.blocks]
+        description = "; ".join(f"rule {r.rule_id} column {r.column}: {r.message}" for r in blocking) or \
+            f"{len(results)} expectations passed"
+        return dg.AssetCheckResult(
+            passed=not blocking, severity=dg.AssetCheckSeverity.ERROR, description=description,
+            metadata={"expectations": len(results), "failed": len(blocking),
+                      "failed_rules": ", ".join(sorted({f"{r.rule_id}:{r.column}" for r in blocking}))})
+
+    return ingest, gate1
+
+
+RAW_FEEDS = {name: raw_feed_assets(name) for name in load_contract()}
+RAW_KEYS = [dg.AssetKey(["raw", name]) for name in RAW_FEEDS]
+
+
+@dg.asset(key=["raw", "person_key"], deps=RAW_KEYS, group_name="ingest",
+          description="Keyed pseudonym (HMAC-SHA256) of every valid NHS number in the accepted feeds.")
+def person_key(context: dg.AssetExecutionContext, settings: RefreshSettings) -> dg.MaterializeResult:
+    started = time.time()
+    build_path = settings.build_path(context.run_id)
+    with connect(build_path) as con:
+        n = build_person_key(con, pseudonym_key())
+    record_stage(build_path, context.run_id, "person_key", started)
+    return dg.MaterializeResult(metadata={"people": n})
+
+
+def published_warehouse_asset(upstream: list[dg.AssetKey]):
+    @dg.asset(key=["warehouse", "published"], deps=upstream, group_name="publish",
+              description="Atomic swap of the checked build into the readers' warehouse, with a meta.refresh_log row.")
+    def published_warehouse(context: dg.AssetExecutionContext, settings: RefreshSettings) -> dg.MaterializeResult:
+        started = time.time()
+        build_path = settings.build_path(context.run_id)
+        drop = run_drop(settings, context.run_id)
+        with refresh_lock(settings.warehouse):
+            log = publish(build_path, settings.warehouse, context.run_id, drop.extract_date.isoformat(),
+                          drop.extract_date.isoformat(), drop.manifest.get("generator"), started)
+        return dg.MaterializeResult(metadata={"warehouse": str(settings.warehouse),
+                                              "rows_accepted": log["rows_accepted"],
+                                              "rows_quarantined": log["rows_quarantined"]})
+
+    return published_warehouse
+

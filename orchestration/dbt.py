@@ -1,0 +1,77 @@
+"""dbt wiring: the project, the translator (asset keys = schema + model, groups by layer) and the dbt assets.
+
+dagster-dbt needs dbt's manifest.json at import time. `make setup` prepares it (`python -m orchestration.dbt
+--prepare`), and importing this module prepares it when it is missing, so an in-process run never starts
+without one.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+
+from assets.run_meta import record_stage
+from orchestration.assets import run_drop
+from orchestration.resources import RefreshSettings
+from phm.paths import DBT_PROJECT_DIR
+
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def dbt_executable() -> str:
+    """The dbt beside this interpreter, so no activated venv is needed."""
+    candidate = Path(sys.executable).parent / "dbt"
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+def prepare() -> None:
+    dbt_project.preparer.prepare(dbt_project)
+
+
+if not dbt_project.manifest_path.exists():
+    prepare()
+
+
+class PhmDbtTranslator(DagsterDbtTranslator):
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
+        schema = dbt_resource_props.get("config", {}).get("schema") or dbt_resource_props.get("schema")
+        return dg.AssetKey([schema, dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "seed":
+            return "reference"
+        layer = dbt_resource_props.get("fqn", [None, None])[1]
+        return layer if layer in ("staging", "intermediate", "marts") else "marts"
+
+
+@dbt_assets(manifest=dbt_project.manifest_path,
+            dagster_dbt_translator=PhmDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)))
+def phm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: RefreshSettings):
+    """dbt build (seeds, models, tests) on this run's build file, as of the drop's extract date."""
+    started = time.time()
+    build_path = settings.build_path(context.run_id)
+    extract_date = run_drop(settings, context.run_id).extract_date.isoformat()
+    os.environ["PHM_BUILD_DB"] = str(build_path)  # read by dbt_project/profiles.yml
+    dbt_vars = {"reference_date": extract_date}
+    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+    record_stage(build_path, context.run_id, "dbt_build", started)
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable())
+
+
+if __name__ == "__main__":
+    if "--prepare" in sys.argv:
+        prepare()
+        print(f"dbt manifest ready: {dbt_project.manifest_path}")

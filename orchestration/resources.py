@@ -1,0 +1,36 @@
+"""Resources: where the refresh reads its drop and writes its warehouse, configured from the environment."""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+
+from assets.ingest import Drop
+from phm.paths import default_landing_dir, default_warehouse_path, resolve
+
+
+class RefreshSettings(dg.ConfigurableResource):
+    """landing_dir holds <extract_date>/ drops; extract_date empty = the latest drop."""
+
+    landing_dir: str
+    warehouse_path: str
+    extract_date: str = ""
+
+    @classmethod
+    def from_env(cls) -> "RefreshSettings":
+        return cls(landing_dir=str(default_landing_dir()), warehouse_path=str(default_warehouse_path()))
+
+    @property
+    def warehouse(self) -> Path:
+        return resolve(self.warehouse_path)
+
+    def drop(self) -> Drop:
+        return Drop.open(resolve(self.landing_dir), date.fromisoformat(self.extract_date) if self.extract_date else None)
+
+    def build_dir(self) -> Path:
+        return self.warehouse.parent / ".build"
+
+    def build_path(self, run_id: str) -> Path:
+        """Each run builds in its own file; it holds raw NHS numbers, so it stays beside the warehouse."""
+        return self.build_dir() / f"{run_id}.duckdb"

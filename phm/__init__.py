@@ -1,0 +1,1 @@
+"""phm: the command line of the population health management pipeline (see README)."""

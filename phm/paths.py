@@ -1,0 +1,21 @@
+"""Where things live by default, relative to the project root unless given as absolute paths."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+
+def resolve(path: str | os.PathLike) -> Path:
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else (Path.cwd() / p).resolve()
+
+
+def default_landing_dir() -> Path:
+    return resolve(os.environ.get("PHM_LANDING_DIR", PROJECT_ROOT / "landing"))
+
+
+def default_warehouse_path() -> Path:
+    return resolve(os.environ.get("PHM_WAREHOUSE", PROJECT_ROOT / "warehouse" / "phm.duckdb"))

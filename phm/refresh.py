@@ -1,0 +1,108 @@
+"""`phm refresh`: run the nightly_refresh job in this process (no daemon) and print a one-screen summary."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+from rich.console import Console
+from rich.table import Table
+
+
+@dataclass
+class RefreshOutcome:
+    published: bool
+    run_id: str
+    warehouse: Path
+    build_file: Path
+    failures: list[str] = field(default_factory=list)
+
+
+def run_refresh(landing_dir: Path, warehouse_path: Path, extract_date: date | None, console: Console) -> RefreshOutcome:
+    import dagster as dg
+
+    from orchestration.definitions import build_definitions
+    from orchestration.resources import RefreshSettings
+
+    settings = RefreshSettings(landing_dir=str(landing_dir), warehouse_path=str(warehouse_path),
+                               extract_date=extract_date.isoformat() if extract_date else "")
+    job = build_definitions(settings).get_job_def("nightly_refresh")
+    started = time.time()
+    with console.status(f"refreshing {warehouse_path} from {landing_dir} ..."):
+        result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    build_file = settings.build_path(result.run_id)
+    published = result.success and _published_run(warehouse_path) == result.run_id
+    outcome = RefreshOutcome(published, result.run_id, warehouse_path, build_file)
+    if not published:
+        outcome.failures = _failures(result, build_file)
+    _print_summary(outcome, console, time.time() - started)
+    return outcome
+
+
+def _published_run(warehouse_path: Path) -> str | None:
+    if not warehouse_path.exists():
+        return None
+    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        row = con.execute("SELECT run_id FROM meta.refresh_log ORDER BY published_at DESC LIMIT 1").fetchall()
+    return row[0][0] if row else None
+
+
+def _failures(result, build_file: Path) -> list[str]:
+    """What blocked the refresh: failed blocking checks first, then failed steps (with the feed and rule)."""
+    reasons = []
+    if build_file.exists():
+        with duckdb.connect(str(build_file), read_only=True) as con:
+            rows = con.execute("""SELECT feed, rule_id, column_name, message FROM meta.check_results
+                                  WHERE run_id = ? AND NOT passed AND severity = 'block'
+                                  ORDER BY feed, rule_id, column_name""", [result.run_id]).fetchall()
+        for feed, rule, column, message in rows:
+            reasons.append(f"gate 1 blocked feed {feed}: rule {rule}" + (f" column {column}" if column else "")
+                           + f": {message}")
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            error = event.event_specific_data.error
+            text = (error.message if error else "").strip().splitlines()[0] if error else "failed"
+            if not any(text and text in r for r in reasons):
+                reasons.append(f"step {event.step_key} failed: {text}")
+    if not reasons:
+        reasons.append("the run did not publish (see the Dagster events above)")
+    return reasons
+
+
+def _print_summary(outcome: RefreshOutcome, console: Console, seconds: float) -> None:
+    if not outcome.published:
+        console.print(f"[bold red]Refresh BLOCKED[/] (run {outcome.run_id}, {seconds:.0f} s): nothing was published; "
+                      f"{outcome.warehouse} is unchanged.")
+        for reason in outcome.failures[:15]:
+            console.print(f"  - {reason}")
+        console.print(f"Build file kept for diagnosis (holds NHS numbers): {outcome.build_file}")
+        return
+    with duckdb.connect(str(outcome.warehouse), read_only=True) as con:
+        log = con.execute("SELECT * FROM meta.refresh_log WHERE run_id = ?", [outcome.run_id]).fetchall()[0]
+        names = [d[0] for d in con.description]
+        marts = con.execute("""SELECT table_schema || '.' || table_name, estimated_size FROM duckdb_tables()
+                               WHERE schema_name IN ('marts', 'restricted') ORDER BY 1""").fetchall()
+    row = dict(zip(names, log))
+    console.print(f"[bold green]Published[/] {outcome.warehouse} (run {outcome.run_id}, extract {row['extract_date']}, "
+                  f"{seconds:.0f} s)")
+    feeds = Table(title="feeds")
+    for col in ("feed", "received", "quarantined", "accepted", "unlinkable"):
+        feeds.add_column(col, justify="left" if col == "feed" else "right")
+    for f in json.loads(row["feed_counts"]):
+        feeds.add_row(f["feed"], f"{f['rows_received']:,}", f"{f['rows_quarantined']:,}", f"{f['rows_accepted']:,}",
+                      f"{f['rows_unlinkable']:,}")
+    console.print(feeds)
+    checks = json.loads(row["check_summary"])
+    console.print("checks: " + ", ".join(f"{c['stage']} {c['severity']}: {c['checks'] - c['failed']}/{c['checks']} passed"
+                                         for c in checks))
+    timings = json.loads(row["stage_timings"])
+    grouped: dict[str, float] = {}
+    for t in timings:
+        stage = t["stage"].split(":")[0]
+        grouped[stage] = grouped.get(stage, 0.0) + t["seconds"]
+    console.print("stage seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in grouped.items()))
+    console.print("tables: " + ", ".join(f"{name} ({rows:,})" for name, rows in marts))
+    console.print(f"query it: phm sql \"SELECT place, count(*) FROM marts.person GROUP BY place\"")
