@@ -6,6 +6,7 @@ such a feed never reaches the quality gate and blocks the refresh.
 """
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 from dataclasses import dataclass
@@ -129,12 +130,20 @@ def _load_parquet(con, feed: Feed, path: Path) -> None:
 
 
 def _load_csv(con, feed: Feed, path: Path) -> None:
-    source = f"read_csv('{path}', header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', auto_detect = true)"
+    # The header is checked before DuckDB reads the file, so a wrong delimiter reads as missing columns.
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            header = next(csv.reader(f), [])
+    except (OSError, UnicodeDecodeError) as e:
+        raise FeedError(feed.name, "unreadable", f"{path.name} is not a readable UTF-8 CSV file: {e}") from e
+    _check_columns(feed, [h.strip() for h in header])
+    columns = "{" + ", ".join(f"'{h.strip()}': 'VARCHAR'" for h in header) + "}"
+    source = (f"read_csv('{path}', header = true, delim = ',', quote = '\"', escape = '\"', "
+              f"auto_detect = false, columns = {columns})")
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _csv AS SELECT * FROM {source}")
     except duckdb.Error as e:
-        raise FeedError(feed.name, "unreadable", f"{path.name} is not a readable CSV file: {e}") from e
-    _check_columns(feed, [c for c, _ in _describe(con, "_csv")])
+        raise FeedError(feed.name, "unreadable", f"{path.name} could not be parsed as CSV: {e}") from e
     for c in feed.columns:
         if c.sql_type == "VARCHAR":
             continue

@@ -102,8 +102,8 @@ def publish(build_path: Path, warehouse_path: Path, run_id: str, extract_date: s
                                      WHERE table_catalog = 'build' AND table_schema IN {PUBLISHED_SCHEMAS}
                                      ORDER BY 1, 2""").fetchall()
             for schema, table in tables:
-                pub.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-                pub.execute(f"CREATE TABLE {schema}.{table} AS SELECT * FROM build.{schema}.{table}")
+                pub.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+                pub.execute(f'CREATE TABLE "{schema}"."{table}" AS SELECT * FROM build."{schema}"."{table}"')
             pub.execute("CREATE SCHEMA meta")
             for table in HISTORY_TABLES:
                 pub.execute(f"CREATE TABLE meta.{table} AS SELECT * FROM build.meta.{table} WHERE false")

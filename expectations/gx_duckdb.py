@@ -13,6 +13,7 @@ import os
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 import great_expectations as gx  # noqa: E402
+from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 from great_expectations.execution_engine import sqlalchemy_execution_engine as _engine  # noqa: E402
 
 
@@ -29,6 +30,7 @@ if not any(getattr(d, "value", None) == "duckdb" for d in _engine._PERSISTED_CON
 def duckdb_context(database_path: str, datasource_name: str = "build"):
     """An ephemeral GX context with one SQL datasource on the DuckDB file (opened read-only)."""
     context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
     datasource = context.data_sources.add_sql(
         name=datasource_name,
         connection_string=f"duckdb:///{database_path}",

@@ -1,5 +1,4 @@
 """The refresh's Python assets and gate-1 checks. Wiring only: the work is in assets/ and expectations/."""
-from __future__ import annotations
 
 import json
 import shutil
@@ -52,7 +51,7 @@ def raw_feed_assets(feed_name: str):
     feed = load_contract()[feed_name]
     key = dg.AssetKey(["raw", feed_name])
 
-    @dg.asset(key=key, deps=[BUILD_KEY], group_name="ingest", name=f"raw_{feed_name}",
+    @dg.asset(key=key, deps=[BUILD_KEY], group_name="ingest",
               description=f"{feed.setting}: rows accepted by gate 1 (quarantined rows in quarantine.{feed_name}).")
     def ingest(context: dg.AssetExecutionContext, settings: RefreshSettings) -> dg.MaterializeResult:
         started = time.time()
@@ -80,13 +79,13 @@ def raw_feed_assets(feed_name: str):
                                 "(seeds/quality_thresholds.csv) and row count against the last published refresh.")
     def gate1(context: dg.AssetCheckExecutionContext, settings: RefreshSettings) -> dg.AssetCheckResult:
         started = time.time()
-        build_path = settings.build_path(context.run_id)
-        drop = run_drop(settings, context.run_id)
+        build_path = settings.build_path(context.run.run_id)
+        drop = run_drop(settings, context.run.run_id)
         previous = previous_feed_rows(settings.warehouse).get(feed_name)
         results = validate_feed(str(build_path), feed_name, drop.extract_date.isoformat(), previous)
         with connect(build_path) as con:
-            record_checks(con, context.run_id, "gate1", results)
-        record_stage(build_path, context.run_id, f"gate1:{feed_name}", started)
+            record_checks(con, context.run.run_id, "gate1", results)
+        record_stage(build_path, context.run.run_id, f"gate1:{feed_name}", started)
         blocking = [r for r in results if r.blocks]
         description = "; ".join(f"rule {r.rule_id} column {r.column}: {r.message}" for r in blocking) or \
             f"{len(results)} expectations passed"

@@ -4,7 +4,6 @@ dagster-dbt needs dbt's manifest.json at import time. `make setup` prepares it (
 --prepare`), and importing this module prepares it when it is missing, so an in-process run never starts
 without one.
 """
-from __future__ import annotations
 
 import json
 import os
@@ -32,8 +31,13 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable())
+
+
 def prepare() -> None:
-    dbt_project.preparer.prepare(dbt_project)
+    """dbt parse into the project's target path: writes the manifest.json dagster-dbt loads."""
+    dbt_resource().cli(["--quiet", "parse"], target_path=dbt_project.target_path).wait()
 
 
 if not dbt_project.manifest_path.exists():
@@ -65,10 +69,6 @@ def phm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, setti
     dbt_vars = {"reference_date": extract_date}
     yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
     record_stage(build_path, context.run_id, "dbt_build", started)
-
-
-def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable())
 
 
 if __name__ == "__main__":

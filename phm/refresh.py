@@ -1,6 +1,7 @@
 """`phm refresh`: run the nightly_refresh job in this process (no daemon) and print a one-screen summary."""
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -21,7 +22,9 @@ class RefreshOutcome:
     failures: list[str] = field(default_factory=list)
 
 
-def run_refresh(landing_dir: Path, warehouse_path: Path, extract_date: date | None, console: Console) -> RefreshOutcome:
+def run_refresh(landing_dir: Path, warehouse_path: Path, extract_date: date | None, console: Console,
+                log_level: str = "CRITICAL") -> RefreshOutcome:
+    """Dagster's own event log stays quiet (log_level); the summary says what happened and why."""
     import dagster as dg
 
     from orchestration.definitions import build_definitions
@@ -29,10 +32,15 @@ def run_refresh(landing_dir: Path, warehouse_path: Path, extract_date: date | No
 
     settings = RefreshSettings(landing_dir=str(landing_dir), warehouse_path=str(warehouse_path),
                                extract_date=extract_date.isoformat() if extract_date else "")
-    job = build_definitions(settings).get_job_def("nightly_refresh")
+    job = build_definitions(settings).resolve_job_def("nightly_refresh")
     started = time.time()
-    with console.status(f"refreshing {warehouse_path} from {landing_dir} ..."):
-        result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    log_path = warehouse_path.parent / "logs" / "last_refresh.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    # dbt's console output (echoed by dagster-dbt) goes to the log file; the summary below says what matters.
+    with console.status(f"refreshing {warehouse_path} from {landing_dir} ..."), open(log_path, "w") as log, \
+            contextlib.redirect_stdout(log):
+        result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+                                        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
     build_file = settings.build_path(result.run_id)
     published = result.success and _published_run(warehouse_path) == result.run_id
     outcome = RefreshOutcome(published, result.run_id, warehouse_path, build_file)
@@ -64,7 +72,9 @@ def _failures(result, build_file: Path) -> list[str]:
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
             error = event.event_specific_data.error
-            text = (error.message if error else "").strip().splitlines()[0] if error else "failed"
+            while error is not None and error.cause is not None:  # the user-code error, not Dagster's wrapper
+                error = error.cause
+            text = error.message.strip().splitlines()[-1] if error and error.message.strip() else "failed"
             if not any(text and text in r for r in reasons):
                 reasons.append(f"step {event.step_key} failed: {text}")
     if not reasons:
@@ -79,11 +89,12 @@ def _print_summary(outcome: RefreshOutcome, console: Console, seconds: float) ->
         for reason in outcome.failures[:15]:
             console.print(f"  - {reason}")
         console.print(f"Build file kept for diagnosis (holds NHS numbers): {outcome.build_file}")
+        console.print(f"Full log: {outcome.warehouse.parent / 'logs' / 'last_refresh.log'}")
         return
     with duckdb.connect(str(outcome.warehouse), read_only=True) as con:
         log = con.execute("SELECT * FROM meta.refresh_log WHERE run_id = ?", [outcome.run_id]).fetchall()[0]
         names = [d[0] for d in con.description]
-        marts = con.execute("""SELECT table_schema || '.' || table_name, estimated_size FROM duckdb_tables()
+        marts = con.execute("""SELECT schema_name || '.' || table_name, estimated_size FROM duckdb_tables()
                                WHERE schema_name IN ('marts', 'restricted') ORDER BY 1""").fetchall()
     row = dict(zip(names, log))
     console.print(f"[bold green]Published[/] {outcome.warehouse} (run {outcome.run_id}, extract {row['extract_date']}, "

@@ -49,9 +49,13 @@ def write_manifest(drop: Path, extract_date: date) -> None:
     feeds = {}
     for path in sorted(drop.iterdir()):
         if path.suffix in (".parquet", ".csv"):
-            rows = pq.read_metadata(path).num_rows if path.suffix == ".parquet" else \
-                sum(1 for _ in open(path)) - 1
-            feeds[path.stem] = {"file": path.name, "rows": rows, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+            entry = {"file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+            try:
+                entry["rows"] = pq.read_metadata(path).num_rows if path.suffix == ".parquet" else \
+                    sum(1 for _ in open(path)) - 1
+            except (OSError, pa.ArrowInvalid):
+                pass  # a deliberately unreadable file: the manifest can only vouch for its bytes
+            feeds[path.stem] = entry
     (drop / "manifest.json").write_text(json.dumps({"extract_date": extract_date.isoformat(), "feeds": feeds}))
 
 
@@ -84,7 +88,7 @@ def minimal_rows(extract_date: date) -> dict[str, list[dict]]:
                                team_type="district nursing", attendance_status="5", duration_minutes=30)],
         "mhsds_contacts": [dict(contact_id="M1", nhs_number=b, provider_code="RT1", contact_date=d,
                                 service_type="Talking therapies", attendance_status="5")],
-        "asc_services": [dict(service_id="A1", nhs_number=None, la_code="E10000003", service_type="Home care",
+        "asc_services": [dict(service_id="A1", nhs_number=b, la_code="E10000003", service_type="Home care",
                               service_start_date=d, service_end_date=None, primary_support_reason="Physical support",
                               weekly_cost_gbp=250.0, still_at_home_91_days=None)],
     }

@@ -1,0 +1,102 @@
+"""End to end on a hand-made drop: a clean drop publishes; a drop breaking a gate publishes nothing and leaves
+the last good warehouse byte-identical; the CLI exits non-zero naming the feed and the rule."""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+
+import duckdb
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from phm.cli import app
+from phm.refresh import run_refresh
+from tests.drops import minimal_rows, valid_nhs_numbers, write_feed, write_manifest
+
+FIRST, SECOND = date(2026, 11, 24), date(2026, 11, 25)
+
+
+def digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def add_drop(landing, day, changes=None):
+    drop = landing / day.isoformat()
+    drop.mkdir(parents=True)
+    rows = minimal_rows(day)
+    rows.update(changes or {})
+    for feed, feed_rows in rows.items():
+        write_feed(drop, feed, feed_rows)
+    write_manifest(drop, day)
+    return drop
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    root = tmp_path_factory.mktemp("refresh")
+    landing, warehouse = root / "landing", root / "warehouse" / "phm.duckdb"
+    add_drop(landing, FIRST)
+    outcome = run_refresh(landing, warehouse, FIRST, Console(quiet=True))
+    return root, landing, warehouse, outcome
+
+
+def test_clean_drop_publishes_marts_and_a_refresh_log(published):
+    _, _, warehouse, outcome = published
+    assert outcome.published, outcome.failures
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        log = con.execute("SELECT run_id, extract_date, rows_received, rows_quarantined, checks_failed, stage_timings "
+                          "FROM meta.refresh_log").fetchall()
+        assert [(r[0], r[1], r[2], r[3], r[4]) for r in log] == [(outcome.run_id, FIRST, 12, 0, 0)]
+        stages = {t["stage"].split(":")[0] for t in json.loads(log[0][5])}
+        assert {"ingest", "gate1", "dbt_build", "publish"} <= stages
+        assert con.execute("SELECT count(*) FROM marts.person").fetchall()[0][0] == 2
+        schemas = {r[0] for r in con.execute("SELECT DISTINCT schema_name FROM duckdb_tables()").fetchall()}
+        assert schemas >= {"marts", "restricted", "meta", "reference"}
+        assert not schemas & {"raw", "landing", "quarantine", "staging", "intermediate", "gate_ref"}
+        # the NHS number is published only in restricted.person_identity
+        nhs_columns = con.execute("SELECT schema_name, table_name FROM duckdb_columns() "
+                                  "WHERE column_name = 'nhs_number'").fetchall()
+        assert nhs_columns == [("restricted", "person_identity")]
+
+
+@pytest.mark.parametrize("breakage, feed, rule", [
+    ({"gp_events": [{**minimal_rows(SECOND)["gp_events"][0], "nhs_number": "9434765918"}]}, "gp_events",
+     "nhs_number_invalid"),
+    ({"sus_apc_spells": [minimal_rows(SECOND)["sus_apc_spells"][0]] * 2}, "sus_apc_spells", "duplicate_key"),
+    ({"gp_patients": []}, "gp_patients", "empty_feed"),
+])
+def test_blocked_refresh_leaves_the_warehouse_byte_identical(published, breakage, feed, rule, tmp_path):
+    root, _, warehouse, _ = published
+    landing = tmp_path / "landing"
+    add_drop(landing, SECOND, breakage)
+    before = digest(warehouse)
+    outcome = run_refresh(landing, warehouse, SECOND, Console(quiet=True))
+    assert not outcome.published
+    assert any(f"feed {feed}" in r and rule in r for r in outcome.failures), outcome.failures
+    assert digest(warehouse) == before
+
+
+def test_cli_exits_non_zero_naming_feed_and_rule(published, tmp_path):
+    _, _, warehouse, _ = published
+    landing = tmp_path / "landing"
+    drop = add_drop(landing, SECOND)
+    (drop / "gp_medications.parquet").write_bytes(b"PAR1 broken")
+    write_manifest(drop, SECOND)
+    before = digest(warehouse)
+    result = CliRunner().invoke(app, ["refresh", "--landing", str(landing), "--warehouse", str(warehouse)])
+    assert result.exit_code == 1, result.output
+    assert "gp_medications" in result.output and "unreadable" in result.output
+    assert digest(warehouse) == before
+
+
+def test_sql_is_read_only(published):
+    _, _, warehouse, _ = published
+    runner = CliRunner()
+    ok = runner.invoke(app, ["sql", "SELECT count(*) AS people FROM marts.person", "--warehouse", str(warehouse)])
+    assert ok.exit_code == 0 and "2" in ok.output
+    before = digest(warehouse)
+    denied = runner.invoke(app, ["sql", "DELETE FROM marts.person", "--warehouse", str(warehouse)])
+    assert denied.exit_code == 1 and "read-only" in denied.output.lower()
+    assert digest(warehouse) == before
