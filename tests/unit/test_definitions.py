@@ -1,0 +1,33 @@
+"""The Dagster definitions load as `dagster dev` loads them: one job, the 02:00 Europe/London schedule, a
+blocking gate-1 check on every feed, dbt tests as checks, and publish downstream of every dbt asset."""
+from __future__ import annotations
+
+import dagster as dg
+
+from assets.contract import load_contract
+from orchestration.definitions import defs
+
+
+def test_job_schedule_and_graph():
+    job = defs.resolve_job_def("nightly_refresh")
+    assert job.executor_def.name == "in_process"
+    schedule = defs.resolve_schedule_def("nightly_refresh_0200")
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 2 * * *", "Europe/London")
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {f"raw/{f}" for f in load_contract()} <= keys
+    assert {"raw/person_key", "marts/person", "restricted/person_identity", "warehouse/published"} <= keys
+    publish_parents = {k.to_user_string() for k in graph.get(dg.AssetKey(["warehouse", "published"])).parent_keys}
+    assert {"marts/person", "restricted/person_identity"} <= publish_parents
+
+
+def test_every_feed_has_a_blocking_gate1_check():
+    specs = {spec.key.to_user_string(): spec for spec in defs.resolve_all_asset_specs()}
+    checks = [c for c in defs.resolve_asset_graph().asset_check_keys]
+    gate1 = {c.asset_key.to_user_string() for c in checks if c.name == "gate1"}
+    assert gate1 == {f"raw/{f}" for f in load_contract()}
+    blocking = {c.asset_key.to_user_string() for a in [*defs.assets, *defs.asset_checks]
+                for c in getattr(a, "check_specs", []) if c.blocking}
+    assert gate1 <= blocking  # (dagster-dbt makes dbt tests blocking checks too)
+    assert any(c.asset_key.to_user_string() == "marts/person" for c in checks)  # dbt tests become checks
+    assert specs["raw/gp_events"].description
