@@ -18,7 +18,9 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from assets.run_meta import record_stage
 from orchestration.assets import run_drop
 from orchestration.resources import RefreshSettings
-from phm.paths import DBT_PROJECT_DIR
+from phm.paths import DBT_PROJECT_DIR, PROJECT_ROOT
+
+SEEDS_DIR = PROJECT_ROOT / "seeds"
 
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
@@ -40,7 +42,18 @@ def prepare() -> None:
     dbt_resource().cli(["--quiet", "parse"], target_path=dbt_project.target_path).wait()
 
 
-if not dbt_project.manifest_path.exists():
+def manifest_is_stale() -> bool:
+    """The manifest is older than a model, macro, seed or project file: dagster-dbt would map events wrongly."""
+    if not dbt_project.manifest_path.exists():
+        return True
+    built = dbt_project.manifest_path.stat().st_mtime
+    sources = [p for folder in (DBT_PROJECT_DIR / "models", DBT_PROJECT_DIR / "macros", SEEDS_DIR)
+               for p in folder.rglob("*") if p.suffix in (".sql", ".yml", ".csv")]
+    sources += [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
+    return any(p.stat().st_mtime > built for p in sources)
+
+
+if manifest_is_stale():
     prepare()
 
 
@@ -67,7 +80,14 @@ def phm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, setti
     extract_date = run_drop(settings, context.run_id).extract_date.isoformat()
     os.environ["PHM_BUILD_DB"] = str(build_path)  # read by dbt_project/profiles.yml
     dbt_vars = {"reference_date": extract_date}
-    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+    invocation = dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context)
+    try:
+        yield from invocation.stream()
+    finally:
+        # A failed step must not leave dbt running: it would hold the build file's lock.
+        if invocation.process.poll() is None:
+            invocation.process.terminate()
+            invocation.process.wait(timeout=60)
     record_stage(build_path, context.run_id, "dbt_build", started)
 
 

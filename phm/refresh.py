@@ -61,11 +61,15 @@ def _published_run(warehouse_path: Path) -> str | None:
 def _failures(result, build_file: Path) -> list[str]:
     """What blocked the refresh: failed blocking checks first, then failed steps (with the feed and rule)."""
     reasons = []
+    rows = []
     if build_file.exists():
-        with duckdb.connect(str(build_file), read_only=True) as con:
-            rows = con.execute("""SELECT feed, rule_id, column_name, message FROM meta.check_results
-                                  WHERE run_id = ? AND NOT passed AND severity = 'block'
-                                  ORDER BY feed, rule_id, column_name""", [result.run_id]).fetchall()
+        try:
+            with duckdb.connect(str(build_file), read_only=True) as con:
+                rows = con.execute("""SELECT feed, rule_id, column_name, message FROM meta.check_results
+                                      WHERE run_id = ? AND NOT passed AND severity = 'block'
+                                      ORDER BY feed, rule_id, column_name""", [result.run_id]).fetchall()
+        except duckdb.Error as e:
+            reasons.append(f"could not read the gate results from {build_file}: {e}")
         for feed, rule, column, message in rows:
             reasons.append(f"gate 1 blocked feed {feed}: rule {rule}" + (f" column {column}" if column else "")
                            + f": {message}")

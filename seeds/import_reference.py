@@ -17,7 +17,7 @@ SHARED = SEEDS.parent.parent / "shared" / "reference"
 
 # Codelists with no published file here: small local lists, marked unpublished (clinical-spec "Codelists").
 LOCAL_CODELISTS = {
-    "local-non-hdl-cholesterol": [("1005671000000105", "Serum non high density lipoprotein cholesterol level")],
+    "local-non-hdl-cholesterol": [("1030411000000101", "Non high density lipoprotein cholesterol level")],
     "local-cha2ds2-vasc": [("713703002", "CHA2DS2-VASc score")],
     "local-never-smoked": [("266919005", "Never smoked tobacco")],
     "local-alcohol-intake-recorded": [("160573003", "Alcohol intake"), ("228273003", "Finding relating to alcohol drinking behavior")],

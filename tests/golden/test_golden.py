@@ -1,0 +1,313 @@
+"""Per-patient golden tests of the clinical and activity intermediate models (OpenSAFELY ehrQL `assure` style).
+
+Every `tests/golden/<area>/*.yaml` file holds patients: patient id -> the boundary it tests, its raw rows per
+contract feed, and the expected registers / model columns. All patients go into ONE raw DuckDB (beside the person
+spine's patients, through that module's `create_raw`), dbt builds once for the module, and each patient is checked.
+
+Two kinds of failure are reported apart (as ehrQL does):
+  * test_golden_data[...]    : the YAML itself is wrong (unknown feed or column, a row breaking the contract's
+                               types or non-nullable columns, an unknown register or model in `expected`);
+                               the patient's output test is then skipped, not failed.
+  * test_golden_outputs[...] : the data was valid and the models computed something else.
+
+Patient YAML (see tests/golden/registers/registers.yaml for examples):
+    <patient id>:
+      boundary: what this patient tests (required)
+      registration: {date_of_birth: 1970-01-01, sex: "1", ...}   # overrides of the spine's DEFAULT_REGISTRATION
+      registered: false        # optional: no GP registration (person_key only), e.g. an A&E attender
+      linked: false            # optional: NHS number unknown to person_key (rows are unlinkable)
+      gp_events: [{event_date: 2024-06-01, snomed_code: "271649006", value: 139}, ...]   # any contract feed
+      expected:
+        registers: [hypertension]                        # exact set of int_clinical__registers.register
+        register_details: {diabetes: {register_detail: type2}}
+        int_clinical__latest_values: {last_bp_systolic: 139}   # any intermediate model with person_id; null = no row
+nhs_number, practice_code and ids are filled in; codes must be quoted strings (a YAML integer would lose leading
+zeros, the contract says string).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from tests.unit.test_dbt_person_spine import (
+    CONTRACT,
+    DEFAULT_REGISTRATION,
+    REFERENCE_DATE,
+    create_raw,
+    run_dbt,
+)
+
+GOLDEN = Path(__file__).resolve().parent
+CONTRACT_FEEDS: dict[str, dict] = yaml.safe_load(CONTRACT.read_text())["feeds"]
+EVENT_FEEDS = sorted(set(CONTRACT_FEEDS) - {"gp_patients"})
+REGISTERS = {
+    "hypertension", "diabetes", "ndh", "copd", "asthma", "af", "chd", "stroke_tia", "heart_failure", "ckd", "pad",
+    "smi", "learning_disability", "autism", "dementia", "cancer", "epilepsy", "palliative", "frailty_mild",
+    "frailty_moderate", "frailty_severe",
+}
+PATIENT_KEYS = {"boundary", "registration", "registered", "linked", "expected", *EVENT_FEEDS}
+# Filled in when a row leaves them out: the feed's id column, provider and a few flags.
+FEED_DEFAULTS = {
+    "sus_apc_spells": {"provider_code": "RGT"},
+    "ecds_attendances": {"provider_code": "RGT", "admitted": False},
+    "sus_op_appointments": {"provider_code": "RGT", "treatment_function_code": "100", "first_attendance": False},
+    "rtt_waiting_list": {"provider_code": "RGT", "treatment_function_code": "100"},
+    "csds_contacts": {"provider_code": "RYV"},
+    "mhsds_contacts": {"provider_code": "RT1"},
+    "asc_services": {"la_code": "E10000003"},
+}
+ID_COLUMNS = {"sus_apc_spells": "spell_id", "ecds_attendances": "attendance_id", "sus_op_appointments": "appointment_id",
+              "rtt_waiting_list": "pathway_id", "cancer_registrations": "tumour_id", "csds_contacts": "contact_id",
+              "mhsds_contacts": "contact_id", "asc_services": "service_id"}
+
+
+# ---------------------------------------------------------------------------------------------- loading + checking
+def _check_value(column: str, spec: dict, value) -> str | None:
+    """None if `value` fits the contract column, else why not. Dates / timestamps may be YAML dates or ISO text."""
+    if value is None:
+        return None if spec.get("nullable", True) else f"{column} is not nullable"
+    kind = spec["type"]
+    if kind == "string":
+        return None if isinstance(value, str) else f"{column} must be a quoted string, got {value!r}"
+    if kind == "bool":
+        return None if isinstance(value, bool) else f"{column} must be true/false, got {value!r}"
+    if kind == "int":
+        return None if isinstance(value, int) and not isinstance(value, bool) else f"{column} must be an integer"
+    if kind == "double":
+        return None if isinstance(value, (int, float)) and not isinstance(value, bool) else f"{column} must be a number"
+    if kind in ("date", "timestamp"):
+        if isinstance(value, dt.date):
+            return None
+        try:
+            (dt.date if kind == "date" else dt.datetime).fromisoformat(str(value))
+            return None
+        except ValueError:
+            return f"{column} must be an ISO {kind}, got {value!r}"
+    return f"{column}: unknown contract type {kind}"
+
+
+def _validate(patient_id: str, patient) -> list[str]:
+    """Every way the test data breaks the contract or this runner's format."""
+    if not isinstance(patient, dict):
+        return [f"{patient_id}: a patient must be a mapping"]
+    errors = [f"unknown key {k!r} (feeds: {', '.join(EVENT_FEEDS)})" for k in sorted(set(patient) - PATIENT_KEYS)]
+    if not str(patient.get("boundary") or "").strip():
+        errors.append("boundary: say which boundary this patient tests")
+    registration = patient.get("registration") or {}
+    gp_patient_columns = CONTRACT_FEEDS["gp_patients"]["columns"]
+    for column, value in registration.items():
+        if column not in DEFAULT_REGISTRATION:
+            errors.append(f"registration: unknown gp_patients column {column!r}")
+        else:
+            problem = _check_value(column, gp_patient_columns[column], value)
+            errors += [f"registration: {problem}"] if problem else []
+    for feed in EVENT_FEEDS:
+        rows = patient.get(feed) or []
+        if not isinstance(rows, list):
+            errors.append(f"{feed}: must be a list of rows")
+            continue
+        columns = CONTRACT_FEEDS[feed]["columns"]
+        for n, row in enumerate(rows, start=1):
+            if not isinstance(row, dict):
+                errors.append(f"{feed}[{n}]: a row must be a mapping")
+                continue
+            errors += [f"{feed}[{n}]: unknown column {c!r}" for c in sorted(set(row) - set(columns))]
+            full = _complete_row(feed, row, "x", "9000000000", n)
+            for column, spec in columns.items():
+                problem = _check_value(column, spec, full.get(column))
+                errors += [f"{feed}[{n}]: {problem}"] if problem else []
+    expected = patient.get("expected") or {}
+    if not isinstance(expected, dict):
+        return errors + ["expected: must be a mapping"]
+    for key, value in expected.items():
+        if key == "registers":
+            unknown = set(value or []) - REGISTERS
+            errors += [f"expected.registers: unknown register ids {sorted(unknown)}"] if unknown else []
+        elif key == "register_details":
+            unknown = set(value or {}) - REGISTERS
+            errors += [f"expected.register_details: unknown register ids {sorted(unknown)}"] if unknown else []
+        elif key.startswith(("int_clinical__", "int_activity__")):
+            if value is not None and not isinstance(value, dict):
+                errors.append(f"expected.{key}: a mapping of column -> value, or null for no row")
+        else:
+            errors.append(f"expected: unknown key {key!r} (registers, register_details, int_clinical__*, int_activity__*)")
+    return errors
+
+
+def _complete_row(feed: str, row: dict, patient_id: str, nhs_number: str, n: int) -> dict:
+    full = {**FEED_DEFAULTS.get(feed, {}), **row}
+    columns = CONTRACT_FEEDS[feed]["columns"]
+    if "nhs_number" in columns:
+        full.setdefault("nhs_number", nhs_number)
+    if "practice_code" in columns:
+        full.setdefault("practice_code", DEFAULT_REGISTRATION["practice_code"])
+    if feed in ID_COLUMNS:
+        full.setdefault(ID_COLUMNS[feed], f"{patient_id}-{feed}-{n}")
+    return full
+
+
+def load_cases() -> tuple[dict[str, dict], dict[str, list[str]]]:
+    """case id ('<area>/<patient>') -> patient; and case id -> data errors (file-level errors under '<file>')."""
+    cases: dict[str, dict] = {}
+    errors: dict[str, list[str]] = {}
+    for path in sorted(GOLDEN.glob("*/*.yaml")):
+        area = path.parent.name
+        try:
+            document = yaml.safe_load(path.read_text()) or {}
+        except (yaml.YAMLError, ValueError) as exc:  # PyYAML raises ValueError on an impossible date (2024-13-01)
+            errors[str(path.relative_to(GOLDEN))] = [f"YAML does not load: {exc}"]
+            continue
+        patients = document.get("patients") if isinstance(document, dict) else None
+        if not isinstance(patients, dict) or not patients:
+            errors[str(path.relative_to(GOLDEN))] = ["a golden file needs a non-empty `patients:` mapping"]
+            continue
+        for patient_id, patient in patients.items():
+            case_id = f"{area}/{patient_id}"
+            if case_id in cases:
+                errors.setdefault(case_id, []).append(f"patient id repeated in {path.name}")
+                continue
+            cases[case_id] = patient
+            problems = _validate(case_id, patient)
+            if problems:
+                errors[case_id] = problems
+    return cases, errors
+
+
+CASES, DATA_ERRORS = load_cases()
+# Stable pseudo NHS numbers (8xxxxxxxxx: apart from the spine's 9xxxxxxxxx) and person ids, in case order.
+NHS_NUMBERS = {case_id: f"8{n:09d}" for n, case_id in enumerate(sorted(CASES), start=1)}
+
+
+def person_id(case_id: str) -> str:
+    return f"pid_{NHS_NUMBERS[case_id]}"
+
+
+# --------------------------------------------------------------------------------------------------- the one build
+def _write_raw(db_path: Path, cases: dict[str, dict]) -> None:
+    registered = {cid: p for cid, p in cases.items() if p.get("registered", True) and p.get("linked", True)}
+    create_raw(db_path, extra_gp_patients=[{**(p.get("registration") or {}), "nhs_number": NHS_NUMBERS[cid]}
+                                           for cid, p in registered.items()])
+    con = duckdb.connect(str(db_path))
+    try:
+        for case_id, patient in cases.items():
+            nhs_number = NHS_NUMBERS[case_id]
+            if not patient.get("registered", True) and patient.get("linked", True):
+                con.execute("insert into raw.person_key values (?, ?)", [nhs_number, person_id(case_id)])
+            for feed in EVENT_FEEDS:
+                columns = list(CONTRACT_FEEDS[feed]["columns"])
+                for n, row in enumerate(patient.get(feed) or [], start=1):
+                    full = _complete_row(feed, row, case_id, nhs_number, n)
+                    con.execute(f"insert into raw.{feed} ({', '.join(columns)}) values ({', '.join('?' for _ in columns)})",
+                                [full.get(c) for c in columns])
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def golden_db(tmp_path_factory):
+    """Raw DuckDB with every valid golden patient -> one `dbt build` (reference date REFERENCE_DATE)."""
+    work = tmp_path_factory.mktemp("dbt_golden")
+    db_path = work / "build.duckdb"
+    _write_raw(db_path, {cid: p for cid, p in CASES.items() if cid not in DATA_ERRORS})
+    result = run_dbt(db_path, work, "build")
+    if result.returncode != 0:
+        pytest.fail(f"dbt build failed ({result.returncode}) on the golden data:\n"
+                    f"{result.stdout[-6000:]}\n{result.stderr[-2000:]}")
+    return db_path
+
+
+def _rows(db_path: Path, relation: str, key: str) -> dict[str, list[dict]]:
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        cursor = con.execute(f"select * from {relation}")
+        names = [d[0] for d in cursor.description]
+        out: dict[str, list[dict]] = {}
+        for row in cursor.fetchall():
+            record = dict(zip(names, row))
+            out.setdefault(record[key], []).append(record)
+        return out
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def outputs(golden_db):
+    """Lazily loaded model -> person_id -> rows."""
+    cache: dict[str, dict[str, list[dict]]] = {}
+
+    def get(model: str) -> dict[str, list[dict]]:
+        if model not in cache:
+            cache[model] = _rows(golden_db, f"intermediate.{model}", "person_id")
+        return cache[model]
+
+    return get
+
+
+def _same(expected, actual) -> bool:
+    if isinstance(expected, float) or isinstance(actual, float):
+        return expected is not None and actual is not None and actual == pytest.approx(expected, abs=1e-9)
+    if isinstance(expected, str) and isinstance(actual, dt.date):
+        return actual.isoformat() == expected
+    return expected == actual
+
+
+# ------------------------------------------------------------------------------------------------------------ tests
+def test_golden_files_exist():
+    assert CASES, "no golden patients found under tests/golden/<area>/*.yaml"
+
+
+@pytest.mark.parametrize("case_id", sorted(set(CASES) | set(DATA_ERRORS)))
+def test_golden_data(case_id):
+    """The test data itself: reported apart from wrong outputs."""
+    if DATA_ERRORS.get(case_id):
+        pytest.fail("invalid golden test data:\n  " + "\n  ".join(DATA_ERRORS[case_id]), pytrace=False)
+
+
+@pytest.mark.parametrize("case_id", sorted(CASES))
+def test_golden_outputs(case_id, outputs):
+    if case_id in DATA_ERRORS:
+        pytest.skip("test data invalid (see test_golden_data); outputs not checked")
+    patient = CASES[case_id]
+    pid = person_id(case_id)
+    expected = patient.get("expected") or {}
+    mismatches: list[str] = []
+
+    if "registers" in expected or "register_details" in expected:
+        rows = {r["register"]: r for r in outputs("int_clinical__registers").get(pid, [])}
+        if "registers" in expected and set(rows) != set(expected["registers"] or []):
+            mismatches.append(f"registers: expected {sorted(expected['registers'] or [])}, got {sorted(rows)}")
+        for register, columns in (expected.get("register_details") or {}).items():
+            if register not in rows:
+                mismatches.append(f"register_details.{register}: not on the register")
+                continue
+            for column, value in columns.items():
+                if not _same(value, rows[register].get(column, "<no such column>")):
+                    mismatches.append(f"{register}.{column}: expected {value!r}, got {rows[register].get(column, '<no such column>')!r}")
+
+    for model, columns in expected.items():
+        if not model.startswith(("int_clinical__", "int_activity__")):
+            continue
+        rows = outputs(model).get(pid, [])
+        if columns is None:
+            if rows:
+                mismatches.append(f"{model}: expected no row, got {len(rows)}")
+            continue
+        if len(rows) != 1:
+            mismatches.append(f"{model}: expected one row for the person, got {len(rows)}")
+            continue
+        for column, value in columns.items():
+            actual = rows[0].get(column, "<no such column>")
+            if not _same(value, actual):
+                mismatches.append(f"{model}.{column}: expected {value!r}, got {actual!r}")
+
+    if mismatches:
+        pytest.fail(f"{case_id} ({patient.get('boundary')}):\n  " + "\n  ".join(mismatches), pytrace=False)
+
+
+def test_reference_date_is_the_spine_one():
+    # The windows in the YAML comments are worked out for this date (run_dbt passes it).
+    assert REFERENCE_DATE == "2025-02-28"
