@@ -87,9 +87,9 @@ def build_suite(feed_name: str, extract_date: str, practice_codes: list[str],
         if rule.rule_id == "empty_feed":
             suite.add_expectation(gxe.ExpectTableRowCountToBeBetween(min_value=1, meta=_meta(rule)))
         elif rule.rule_id == "volume_change" and previous_rows:
-            fall = rule.threshold.max_failure_rate
+            change = rule.threshold.max_failure_rate
             suite.add_expectation(gxe.ExpectTableRowCountToBeBetween(
-                min_value=math.ceil(previous_rows * (1 - fall)), max_value=math.floor(previous_rows * (1 + 2 * fall)),
+                min_value=math.ceil(previous_rows * (1 - change)), max_value=math.floor(previous_rows * (1 + change)),
                 meta={**_meta(rule), "previous_rows": previous_rows}))
     for rule in row_rules(feed, extract_date):
         suite.add_expectation(_row_expectation(rule, practice_codes))

@@ -72,7 +72,9 @@ def test_native_expectation_counts_agree_with_quarantine(make_drop, tmp_path):
     assert not check.passed  # 3% > 1%
 
 
-@pytest.mark.parametrize("previous, passes", [(200, True), (100, True), (99, False), (401, False), (None, True)])
+# 200 rows now: within 30% of the last refresh passes, beyond it blocks (seeds/quality_thresholds.csv).
+@pytest.mark.parametrize("previous, passes", [(200, True), (154, True), (153, False), (285, True), (286, False),
+                                              (None, True)])
 def test_volume_against_previous_refresh(make_drop, tmp_path, previous, passes):
     db, _ = landed(make_drop, tmp_path, "gp_events", event_rows(200))
     results = by_rule(validate_feed(db, "gp_events", EXTRACT.isoformat(), previous_rows=previous))
