@@ -1,0 +1,654 @@
+"""Secondary care: admitted patient care (SUS APC), A&E (ECDS), outpatients (SUS OP), the RTT waiting list
+and cancer registrations.
+
+Emergency admissions depend on risk and history: a person-year rate from age, conditions, frailty,
+uncontrolled BP/HbA1c, smoking, deprivation and a persistent gamma-distributed personal factor, so the
+people admitted last year are the ones likely to be admitted next year; activity rises in the last
+year of life. Volumes are scaled on the ANCHOR-year population to England-like rates per 1M people.
+Draws are per calendar year (or per person for life events), never per extract date.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import calendar as cal
+from . import codes
+from .population import Universe
+from .primary_care import HOSPITAL_LOOKBACK_YEARS, Vocab, window_start
+from .randomness import Keyed, stream_rng
+from .schedule import episodes, expand, yearly_counts
+from .yearly import YearState, rate_by_age
+
+YEAR = cal.DAYS_PER_YEAR
+CALIBRATION_YEAR = 2026
+
+# Volumes per person-year on the calibration population (England-like, per the brief)
+EMERGENCY_BASE_RATE = 0.100     # + stroke/MI/HF onset, end-of-life and in-hospital death spells ~= 0.119
+AE_OTHER_RATE = 0.355           # A&E attendances not leading to a spell (total A&E ~= 0.465)
+ELECTIVE_RATE = 0.112           # + chemotherapy and cardiac procedures ~= 0.130
+OP_EPISODE_RATE = 0.79          # outpatient courses; x ~3.4 appointments ~= 1.9 per person-year
+RTT_START_RATE = 0.135          # clock starts per person-year (open at any time ~7% of the population)
+
+PROVIDERS = ("RGT", "RGN", "RGM", "RYV", "RT1")
+# district -> acute trust: Cambridge, East Cambs, South Cambs -> CUH (RGT); Fenland, Hunts, Peterborough -> NWAFT (RGN)
+DISTRICT_TRUST = np.array([0, 0, 1, 1, 1, 0])
+CONDITION_BITS = tuple(codes.COMORBIDITY_ICD)
+
+
+def local_trust(u: Universe, persons: np.ndarray, u01: np.ndarray) -> np.ndarray:
+    """The person's local acute trust; 5% go to the other one."""
+    t = DISTRICT_TRUST[u.district[persons]]
+    return np.where(u01 < 0.05, 1 - t, t).astype(np.int8)
+
+
+def _scale(target_rate: float, lam: np.ndarray) -> float:
+    return target_rate * lam.size / max(lam.sum(), 1e-9)
+
+
+@dataclass
+class SpellParts:
+    """Accumulated APC spells (before windowing)."""
+    person: list
+    admit: list
+    los: list
+    method: list
+    primary: list
+    procedure: list
+    provider: list
+    kind: list
+    seq: list
+    bits: list
+    fall: list
+    dest: list
+    ae_minute: list   # A&E arrival minute-of-day (-1: not via A&E)
+    ae_duration: list  # minutes in A&E
+    cause: list       # emergency cause index (-1 otherwise), for the ECDS diagnosis
+
+    @classmethod
+    def empty(cls):
+        return cls(*([] for _ in range(15)))
+
+    def add(self, **cols):
+        n = cols["person"].size
+        defaults = dict(procedure=-1, fall=-1, dest=-1, ae_minute=-1, ae_duration=0, cause=-1, bits=0)
+        for name in self.__dataclass_fields__:
+            v = cols.get(name, defaults.get(name))
+            getattr(self, name).append(np.broadcast_to(np.asarray(v), (n,)).copy())
+
+    def concat(self) -> dict:
+        return {k: np.concatenate(getattr(self, k)) if getattr(self, k) else np.zeros(0, dtype=np.int64)
+                for k in self.__dataclass_fields__}
+
+
+class Hospital:
+    """Builds the hospital feeds for one extract from the year states."""
+
+    def __init__(self, u: Universe, extract_day: int, states: dict[int, YearState], bookings):
+        self.u, self.c, self.E = u, u.clinical, extract_day
+        self.lo = window_start(extract_day, HOSPITAL_LOOKBACK_YEARS)
+        self.states = states
+        self.icd, self.opcs, self.snomed = Vocab(), Vocab(), Vocab()
+        self.bookings = bookings
+        cal_state = states[CALIBRATION_YEAR]
+        self.em_scale = _scale(EMERGENCY_BASE_RATE, self.emergency_rate(cal_state, scaled=False))
+        self.ae_scale = _scale(AE_OTHER_RATE, self.ae_rate(cal_state, scaled=False))
+        self.el_scale = _scale(ELECTIVE_RATE, self.elective_rate(cal_state, scaled=False))
+        self.op_scale = _scale(OP_EPISODE_RATE, self.op_rate(cal_state, scaled=False))
+        self.cause_names = tuple(codes.EMERGENCY_CAUSE)
+
+    # ------------------------------------------------------------------ rates
+    def emergency_rate(self, st: YearState, scaled=True) -> np.ndarray:
+        u, c, f = self.u, self.c, st.flags
+        idx = st.idx
+        base = rate_by_age(st.age, [0, 1, 5, 15, 25, 45, 65, 75, 85, 95], [0.22, 0.09, 0.045, 0.055, 0.06, 0.07, 0.12, 0.2, 0.36, 0.5])
+        x = (0.8 * f["copd"] + 0.8 * f["heart_failure"] + 0.25 * f["ckd"] + 0.3 * f["diabetes"] + 0.3 * f["chd"]
+             + 0.3 * f["stroke_tia"] + 0.25 * f["af"] + 0.5 * f["dementia"] + 0.4 * f["smi"] + 0.6 * f["cancer"]
+             + 0.4 * f["epilepsy"] + 0.2 * f["asthma"] + 0.4 * f["learning_disability"] + 0.3 * st.frailty
+             + 0.3 * st.care_home + 0.05 * (10 - u.imd[idx]) + 0.25 * (c.smoking[idx] == 2)
+             + 0.2 * (f["hypertension"] & (c.params["bp_class"][idx] == 2))
+             + 0.3 * (f["diabetes"] & (c.params["hba1c_dm"][idx] > 75)))
+        lam = base * np.exp(x) * c.propensity["emergency"][idx]
+        return lam * st.frac * (self.em_scale if scaled else 1.0)
+
+    def ae_rate(self, st: YearState, scaled=True) -> np.ndarray:
+        u, c, f = self.u, self.c, st.flags
+        idx = st.idx
+        base = rate_by_age(st.age, [0, 2, 5, 15, 20, 30, 45, 65, 75, 85, 95], [0.6, 0.45, 0.3, 0.35, 0.5, 0.4, 0.32, 0.3, 0.38, 0.55, 0.7])
+        x = (0.07 * (10 - u.imd[idx]) + 0.3 * f["smi"] + 0.25 * f["copd"] + 0.2 * f["asthma"] + 0.2 * f["diabetes"]
+             + 0.3 * f["epilepsy"] + 0.15 * st.frailty + 0.3 * f["depression"] + 0.2 * (c.smoking[idx] == 2)
+             + 0.4 * (c.social["homeless"][idx] < cal.NEVER))
+        lam = base * np.exp(x) * c.propensity["ae"][idx]
+        return lam * st.frac * (self.ae_scale if scaled else 1.0)
+
+    def elective_rate(self, st: YearState, scaled=True) -> np.ndarray:
+        idx, f = st.idx, st.flags
+        base = rate_by_age(st.age, [0, 5, 18, 40, 55, 65, 75, 85, 95], [0.04, 0.03, 0.05, 0.08, 0.14, 0.22, 0.27, 0.2, 0.08])
+        x = 0.15 * st.n_conditions.clip(0, 4) + 0.2 * f["diabetes"] - 0.6 * st.care_home - 0.25 * (st.frailty >= 3)
+        return base * np.exp(x) * self.c.propensity["elective"][idx] * st.frac * (self.el_scale if scaled else 1.0)
+
+    def op_rate(self, st: YearState, scaled=True) -> np.ndarray:
+        idx, f = st.idx, st.flags
+        base = rate_by_age(st.age, [0, 5, 18, 30, 45, 60, 75, 85, 95], [0.35, 0.25, 0.3, 0.4, 0.5, 0.7, 0.85, 0.75, 0.45])
+        x = (0.2 * st.n_conditions.clip(0, 5) + 0.5 * f["cancer"] + 0.3 * f["heart_failure"] + 0.2 * f["diabetes"]
+             + 0.15 * (self.u.sex[idx] == 1) - 0.5 * st.care_home)
+        return base * np.exp(x) * self.c.propensity["outpatient"][idx] * st.frac * (self.op_scale if scaled else 1.0)
+
+    # ------------------------------------------------------------------ helpers
+    def years(self, back: int = 0):
+        return range(int(cal.year_of(self.lo)) - back, int(cal.year_of(self.E)) + 1)
+
+    def _days_in_active(self, rng, st: YearState, rows_local: np.ndarray) -> np.ndarray:
+        lo, hi = st.lo[rows_local], st.hi[rows_local]
+        return lo + np.floor(rng.random(rows_local.size) * (hi - lo + 1)).astype(np.int64)
+
+    def _comorbidity_bits(self, persons, day, exclude: np.ndarray | None = None) -> np.ndarray:
+        c = self.c
+        bits = np.zeros(persons.size, dtype=np.int64)
+        for b, name in enumerate(CONDITION_BITS):
+            if name == "frailty":
+                on = c.frailty_level(persons, day) >= 2
+            elif name == "smoker":
+                on = (c.smoking[persons] == 2) & (cal.age_years(self.u.dob[persons], day) >= 16)
+            elif name == "palliative":
+                on = c.palliative_day[persons] <= day
+            else:
+                on = c.has(name, persons, day)
+            bits |= on.astype(np.int64) << b
+        if exclude is not None:
+            bits &= ~exclude
+        return bits
+
+    def _icd_ids(self, choices, u01) -> np.ndarray:
+        ids = np.array([self.icd(x) for x in choices], dtype=np.int32)
+        return ids[np.minimum((u01 * len(choices)).astype(int), len(choices) - 1)]
+
+    # ------------------------------------------------------------------ emergency admissions
+    def emergency(self, parts: SpellParts) -> None:
+        u, c = self.u, self.c
+        causes = codes.EMERGENCY_CAUSE
+        names = self.cause_names
+        generic = np.array([[codes.GENERIC_CAUSE_WEIGHTS.get(n, (0,) * 5)[b] for n in names] for b in range(5)])
+        cond_weight = dict(copd=3.0, asthma=1.2, heart_failure=2.5, af=0.8, mi=0.6, angina=0.6, stroke=0.5, hypo=0.35,
+                           dka=1.2, diabetic_foot=0.3, seizure=1.5, delirium=0.8, psychosis=0.8, cancer=2.5, aki=0.5)
+        site_icd = [v[1] for v in codes.CANCER_SITES.values()]
+        for year in self.years(back=1):
+            st = self.states[year]
+            counts, rng = yearly_counts(u.seed, "emergency", year, self.emergency_rate(st))
+            local, seq = expand(np.arange(st.idx.size), counts)
+            person = st.idx[local]
+            day = self._days_in_active(rng, st, local)
+            band = st.band5()[local]
+            w = generic[band].copy()
+            for j, name in enumerate(names):
+                cond = causes[name][2]
+                if cond is not None and name in cond_weight:
+                    w[:, j] += cond_weight[name] * c.has(cond, person, day)
+            age = st.age[local]
+            frail = c.frailty_level(person, day)
+            old = age >= 65
+            w[:, names.index("hip_fracture")] += old * (0.08 + 0.2 * frail) * np.where(u.sex[person] == 1, 1.5, 1.0)
+            w[:, names.index("fall_injury")] += np.where(old, 0.15 + 0.22 * frail, 0.08)
+            cum = np.cumsum(w, axis=1)
+            pick = (rng.random(person.size)[:, None] * cum[:, -1:] > cum).sum(axis=1).clip(0, len(names) - 1)
+            self._add_emergency(parts, rng, person, day, pick, kind=1, seq=seq, site_icd=site_icd)
+
+    def _add_emergency(self, parts, rng, person, day, cause, kind, seq, site_icd, force_los=None, dest=None):
+        u, c = self.u, self.c
+        names = self.cause_names
+        n = person.size
+        u1, u2, u3, u4, u5 = (rng.random(n) for _ in range(5))
+        primary = np.full(n, -1, dtype=np.int32)
+        for j, name in enumerate(names):
+            m = cause == j
+            if not m.any():
+                continue
+            icds = codes.EMERGENCY_CAUSE[name][0]
+            if icds is None:  # cancer: the person's tumour site
+                sites = c.cancer_site[person[m]]
+                primary[m] = np.array([self.icd(site_icd[s][0]) for s in sites], dtype=np.int32)
+            else:
+                primary[m] = self._icd_ids(icds, u1[m])
+        age = cal.age_years(u.dob[person], day)
+        p_zero = np.select([age < 18, age < 65, age < 80], [0.5, 0.38, 0.24], 0.15)
+        median = np.select([age < 18, age < 65, age < 80], [1.5, 2.5, 4.0], 6.0)
+        factor = np.ones(n)
+        for name, fct in (("hip_fracture", 3.0), ("stroke", 2.5), ("heart_failure", 1.6), ("sepsis", 1.6), ("pneumonia", 1.3),
+                          ("chest_pain", 0.4), ("abdominal_pain", 0.6), ("delirium", 1.8), ("copd", 1.2)):
+            factor = np.where(cause == names.index(name), fct, factor)
+        los = np.where(u2 < p_zero * np.where(factor > 1.5, 0.2, 1.0), 0,
+                       np.ceil(median * factor * np.exp(0.7 * rng.standard_normal(n) + 0.12 * c.frailty_level(person, day)))).astype(np.int64)
+        los = np.minimum(los, 150) if force_los is None else force_los
+        method = np.select([u3 < 0.85, u3 < 0.93, u3 < 0.94, u3 < 0.97, u3 < 0.997], [21, 22, 23, 24, 28], 81)
+        provider = local_trust(u, person, u4)
+        cardiac = np.isin(cause, [names.index("mi"), names.index("angina")])
+        provider = np.where(cardiac & (u5 < 0.25), 2, provider)
+        proc = np.full(n, -1, dtype=np.int32)
+        for name, opcs, share in (("hip_fracture", ("W461", "W191", "W241"), 0.9), ("mi", ("K751", "K752"), 0.45),
+                                  ("appendicitis", ("H011",), 0.9), ("gallstones", ("J183",), 0.35)):
+            m = (cause == names.index(name)) & (u5 < share)
+            ids = np.array([self.opcs(x) for x in opcs], dtype=np.int32)
+            proc[m] = ids[(u1[m] * len(opcs)).astype(int).clip(0, len(opcs) - 1)]
+        fall_cause = np.isin(cause, [names.index("hip_fracture"), names.index("fall_injury")])
+        fall_ids = np.array([self.icd(x) for x in codes.FALL_ICD], dtype=np.int32)
+        fall = np.where(fall_cause | ((age >= 65) & (u2 > 0.975)), fall_ids[(u4 * len(fall_ids)).astype(int).clip(0, 5)], -1)
+        excl = np.zeros(n, dtype=np.int64)
+        for j, name in enumerate(names):
+            cond = codes.EMERGENCY_CAUSE[name][2]
+            if cond in CONDITION_BITS:
+                excl |= np.where(cause == j, 1 << CONDITION_BITS.index(cond), 0)
+        bits = self._comorbidity_bits(person, day, excl)
+        via_ae = method == 21
+        minute = np.where(via_ae, _arrival_minutes(rng, n), -1)
+        duration = np.where(via_ae, np.minimum(np.exp(np.log(420) + 0.55 * rng.standard_normal(n)), 2880).astype(np.int64), 0)
+        # admitted through A&E: the spell starts the day the patient leaves the department
+        admit = day + np.where(via_ae, (minute + duration) // 1440, 0)
+        parts.add(person=person, admit=admit, los=los, method=method, primary=primary, procedure=proc, provider=provider,
+                  kind=kind, seq=seq, bits=bits, fall=fall, dest=-1 if dest is None else dest, ae_minute=minute,
+                  ae_duration=duration, cause=cause)
+
+    def life_events(self, parts: SpellParts) -> None:
+        """Admissions tied to a person's own dates: first stroke / MI / heart failure, the last year of life,
+        and dying in hospital."""
+        u, c = self.u, self.c
+        names = self.cause_names
+        site_icd = [v[1] for v in codes.CANCER_SITES.values()]
+        kr = Keyed(u.seed, "life-events")
+        # the people concerned are chosen over the whole simulated period (not the extract window), so a
+        # generator's draws for a given person never depend on the extract date
+        lo_bound, hi_bound = cal.HISTORY_START - 400, cal.HORIZON_END
+        for slot, (cond, cause, share) in enumerate((("stroke_tia", "stroke", None), ("chd", "mi", None), ("heart_failure", "heart_failure", 0.4),
+                                                     ("af", "af", 0.2))):
+            onset = c.onset[cond]
+            who = np.flatnonzero((onset >= lo_bound) & (onset <= hi_bound) & (onset >= u.entry_day) & (onset <= u.exit_day))
+            if share is None:  # strokes (not TIAs) and MIs (not angina) are admitted
+                code_idx = c.code_choice[cond][who]
+                who = who[code_idx != (2 if cond == "stroke_tia" else 1)] if cond == "stroke_tia" else who[code_idx == 0]
+            else:
+                who = who[kr.uniform(who, slot) < share]
+            rng = stream_rng(u.seed, "onset-spells", slot)
+            pr = np.random.default_rng(rng.integers(1 << 62))
+            cause_idx = np.full(who.size, names.index(cause))
+            self._add_emergency(parts, pr, who, onset[who], cause_idx, kind=6, seq=np.full(who.size, slot), site_icd=site_icd)
+        # last year of life: extra emergency admissions; and the spell in which people die in hospital
+        dead = np.flatnonzero(u.died & (u.exit_day < cal.NEVER) & (u.exit_day >= lo_bound) & (u.exit_day <= hi_bound))
+        n_extra = np.minimum((kr.uniform(dead, 10) * 3.2).astype(np.int64), 3) * (kr.uniform(dead, 11) < 0.75)
+        rows, seq = expand(dead, n_extra)
+        rng = np.random.default_rng(stream_rng(u.seed, "eol-spells").integers(1 << 62))
+        back = (kr.uniform(rows, 20 + seq) * 330 + 20).astype(np.int64)
+        day = np.maximum(u.exit_day[rows] - back, u.entry_day[rows])
+        cause = self._eol_cause(rows, day, kr.uniform(rows, 40 + seq))
+        self._add_emergency(parts, rng, rows, day, cause, kind=7, seq=seq, site_icd=site_icd)
+        in_hosp = dead[c.died_in_hospital[dead]]
+        los = np.minimum((kr.uniform(in_hosp, 30) ** 2 * 25).astype(np.int64) + 1, u.exit_day[in_hosp] - u.entry_day[in_hosp])
+        admit_day = u.exit_day[in_hosp] - los
+        cause = self._eol_cause(in_hosp, admit_day, kr.uniform(in_hosp, 31))
+        rng = np.random.default_rng(stream_rng(u.seed, "death-spells").integers(1 << 62))
+        self._add_emergency(parts, rng, in_hosp, admit_day, cause, kind=8, seq=np.zeros(in_hosp.size, dtype=np.int64),
+                            site_icd=site_icd, force_los=los, dest=79)
+
+    def _eol_cause(self, persons, day, u01):
+        c, names = self.c, self.cause_names
+        cands = [("cancer", 3.0), ("heart_failure", 2.0), ("copd", 2.0), ("delirium", 1.0), ("pneumonia", 1.5),
+                 ("sepsis", 0.8), ("hip_fracture", 0.4), ("aki", 0.5), ("stroke", 0.5), ("uti", 0.6)]
+        w = np.zeros((persons.size, len(cands)))
+        for j, (name, wt) in enumerate(cands):
+            cond = codes.EMERGENCY_CAUSE[name][2]
+            w[:, j] = wt * (c.has(cond, persons, day) if cond else 1.0)
+        cum = np.cumsum(w, axis=1)
+        j = (u01[:, None] * cum[:, -1:] > cum).sum(axis=1).clip(0, len(cands) - 1)
+        return np.array([names.index(n) for n, _ in cands])[j]
+
+    # ------------------------------------------------------------------ elective, day case and maternity
+    def elective(self, parts: SpellParts) -> None:
+        u, c = self.u, self.c
+        procs = codes.ELECTIVE_PROCEDURES
+        keys = tuple(procs)
+        site_icd = [v[1] for v in codes.CANCER_SITES.values()]
+        for year in self.years(back=1):
+            st = self.states[year]
+            counts, rng = yearly_counts(u.seed, "elective", year, self.elective_rate(st))
+            local, seq = expand(np.arange(st.idx.size), counts)
+            person = st.idx[local]
+            day = self._days_in_active(rng, st, local)
+            band = st.band5()[local]
+            sex = u.sex[person]
+            w = np.array([[procs[k][2][b] for k in keys] for b in range(5)])[band]
+            for j, k in enumerate(keys):
+                if procs[k][3] is not None:
+                    w[:, j] *= (sex == procs[k][3] - 1)
+            w[:, keys.index("cataract")] *= np.where(c.has("diabetes", person, day), 1.5, 1.0)
+            cum = np.cumsum(w, axis=1) + 1e-12
+            pick = (rng.random(person.size)[:, None] * cum[:, -1:] > cum).sum(axis=1).clip(0, len(keys) - 1)
+            opcs_ids = np.array([self.opcs(procs[k][0]) for k in keys], dtype=np.int32)
+            icd_ids = np.array([self.icd(procs[k][1]) for k in keys], dtype=np.int32)
+            daycase = np.array([procs[k][4] for k in keys])[pick]
+            r1, r2, r3 = rng.random(person.size), rng.random(person.size), rng.random(person.size)
+            los = np.where(r1 < daycase, 0, 1 + (r2 * np.where(np.isin(pick, [keys.index("hip_replacement"), keys.index("knee_replacement")]), 5, 3)).astype(np.int64))
+            method = np.select([r3 < 0.62, r3 < 0.9], [11, 12], 13)
+            parts.add(person=person, admit=day, los=los, method=method, primary=icd_ids[pick], procedure=opcs_ids[pick],
+                      provider=local_trust(u, person, r2), kind=2, seq=seq, bits=self._comorbidity_bits(person, day))
+            # children's dental extractions under general anaesthetic (more in deprived areas)
+            child = (st.age < 11) & (st.age >= 2)
+            lam = np.where(child, 0.0035 * (1 + 0.18 * (10 - u.imd[st.idx])) * st.frac, 0.0)
+            n_teeth = rng.poisson(lam)
+            local, seq = expand(np.arange(st.idx.size), n_teeth)
+            person = st.idx[local]
+            day = self._days_in_active(rng, st, local)
+            opcs_ids = np.array([self.opcs(x) for x in codes.TOOTH_EXTRACTION[0]], dtype=np.int32)
+            parts.add(person=person, admit=day, los=0, method=11, primary=self.icd(codes.TOOTH_EXTRACTION[1]),
+                      procedure=opcs_ids[(rng.random(person.size) < 0.2).astype(int)],
+                      provider=local_trust(u, person, rng.random(person.size)), kind=2, seq=seq + 500, bits=0)
+        # chemotherapy day cases in the months after a cancer diagnosis; cardiac procedures at Royal Papworth
+        kr = Keyed(u.seed, "planned")
+        cancer = np.flatnonzero((c.cancer_day >= self.lo - 365) & (c.cancer_day <= self.E))
+        chemo = cancer[(kr.uniform(cancer, 1) < 0.45) & (c.cancer_stage[cancer] != 0)]
+        n = (2 + kr.uniform(chemo, 2) * 6).astype(np.int64)
+        rows, seq = expand(chemo, n)
+        day = c.cancer_day[rows] + 30 + seq * 21
+        icd = np.array([self.icd(s[0]) for s in site_icd], dtype=np.int32)[c.cancer_site[rows]]
+        parts.add(person=rows, admit=day, los=0, method=13, primary=icd, procedure=self.opcs(codes.CHEMOTHERAPY),
+                  provider=np.where(kr.uniform(rows, 3) < 0.7, 0, local_trust(u, rows, kr.uniform(rows, 4))), kind=3, seq=seq,
+                  bits=self._comorbidity_bits(rows, day))
+        for slot, (cond, share, proc) in enumerate((("chd", 0.12, codes.PCI), ("af", 0.05, codes.PACEMAKER))):
+            on = c.onset[cond]
+            who = np.flatnonzero((on >= self.lo - 400) & (on <= self.E))
+            who = who[kr.uniform(who, 10 + slot) < share]
+            day = on[who] + (kr.uniform(who, 20 + slot) * 300 + 30).astype(np.int64)
+            parts.add(person=who, admit=day, los=(kr.uniform(who, 30 + slot) < 0.5).astype(np.int64), method=11,
+                      primary=self.icd(proc[1]), procedure=self.opcs(proc[0]), provider=2, kind=9, seq=slot,
+                      bits=self._comorbidity_bits(who, day))
+
+    def maternity(self, parts: SpellParts) -> None:
+        """Deliveries about 30 weeks after booking (most bookings), antenatal and postnatal admissions."""
+        u = self.u
+        person, booked, gestation = self.bookings
+        kr = Keyed(u.seed, "maternity")
+        u1, u2, u3, u4, u5 = kr.uniforms(5, person, booked)
+        delivered = u1 < 0.86
+        day = booked + (280 - gestation + (u2 - 0.5) * 28).astype(np.int64)
+        kind_pick = np.select([u3 < 0.58, u3 < 0.72, u3 < 0.88], [0, 1, 2], 3)
+        delivery = list(codes.DELIVERY.values())
+        proc = np.array([self.opcs(d[0]) for d in delivery], dtype=np.int32)[kind_pick]
+        icd = np.array([self.icd(d[1]) for d in delivery], dtype=np.int32)[kind_pick]
+        los = np.where(kind_pick == 0, (u4 * 2).astype(np.int64), 2 + (u4 * 3).astype(np.int64))
+        m = delivered
+        parts.add(person=person[m], admit=day[m], los=los[m], method=31, primary=icd[m], procedure=proc[m],
+                  provider=local_trust(u, person[m], u5[m]), kind=4, seq=0, bits=0)
+        ante = u5 < 0.18
+        aday = booked + 20 + (u4 * 150).astype(np.int64)
+        aicd = self._icd_ids(codes.ANTENATAL_ADMISSION, u2)
+        parts.add(person=person[ante], admit=aday[ante], los=(u3[ante] * 3).astype(np.int64), method=31, primary=aicd[ante],
+                  provider=local_trust(u, person[ante], u1[ante]), kind=5, seq=1, bits=0)
+        post = delivered & (u4 < 0.04)
+        pday = day + 5 + (u2 * 30).astype(np.int64)
+        picd = self._icd_ids(codes.POSTNATAL_ADMISSION, u3)
+        parts.add(person=person[post], admit=pday[post], los=1 + (u5[post] * 3).astype(np.int64), method=32, primary=picd[post],
+                  provider=local_trust(u, person[post], u1[post]), kind=5, seq=2, bits=0)
+
+    # ------------------------------------------------------------------ assembling APC + ECDS
+    def spells(self, in_drop: np.ndarray):
+        parts = SpellParts.empty()
+        self.emergency(parts)
+        self.life_events(parts)
+        self.elective(parts)
+        self.maternity(parts)
+        s = parts.concat()
+        u, c, E = self.u, self.c, self.E
+        person = s["person"].astype(np.int64)
+        admit = s["admit"].astype(np.int64)
+        # spells admitted up to 200 days before the window are kept for what follows them (reablement);
+        # the APC feed itself is the window (`in_window`)
+        ok = (admit >= self.lo - 200) & (admit <= E) & in_drop[person] & (admit >= u.entry_day[person]) & (admit <= u.exit_day[person])
+        s = {k: v[ok] for k, v in s.items()}
+        person, admit = s["person"].astype(np.int64), s["admit"].astype(np.int64)
+        discharge = admit + s["los"].astype(np.int64)
+        exit_ = u.exit_day[person]
+        died_here = u.died[person] & (discharge >= exit_)
+        discharge = np.minimum(discharge, exit_)
+        spell_id = _ids(s["kind"], person, s["admit"] - np.where(s["ae_minute"] >= 0, (s["ae_minute"] + s["ae_duration"]) // 1440, 0), s["seq"])
+        kr = Keyed(u.seed, "discharge")
+        ud = kr.uniform(spell_id)
+        care_home_now = c.care_home_day[person] <= discharge
+        new_care_home = (c.care_home_day[person] > admit) & (c.care_home_day[person] <= discharge + 21)
+        dest = np.select([died_here | (s["dest"] == 79), care_home_now | new_care_home, ud < 0.02, ud < 0.035],
+                         [79, np.where(ud < 0.3, 65, np.where(ud < 0.9, 85, 54)), 51, 29], 19)
+        open_spell = discharge > E
+        return dict(spell_id=spell_id, person=person, admit=admit, discharge=discharge, open=open_spell, dest=dest,
+                    in_window=admit >= self.lo,
+                    method=s["method"], primary=s["primary"], procedure=s["procedure"], provider=s["provider"],
+                    bits=s["bits"], fall=s["fall"], ae_minute=s["ae_minute"], ae_duration=s["ae_duration"],
+                    cause=s["cause"], kind=s["kind"], seq=s["seq"])
+
+    def ae_attendances(self, in_drop: np.ndarray, spells: dict):
+        """ECDS: one attendance per spell admitted through A&E, plus attendances not ending in a spell."""
+        u, E = self.u, self.E
+        names = self.cause_names
+        # (1) attendances that led to an admission (taken from the spells, before the spell window cut)
+        via = spells["ae_minute"] >= 0
+        p1 = spells["person"][via]
+        arrive_day = spells["admit"][via] - (spells["ae_minute"][via] + spells["ae_duration"][via]) // 1440
+        arr1 = arrive_day * 1440 + spells["ae_minute"][via]
+        dep1 = arr1 + spells["ae_duration"][via]
+        cause_snomed = np.array([self.snomed(codes.EMERGENCY_CAUSE[n][1]) for n in names], dtype=np.int32)
+        diag1 = cause_snomed[spells["cause"][via]]
+        id1 = _ids(spells["kind"][via], p1, arrive_day, spells["seq"][via])
+        adm1 = np.ones(p1.size, dtype=bool)
+        # (2) attendances not followed by a spell, per calendar year
+        minor = list(codes.AE_MINOR_DIAGNOSES)
+        minor_w = np.array([codes.AE_MINOR_DIAGNOSES[k] for k in minor]).T  # band x diagnosis
+        minor_ids = np.array([self.snomed(x) for x in minor], dtype=np.int32)
+        out = {k: [] for k in ("person", "arr", "dep", "diag", "id", "admitted", "acuity_u", "mode_u")}
+        for year in self.years():
+            st = self.states[year]
+            counts, rng = yearly_counts(u.seed, "ae", year, self.ae_rate(st))
+            local, seq = expand(np.arange(st.idx.size), counts)
+            person = st.idx[local]
+            day = self._days_in_active(rng, st, local)
+            band = st.band5()[local]
+            cum = np.cumsum(minor_w[band], axis=1)
+            pick = (rng.random(person.size)[:, None] * cum[:, -1:] > cum).sum(axis=1).clip(0, len(minor) - 1)
+            minute = _arrival_minutes(rng, person.size)
+            duration = np.minimum(np.exp(np.log(185) + 0.55 * rng.standard_normal(person.size)), 1440).astype(np.int64)
+            sdec = rng.random(person.size) < 0.08
+            out["person"].append(person)
+            out["arr"].append(day * 1440 + minute)
+            out["dep"].append(day * 1440 + minute + duration + sdec * 120)
+            out["diag"].append(minor_ids[pick])
+            out["id"].append(_ids(np.full(person.size, 2), person, day, seq))
+            out["admitted"].append(sdec)
+        p2 = np.concatenate(out["person"])
+        person = np.concatenate([p1, p2])
+        arr = np.concatenate([arr1, np.concatenate(out["arr"])])
+        dep = np.concatenate([dep1, np.concatenate(out["dep"])])
+        diag = np.concatenate([diag1, np.concatenate(out["diag"])])
+        att_id = np.concatenate([id1, np.concatenate(out["id"])])
+        admitted = np.concatenate([adm1, np.concatenate(out["admitted"])])
+        arrive_day = arr // 1440
+        ok = (arrive_day >= self.lo) & (arrive_day <= E) & in_drop[person] & (arrive_day >= u.entry_day[person]) & (arrive_day <= u.exit_day[person])
+        person, arr, dep, diag, att_id, admitted = person[ok], arr[ok], dep[ok], diag[ok], att_id[ok], admitted[ok]
+        departed = dep // 1440 <= E
+        admitted = admitted & departed
+        kr = Keyed(u.seed, "ecds")
+        v1, v2, v3, v4 = kr.uniforms(4, att_id)
+        age = cal.age_years(u.dob[person], arr // 1440)
+        p_amb = np.where(admitted, np.where(age >= 80, 0.72, 0.5), np.select([age < 18, age < 65, age < 80], [0.04, 0.12, 0.3], 0.5))
+        mode = np.where(v1 < p_amb, 1, 2)
+        acuity_cum_adm = np.cumsum([0.05, 0.35, 0.45, 0.13, 0.02])
+        acuity_cum_oth = np.cumsum([0.005, 0.10, 0.40, 0.40, 0.095])
+        acuity = 1 + (v2[:, None] > np.where(admitted[:, None], acuity_cum_adm, acuity_cum_oth)).sum(axis=1)
+        acuity = np.where(v3 < 0.015, 0, np.minimum(acuity, 5))
+        diag = np.where(v4 < 0.07, -1, diag)
+        provider = local_trust(u, person, kr.uniform(person, 7))
+        return dict(id=att_id, person=person, provider=provider, arr=arr, dep=np.where(departed, dep, -1), mode=mode,
+                    acuity=acuity, diag=diag, admitted=admitted)
+
+    # ------------------------------------------------------------------ outpatients and RTT
+    def outpatients(self, in_drop: np.ndarray):
+        u, c, E = self.u, self.c, self.E
+        tfc = codes.TFC
+        spec = tuple(tfc)
+        base = {  # weights by age band (0-4, 5-17, 18-64, 65-79, 80+)
+            "general_surgery": (0.3, 0.5, 1.2, 1.3, 1.0), "urology": (0.1, 0.1, 0.6, 1.6, 1.5), "trauma_orthopaedics": (0.4, 1.2, 2.2, 2.2, 1.8),
+            "ent": (1.0, 0.8, 0.9, 0.8, 0.7), "ophthalmology": (0.8, 0.7, 0.9, 2.8, 3.2), "oral_surgery": (0.1, 0.4, 0.5, 0.3, 0.2),
+            "plastic_surgery": (0.1, 0.2, 0.4, 0.4, 0.4), "general_medicine": (0.0, 0.0, 0.4, 0.6, 0.8), "gastroenterology": (0.1, 0.3, 1.0, 1.0, 0.8),
+            "endocrinology": (0.0, 0.1, 0.4, 0.4, 0.3), "diabetic_medicine": (0.0, 0.0, 0.05, 0.05, 0.05), "cardiology": (0.1, 0.1, 0.7, 1.6, 1.6),
+            "dermatology": (0.3, 0.6, 1.2, 1.3, 1.2), "respiratory": (0.1, 0.2, 0.4, 0.7, 0.6), "nephrology": (0.0, 0.0, 0.05, 0.1, 0.1),
+            "medical_oncology": (0, 0, 0, 0, 0), "neurology": (0.1, 0.3, 0.7, 0.6, 0.4), "rheumatology": (0.0, 0.1, 0.6, 0.7, 0.5),
+            "paediatrics": (4.0, 2.5, 0.0, 0.0, 0.0), "geriatric_medicine": (0, 0, 0, 0.2, 1.2), "obstetrics": (0, 0, 0, 0, 0),
+            "gynaecology": (0, 0.1, 1.2, 0.4, 0.2), "clinical_oncology": (0, 0, 0, 0, 0), "pain_management": (0, 0, 0.4, 0.4, 0.2),
+        }
+        boosts = {"cardiology": (("chd", 2.5), ("af", 2.0), ("heart_failure", 3.0)), "respiratory": (("copd", 2.0), ("asthma", 0.5)),
+                  "diabetic_medicine": (("diabetes", 1.6), ("diabetes_type1", 3.0)), "nephrology": (("ckd", 1.0),),
+                  "neurology": (("epilepsy", 2.5), ("stroke_tia", 0.8)), "medical_oncology": (("cancer", 3.0),),
+                  "clinical_oncology": (("cancer", 2.0),), "ophthalmology": (("diabetes", 0.6),), "geriatric_medicine": (("dementia", 1.0),),
+                  "paediatrics": (("learning_disability", 2.0), ("autism", 1.0), ("diabetes_type1", 2.0)),
+                  "general_medicine": (("cancer", 0.3),), "gastroenterology": (("cancer", 0.3),)}
+        follow_mean = np.array([{"medical_oncology": 7, "clinical_oncology": 5, "diabetic_medicine": 4, "obstetrics": 5, "cardiology": 2.6,
+                                  "nephrology": 3.5, "ophthalmology": 3.0, "respiratory": 2.4, "paediatrics": 2.6, "rheumatology": 3.2,
+                                  "trauma_orthopaedics": 2.4, "dermatology": 1.8, "neurology": 2.2, "geriatric_medicine": 2.0}.get(k, 1.9)
+                                 for k in spec])
+        gap_mean = np.array([{"medical_oncology": 25, "clinical_oncology": 30, "obstetrics": 30, "ophthalmology": 90}.get(k, 70) for k in spec])
+        base_w = np.array([[base[k][b] for k in spec] for b in range(5)])
+        out = {k: [] for k in ("person", "day", "spec", "first", "id")}
+        for year in self.years(back=1):
+            st = self.states[year]
+            counts, rng = yearly_counts(u.seed, "outpatients", year, self.op_rate(st))
+            local, seq = expand(np.arange(st.idx.size), counts)
+            person = st.idx[local]
+            start = self._days_in_active(rng, st, local)
+            pick = _choose_specialty(rng, st.band5()[local], base_w, [(spec.index(k), b, st.flags[cond][local])
+                                                                     for k, items in boosts.items() for cond, b in items])
+            female_only = pick == spec.index("gynaecology")
+            pick = np.where(female_only & (u.sex[person] != 1), spec.index("general_surgery"), pick)
+            rows, k, day = episodes(rng, person, start, follow_mean[pick], gap_mean[pick])
+            keep = day <= u.exit_day[person[rows]]
+            rows, k, day = rows[keep], k[keep], day[keep]
+            out["person"].append(person[rows])
+            out["day"].append(day)
+            out["spec"].append(pick[rows])
+            out["first"].append(k == 0)
+            if k.size and k.max() >= 100:
+                raise OverflowError("too many follow-ups for the appointment id")
+            out["id"].append(_ids(np.full(rows.size, 3), person[rows], start[rows], seq[rows] * 100 + k, 4))
+        # antenatal clinics for women who booked
+        person_b, booked, _ = self.bookings
+        kr = Keyed(u.seed, "antenatal-op")
+        n_visits = (3 + kr.uniform(person_b, booked) * 4).astype(np.int64)
+        rows, k = expand(np.arange(person_b.size), n_visits)
+        day = booked[rows] + 20 + k * 35
+        out["person"].append(person_b[rows])
+        out["day"].append(day)
+        out["spec"].append(np.full(rows.size, spec.index("obstetrics")))
+        out["first"].append(k == 0)
+        out["id"].append(_ids(np.full(rows.size, 4), person_b[rows], booked[rows], k, 4))
+        person = np.concatenate(out["person"])
+        day = np.concatenate(out["day"])
+        sp = np.concatenate(out["spec"])
+        first = np.concatenate(out["first"])
+        app_id = np.concatenate(out["id"])
+        ok = (day >= self.lo) & (day <= E) & in_drop[person] & (day >= u.entry_day[person]) & (day <= u.exit_day[person])
+        person, day, sp, first, app_id = person[ok], day[ok], sp[ok], first[ok], app_id[ok]
+        kr = Keyed(u.seed, "op-status")
+        v1, v2 = kr.uniforms(2, app_id)
+        age = cal.age_years(u.dob[person], day)
+        dna = np.clip(0.055 * c.propensity["dna"][person] * (1 + 0.06 * (10 - u.imd[person])) * np.where((age >= 18) & (age < 35), 1.6, 1.0), 0, 0.6)
+        status = np.select([v1 < dna, v1 < dna + 0.04, v1 < dna + 0.07, v1 < dna + 0.072], [3, 2, 4, 7], np.where(v2 < 0.03, 6, 5))
+        cardio_resp = np.isin(sp, [spec.index("cardiology"), spec.index("respiratory")])
+        provider = np.where(cardio_resp & (v2 < 0.25), 2, local_trust(u, person, v2))
+        return dict(id=app_id, person=person, provider=provider, day=day, tfc=sp, tfc_values=[tfc[k] for k in spec],
+                    first=first, status=status)
+
+    def waiting_list(self, in_drop: np.ndarray):
+        """Open RTT pathways on the extract date: clock starts per year, each with a wait by priority."""
+        u, E = self.u, self.E
+        tfc_keys = ("trauma_orthopaedics", "ophthalmology", "general_surgery", "urology", "ent", "gynaecology", "dermatology",
+                    "gastroenterology", "cardiology", "oral_surgery", "neurology", "rheumatology", "respiratory", "plastic_surgery", "paediatrics")
+        band_w = np.array([  # 0-4, 5-17, 18-64, 65-79, 80+
+            [0.3, 1.0, 2.2, 2.6, 1.8], [0.3, 0.3, 0.8, 2.4, 2.6], [0.4, 0.5, 1.3, 1.2, 0.9], [0.1, 0.1, 0.6, 1.4, 1.2],
+            [1.4, 0.9, 0.8, 0.6, 0.5], [0.0, 0.1, 1.3, 0.4, 0.2], [0.3, 0.5, 0.8, 0.8, 0.7], [0.1, 0.2, 0.9, 0.9, 0.6],
+            [0.1, 0.1, 0.4, 0.9, 0.8], [0.1, 0.4, 0.5, 0.3, 0.2], [0.1, 0.3, 0.5, 0.4, 0.3], [0.0, 0.1, 0.5, 0.5, 0.3],
+            [0.1, 0.2, 0.3, 0.5, 0.4], [0.1, 0.2, 0.3, 0.3, 0.2], [2.5, 1.5, 0.0, 0.0, 0.0]]).T
+        out = {k: [] for k in ("person", "start", "tfc", "prio", "id")}
+        first_year = int(cal.year_of(E)) - 3
+        for year in range(first_year, int(cal.year_of(E)) + 1):
+            st = self.states[year]
+            lam = RTT_START_RATE * st.frac * rate_by_age(st.age, [0, 18, 45, 65, 80, 95], [0.45, 0.65, 1.0, 1.5, 1.5, 1.0]) \
+                * np.exp(0.06 * st.n_conditions.clip(0, 5)) * (1 - 0.7 * st.care_home)
+            counts, rng = yearly_counts(u.seed, "rtt", year, lam)
+            local, seq = expand(np.arange(st.idx.size), counts)
+            person = st.idx[local]
+            start = self._days_in_active(rng, st, local)
+            cum = np.cumsum(band_w[st.band5()[local]], axis=1)
+            pick = (rng.random(person.size)[:, None] * cum[:, -1:] > cum).sum(axis=1).clip(0, len(tfc_keys) - 1)
+            r = rng.random(person.size)
+            prio = np.select([r < 0.02, r < 0.17, r < 0.52, r < 0.9], [1, 2, 3, 4], 0)  # 0 = not recorded
+            wait_median = np.array([14, 35, 110, 190, 150])[prio]
+            wait = np.exp(np.log(wait_median) + 0.75 * rng.standard_normal(person.size)).astype(np.int64) + 1
+            still_open = (start <= E) & (start + wait > E) & (E < u.exit_day[person])
+            out["person"].append(person[still_open])
+            out["start"].append(start[still_open])
+            out["tfc"].append(pick[still_open])
+            out["prio"].append(prio[still_open])
+            out["id"].append(_ids(np.full(still_open.sum(), 5), person[still_open], start[still_open], seq[still_open]))
+        person = np.concatenate(out["person"])
+        ok = in_drop[person] & (np.concatenate(out["start"]) >= u.entry_day[person])
+        pid = np.concatenate(out["id"])[ok]
+        tfc = np.concatenate(out["tfc"])[ok]
+        kr = Keyed(u.seed, "rtt-provider")
+        provider = local_trust(u, person[ok], kr.uniform(pid, 1))
+        provider = np.where((tfc == tfc_keys.index("cardiology")) & (kr.uniform(pid, 2) < 0.3), 2, provider)  # Royal Papworth
+        return dict(id=pid, person=person[ok], provider=provider, start=np.concatenate(out["start"])[ok],
+                    tfc=tfc, tfc_values=[codes.TFC[k] for k in tfc_keys], prio=np.concatenate(out["prio"])[ok])
+
+    def cancer_registrations(self, in_drop: np.ndarray):
+        u, c, E = self.u, self.c, self.E
+        d = c.cancer_day
+        who = np.flatnonzero((d >= self.lo) & (d <= E) & in_drop & (d <= u.exit_day) & (d >= u.entry_day - 365))
+        sites = list(codes.CANCER_SITES.values())
+        kr = Keyed(u.seed, "tumour")
+        sub = kr.uniform(who)
+        site_code = np.array([s[1][min(int(x * len(s[1])), len(s[1]) - 1)] for s, x in zip((sites[i] for i in c.cancer_site[who]), sub)])
+        return dict(id=_ids(np.full(who.size, 6), who, d[who], np.zeros(who.size, dtype=np.int64)), person=who, day=d[who],
+                    site=site_code, stage=c.cancer_stage[who])
+
+
+def _choose_specialty(rng, band: np.ndarray, base_w: np.ndarray, boosts: list) -> np.ndarray:
+    """Specialty of each episode: from the age band's base mix, or (in proportion to their weight) from the
+    boosts of the person's conditions. Two stages, so no (episodes x specialties) matrix is needed."""
+    n = band.size
+    base_total = base_w.sum(axis=1)
+    boost_total = np.zeros(n)
+    for _, w, flag in boosts:
+        boost_total += w * flag
+    r = rng.random(n)
+    # base mix: one searchsorted over the five bands' cumulative distributions laid end to end
+    cdf = (np.cumsum(base_w, axis=1) / base_total[:, None] + np.arange(base_w.shape[0])[:, None]).ravel()
+    pick = np.searchsorted(cdf, band + rng.random(n), side="right") - band * base_w.shape[1]
+    pick = np.clip(pick, 0, base_w.shape[1] - 1)
+    boosted = np.flatnonzero(r * (base_total[band] + boost_total) >= base_total[band])
+    if boosted.size and boosts:
+        w = np.stack([bw * flag[boosted] for _, bw, flag in boosts], axis=1)
+        cum = np.cumsum(w, axis=1)
+        j = (rng.random(boosted.size)[:, None] * cum[:, -1:] > cum).sum(axis=1).clip(0, len(boosts) - 1)
+        pick[boosted] = np.array([b[0] for b in boosts])[j]
+    return pick
+
+
+def _arrival_minutes(rng, n) -> np.ndarray:
+    hour_w = np.array([1, .8, .6, .5, .4, .4, .6, 1.2, 2.5, 3.5, 4, 4, 3.8, 3.6, 3.5, 3.4, 3.4, 3.5, 3.5, 3.2, 2.8, 2.3, 1.8, 1.3])
+    hour = np.searchsorted(np.cumsum(hour_w) / hour_w.sum(), rng.random(n), side="right").clip(0, 23)
+    return hour * 60 + (rng.random(n) * 60).astype(np.int64)
+
+
+def _ids(kind, person, day, seq, seq_digits: int = 3) -> np.ndarray:
+    """Stable numeric ids: kind | person serial (7 digits) | day number (5 digits) | sequence.
+    Derived from who and when, never from a running counter, so the same event has the same id in
+    every extract."""
+    kind = np.asarray(kind, dtype=np.int64)
+    width = 10 ** seq_digits
+    seq = np.asarray(seq, dtype=np.int64)
+    if seq.size and not ((seq < width).all() and (seq >= 0).all()):
+        raise OverflowError("sequence number overflows its id field")
+    return ((kind * 10_000_000 + np.asarray(person, dtype=np.int64)) * 100_000 + np.asarray(day, dtype=np.int64)) * width + seq

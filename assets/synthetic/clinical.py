@@ -1,0 +1,493 @@
+"""Who has what, and since when: long-term conditions, risk factors, frailty, cancer, care homes.
+
+Each condition is a cumulative-incidence curve in age (logistic in a per-condition age shape, shifted by
+sex, deprivation, ethnicity, smoking, BMI, a shared multimorbidity factor and causal links such as
+hypertension -> CHD). A person's uniform draw u is inverted through that curve into an onset AGE, so
+the diagnosis date is dob + onset age: an absolute date, the same in every extract. Each curve's
+intercept is solved by bisection so that the register prevalence among the people registered on
+ANCHOR hits a QOF-like target. Resolved codes (asthma especially) and re-diagnoses sit on top.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import calendar as cal
+from .codes import CANCER_SITES, CKD_STAGE_EGFR, DIAGNOSIS
+from .population import BLACK, PAST_DECEASED, PRESENT, SOUTH_ASIAN, Universe
+from .randomness import stream_rng
+
+YEAR = cal.DAYS_PER_YEAR
+
+
+@dataclass(frozen=True)
+class ConditionSpec:
+    name: str
+    target: float                  # register prevalence on ANCHOR
+    knots: tuple                   # ((age, logit shape), ...) strictly increasing in both
+    adults_only_target: bool = False
+    male: float = 0.0
+    imd: float = 0.0               # per decile below 10 (more deprived)
+    latent: float = 0.35
+    bmi: float = 0.0               # per kg/m2 above 27
+    smoker: float = 0.0
+    ex_smoker: float = 0.0
+    south_asian: float = 0.0
+    black: float = 0.0
+    cohort: float = 0.0            # per year of birth after 1970
+    links: tuple = ()              # ((condition, log-odds), ...)
+    resolve_share: float = 0.0
+    resolve_mean_years: float = 5.0
+    rediagnose_share: float = 0.0
+
+
+# Targets: QOF-like crude register prevalence of the registered population (England), see the brief.
+CONDITIONS = (
+    ConditionSpec("diabetes_type1", 0.0058, ((0, -9.0), (5, -7.2), (10, -6.2), (15, -5.6), (20, -5.35), (30, -5.2), (50, -5.08), (105, -5.0)),
+                  male=0.15, latent=0.1, resolve_share=0.01),
+    ConditionSpec("diabetes_type2", 0.069, ((17, -6.5), (30, -4.6), (40, -3.4), (50, -2.45), (60, -1.8), (70, -1.35), (80, -1.15), (105, -1.05)),
+                  male=0.35, imd=0.06, latent=0.45, bmi=0.13, south_asian=0.9, black=0.45, resolve_share=0.02),
+    ConditionSpec("ndh", 0.058, ((18, -6.0), (30, -4.4), (40, -3.4), (50, -2.6), (60, -2.0), (70, -1.6), (80, -1.4), (105, -1.3)),
+                  imd=0.04, latent=0.3, bmi=0.08, south_asian=0.6),
+    ConditionSpec("hypertension", 0.14, ((18, -5.0), (30, -3.7), (40, -2.6), (50, -1.6), (60, -0.8), (70, -0.1), (80, 0.4), (105, 0.8)),
+                  male=0.15, imd=0.03, latent=0.4, bmi=0.08, black=0.5, links=(("diabetes_type2", 0.6),),
+                  resolve_share=0.03, resolve_mean_years=6, rediagnose_share=0.3),
+    ConditionSpec("af", 0.020, ((18, -10.5), (40, -8.3), (50, -6.9), (60, -5.5), (70, -4.3), (80, -3.2), (90, -2.6), (105, -2.3)),
+                  male=0.45, latent=0.3, links=(("hypertension", 0.5),)),
+    ConditionSpec("chd", 0.030, ((30, -9.5), (40, -7.6), (50, -6.0), (60, -4.7), (70, -3.7), (80, -3.0), (90, -2.6), (105, -2.4)),
+                  male=0.85, imd=0.05, latent=0.45, smoker=0.7, ex_smoker=0.35, south_asian=0.6,
+                  links=(("hypertension", 0.6), ("diabetes_type2", 0.6), ("diabetes_type1", 0.6))),
+    ConditionSpec("stroke_tia", 0.018, ((18, -10.5), (40, -8.3), (50, -7.0), (60, -5.8), (70, -4.7), (80, -3.8), (90, -3.2), (105, -2.9)),
+                  male=0.15, imd=0.04, latent=0.35, smoker=0.5, ex_smoker=0.2, black=0.4,
+                  links=(("hypertension", 0.7), ("af", 0.9), ("diabetes_type2", 0.4))),
+    ConditionSpec("heart_failure", 0.0108, ((18, -12.5), (40, -10.0), (50, -8.4), (60, -7.0), (70, -5.6), (80, -4.4), (90, -3.5), (105, -3.0)),
+                  male=0.4, imd=0.04, latent=0.45, links=(("chd", 1.2), ("hypertension", 0.5), ("af", 0.9), ("diabetes_type2", 0.5)),
+                  resolve_share=0.03),
+    ConditionSpec("ckd", 0.041, ((18, -11.5), (40, -8.8), (50, -7.2), (60, -5.6), (70, -4.1), (80, -2.9), (90, -2.1), (105, -1.7)),
+                  adults_only_target=False, male=-0.15, imd=0.03, latent=0.35,
+                  links=(("hypertension", 0.9), ("diabetes_type2", 0.9), ("diabetes_type1", 0.9), ("heart_failure", 0.6)),
+                  resolve_share=0.05),
+    ConditionSpec("pad", 0.006, ((40, -10.5), (50, -8.8), (60, -7.4), (70, -6.3), (80, -5.6), (90, -5.1), (105, -4.9)),
+                  male=0.45, imd=0.05, latent=0.35, smoker=1.3, ex_smoker=0.7,
+                  links=(("diabetes_type2", 0.9), ("hypertension", 0.4), ("chd", 0.6))),
+    ConditionSpec("copd", 0.020, ((35, -8.0), (45, -6.3), (55, -5.0), (65, -4.0), (75, -3.35), (85, -3.0), (105, -2.8)),
+                  male=0.15, imd=0.08, latent=0.4, smoker=1.8, ex_smoker=1.3, resolve_share=0.02),
+    ConditionSpec("asthma", 0.065, ((0, -7.0), (2, -4.2), (5, -3.0), (10, -2.5), (18, -2.25), (40, -2.05), (70, -1.9), (105, -1.8)),
+                  male=0.05, imd=0.03, latent=0.2, smoker=0.2, bmi=0.02,
+                  resolve_share=0.32, resolve_mean_years=7, rediagnose_share=0.12),
+    ConditionSpec("smi", 0.010, ((14, -9.0), (18, -6.6), (22, -5.6), (30, -5.0), (45, -4.75), (65, -4.6), (105, -4.5)),
+                  male=0.1, imd=0.12, latent=0.3, black=0.6, resolve_share=0.06, resolve_mean_years=6),
+    ConditionSpec("depression", 0.12, ((18, -3.8), (22, -2.7), (30, -2.1), (45, -1.8), (65, -1.65), (105, -1.55)),
+                  adults_only_target=True, male=-0.55, imd=0.05, latent=0.3, smoker=0.3,
+                  resolve_share=0.15, resolve_mean_years=4, rediagnose_share=0.2),
+    ConditionSpec("learning_disability", 0.005, ((0, -10.0), (2, -7.0), (5, -5.9), (10, -5.5), (18, -5.3), (105, -5.2)),
+                  male=0.45, imd=0.05, latent=0.1),
+    ConditionSpec("autism", 0.010, ((2, -9.0), (4, -6.2), (8, -5.0), (14, -4.4), (25, -4.1), (40, -3.95), (105, -3.85)),
+                  male=1.1, latent=0.05, cohort=0.06, links=(("learning_disability", 1.8),)),
+    ConditionSpec("epilepsy", 0.008, ((0, -8.5), (5, -6.6), (15, -5.8), (30, -5.45), (60, -5.15), (80, -4.85), (105, -4.6)),
+                  imd=0.04, latent=0.15, links=(("learning_disability", 2.2), ("stroke_tia", 0.8)), resolve_share=0.04),
+    ConditionSpec("dementia", 0.0088, ((40, -15.0), (60, -11.2), (65, -9.7), (70, -8.4), (75, -7.1), (80, -5.9), (85, -4.8), (90, -3.8), (100, -2.6), (105, -2.2)),
+                  male=-0.1, imd=0.02, latent=0.2, links=(("stroke_tia", 0.8), ("diabetes_type2", 0.3), ("learning_disability", 2.2))),
+)
+CONDITION_NAMES = tuple(c.name for c in CONDITIONS)
+CANCER_TARGET_5Y = 0.027   # diagnosed in the 5 years to ANCHOR, among the registered population
+
+# Cancer site mix (%) by sex, and each site's (stage-1/2 share, unstaged share, lethality factor)
+_SITE_KEYS = tuple(CANCER_SITES)
+_SITE_MALE = dict(breast=0.3, prostate=26, lung=13, colon=8, rectum=4, melanoma=5, bladder=5, kidney=4.5, pancreas=3,
+                  oesophagus=3, stomach=2.2, uterus=0, ovary=0, head_neck=4, brain=2, lymphoma=4.5, leukaemia=3.5, myeloma=2)
+_SITE_FEMALE = dict(breast=31, prostate=0, lung=12.5, colon=7, rectum=3, melanoma=5, bladder=2, kidney=3, pancreas=3,
+                    oesophagus=1.8, stomach=1.2, uterus=5.5, ovary=4, head_neck=2, brain=1.8, lymphoma=4, leukaemia=2.6, myeloma=1.6)
+_SITE_STAGE = dict(breast=(0.85, 0.05, 0.3), prostate=(0.55, 0.1, 0.25), lung=(0.30, 0.06, 3.0), colon=(0.42, 0.08, 1.0),
+                   rectum=(0.42, 0.08, 1.0), melanoma=(0.88, 0.05, 0.3), bladder=(0.55, 0.15, 1.0), kidney=(0.55, 0.08, 0.8),
+                   pancreas=(0.18, 0.15, 5.0), oesophagus=(0.25, 0.1, 3.0), stomach=(0.3, 0.1, 2.5), uterus=(0.78, 0.06, 0.5),
+                   ovary=(0.35, 0.08, 1.5), head_neck=(0.45, 0.08, 1.0), brain=(0.1, 0.8, 3.0), lymphoma=(0.4, 0.35, 0.8),
+                   leukaemia=(0.0, 0.95, 1.2), myeloma=(0.0, 0.95, 1.5))
+_STAGE_HAZARD = np.array([0.01, 0.03, 0.11, 0.55, 0.15])  # per year, stages 1, 2, 3, 4, U (x site factor)
+STAGES = ("1", "2", "3", "4", "U")
+
+
+@dataclass
+class Clinical:
+    onset: dict = field(default_factory=dict)        # condition -> diagnosis day (NEVER if none)
+    resolve: dict = field(default_factory=dict)      # condition -> resolved-code day (NEVER if none)
+    rediagnose: dict = field(default_factory=dict)   # condition -> re-diagnosis day (NEVER if none)
+    code_choice: dict = field(default_factory=dict)  # condition -> index into codes.DIAGNOSIS[condition]
+    smoking: np.ndarray = None       # 0 never, 1 ex, 2 current (adult status)
+    bmi_adult: np.ndarray = None
+    frailty_day: np.ndarray = None   # (3, n) day the person became mild / moderate / severe (NEVER)
+    frailty_code_day: np.ndarray = None  # (3, n) day each severity is first coded in primary care
+    care_home_day: np.ndarray = None
+    cancer_day: np.ndarray = None
+    cancer_site: np.ndarray = None
+    cancer_stage: np.ndarray = None
+    cancer_death_day: np.ndarray = None
+    palliative_day: np.ndarray = None
+    palliative_off_day: np.ndarray = None
+    died_in_hospital: np.ndarray = None
+    social: dict = field(default_factory=dict)       # carer/homeless/veteran/... -> code day
+    carer_end_day: np.ndarray = None
+    propensity: dict = field(default_factory=dict)   # persistent personal utilisation factors
+    params: dict = field(default_factory=dict)       # person-level measurement and treatment parameters
+
+    def has(self, name: str, idx, day) -> np.ndarray:
+        """On the register for `name` at `day` (diagnosed, and not resolved unless re-diagnosed)."""
+        if name == "diabetes":
+            return self.has("diabetes_type1", idx, day) | self.has("diabetes_type2", idx, day)
+        if name == "cancer":
+            d = self.cancer_day[idx]
+            return (d <= day) & (d > day - 5 * YEAR)
+        if name == "cvd":
+            return self.has("chd", idx, day) | self.has("stroke_tia", idx, day) | self.has("pad", idx, day)
+        on = self.onset[name][idx] <= day
+        res = self.resolve.get(name)
+        if res is None:
+            return on
+        return on & ~((res[idx] <= day) & (self.rediagnose[name][idx] > day))
+
+    def ever(self, name: str, idx, day) -> np.ndarray:
+        if name == "diabetes":
+            return (self.onset["diabetes_type1"][idx] <= day) | (self.onset["diabetes_type2"][idx] <= day)
+        return self.onset[name][idx] <= day
+
+    def frailty_level(self, idx, day) -> np.ndarray:
+        """0 fit, 1 mild, 2 moderate, 3 severe (true state, whether coded or not)."""
+        return ((self.frailty_day[0, idx] <= day).astype(np.int8) + (self.frailty_day[1, idx] <= day)
+                + (self.frailty_day[2, idx] <= day))
+
+    def in_care_home(self, idx, day) -> np.ndarray:
+        return self.care_home_day[idx] <= day
+
+    def condition_count(self, idx, day) -> np.ndarray:
+        n = np.zeros(np.size(idx), dtype=np.int16)
+        for name in ("hypertension", "diabetes", "copd", "asthma", "af", "chd", "stroke_tia", "heart_failure", "ckd",
+                     "pad", "smi", "dementia", "epilepsy", "cancer", "depression", "learning_disability"):
+            n += self.has(name, idx, day)
+        return n
+
+    def after_exits(self, u: Universe) -> None:
+        _end_of_life(u, self)
+
+
+def _logit(p):
+    p = np.clip(p, 1e-12, 1 - 1e-12)
+    return np.log(p) - np.log1p(-p)
+
+
+def _covariates(u: Universe, spec: ConditionSpec, c: Clinical, age_ref, bmi) -> np.ndarray:
+    x = spec.male * (u.sex == 0) + spec.imd * (10 - u.imd) + spec.latent * u.latent
+    if spec.bmi:
+        x = x + spec.bmi * (bmi - 27.0)
+    if spec.smoker or spec.ex_smoker:
+        x = x + spec.smoker * (c.smoking == 2) + spec.ex_smoker * (c.smoking == 1)
+    if spec.south_asian:
+        x = x + spec.south_asian * np.isin(u.ethnicity, SOUTH_ASIAN)
+    if spec.black:
+        x = x + spec.black * np.isin(u.ethnicity, BLACK)
+    if spec.cohort:
+        birth_year = 1970 + u.dob / YEAR
+        x = x + spec.cohort * np.clip(birth_year - 1970, -40, 30)
+    ref = u.extras["ref_day"]
+    for cause, w in spec.links:
+        x = x + w * (c.onset[cause] <= ref)
+    return x.astype(np.float64)
+
+
+def _onset_day(spec: ConditionSpec, t: np.ndarray, u_spread: np.ndarray, dob: np.ndarray) -> np.ndarray:
+    ages = np.array([k[0] for k in spec.knots], dtype=np.float64)
+    shape = np.array([k[1] for k in spec.knots], dtype=np.float64)
+    onset_age = np.interp(t, shape, ages)
+    onset_age = np.where(t < shape[0], ages[0] + u_spread * 1.5, onset_age)
+    day = dob + np.round(onset_age * YEAR).astype(np.int64)
+    return np.where(t > shape[-1], cal.NEVER, day)
+
+
+def _calibrate(spec, xlin, logit_u, u_spread, dob, resolve_delay, resolved, rediag_delay, rediag, sample, denominator):
+    """Intercept b0 such that register prevalence on ANCHOR among the sample's denominator = target."""
+    s_x, s_l, s_sp, s_dob = xlin[sample], logit_u[sample], u_spread[sample], dob[sample]
+    s_rd, s_r, s_dd, s_d = resolve_delay[sample], resolved[sample], rediag_delay[sample], rediag[sample]
+    den = denominator[sample]
+
+    def prevalence(b0):
+        onset = _onset_day(spec, s_l - b0 - s_x, s_sp, s_dob)
+        on = onset <= cal.ANCHOR
+        res_day = onset + s_rd
+        off = s_r & (res_day <= cal.ANCHOR) & ~(s_d & (res_day + s_dd <= cal.ANCHOR))
+        return (on & ~off)[den].mean()
+
+    lo, hi = -12.0, 12.0
+    for _ in range(22):
+        mid = (lo + hi) / 2
+        if prevalence(mid) < spec.target:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def _risk_factors(u: Universe, c: Clinical, rng) -> None:
+    n = u.n
+    age = u.extras["age_ref"]
+    band = np.clip(((np.maximum(age, 16) - 15) // 10).astype(int), 0, 6)  # 16-24 ... 75+
+    p_current = np.array([0.13, 0.17, 0.155, 0.14, 0.12, 0.08, 0.05])[band]
+    p_ex = np.array([0.05, 0.12, 0.18, 0.24, 0.32, 0.40, 0.45])[band]
+    deprivation = np.array([2.0, 1.7, 1.45, 1.25, 1.05, 0.92, 0.8, 0.7, 0.62, 0.55])[u.imd - 1]
+    p_current = np.clip(1.12 * p_current * deprivation * np.where(u.sex == 0, 1.15, 0.87) * np.exp(0.15 * u.latent), 0, 0.6)
+    draw = rng.random(n)
+    c.smoking = np.where(draw < p_current, 2, np.where(draw < p_current + p_ex, 1, 0)).astype(np.int8)
+    log_bmi = (np.log(24.9) + 0.0055 * (np.clip(age, 18, 62) - 40) + 0.011 * (10 - u.imd)
+               + 0.05 * u.latent + rng.normal(0, 0.155, n) - 0.01 * (c.smoking == 2))
+    c.bmi_adult = np.exp(log_bmi).astype(np.float32)
+
+
+def _conditions(u: Universe, c: Clinical, seed: int) -> None:
+    n = u.n
+    present = np.flatnonzero(u.group == PRESENT)
+    step = max(1, present.size // 30000)
+    sample = present[::step]
+    age_anchor = cal.age_years(u.dob, cal.ANCHOR)
+    for spec in CONDITIONS:
+        rng = stream_rng(seed, f"condition-{spec.name}")
+        u_onset = rng.random(n)
+        u_spread = rng.random(n)
+        resolved = rng.random(n) < spec.resolve_share
+        resolve_delay = np.maximum(30, rng.exponential(spec.resolve_mean_years * YEAR, n)).astype(np.int64)
+        rediag = rng.random(n) < spec.rediagnose_share
+        rediag_delay = np.maximum(60, rng.exponential(3 * YEAR, n)).astype(np.int64)
+        code_u = rng.random(n)
+        xlin = _covariates(u, spec, c, u.extras["age_ref"], c.bmi_adult)
+        denominator = (age_anchor >= 18) if spec.adults_only_target else np.ones(n, dtype=bool)
+        logit_u = _logit(u_onset)
+        b0 = _calibrate(spec, xlin, logit_u, u_spread, u.dob, resolve_delay, resolved, rediag_delay, rediag,
+                        sample, denominator)
+        onset = _onset_day(spec, logit_u - b0 - xlin, u_spread, u.dob)
+        if spec.name == "diabetes_type2":
+            onset = np.where(c.onset["diabetes_type1"] < cal.NEVER, cal.NEVER, onset)
+        if spec.name == "ndh":  # non-diabetic hyperglycaemia precedes (or replaces) type 2 diabetes
+            onset = np.where(c.onset["diabetes_type2"] <= onset, cal.NEVER, onset)
+            onset = np.where(c.onset["diabetes_type1"] < cal.NEVER, cal.NEVER, onset)
+        c.onset[spec.name] = onset
+        if spec.resolve_share:
+            res = np.where(resolved & (onset < cal.NEVER), onset + resolve_delay, cal.NEVER)
+            c.resolve[spec.name] = res
+            c.rediagnose[spec.name] = np.where(rediag & (res < cal.NEVER), res + rediag_delay, cal.NEVER)
+        weights = np.cumsum([w for _, w in DIAGNOSIS[spec.name]])
+        c.code_choice[spec.name] = np.searchsorted(weights / weights[-1], code_u, side="right").astype(np.int8)
+    # diabetes resolved code: "diabetes" resolution applies to whichever type the person has
+    c.onset["diabetes"] = np.minimum(c.onset["diabetes_type1"], c.onset["diabetes_type2"])
+
+
+def _cancer(u: Universe, c: Clinical, seed: int) -> None:
+    n = u.n
+    rng = stream_rng(seed, "cancer")
+    spec = ConditionSpec("cancer", CANCER_TARGET_5Y,
+                         ((0, -11.0), (20, -9.3), (40, -7.0), (50, -5.7), (60, -4.6), (70, -3.7), (80, -3.0), (90, -2.6), (105, -2.4)),
+                         male=0.1, imd=0.02, latent=0.15, smoker=0.45, ex_smoker=0.2)
+    xlin = _covariates(u, spec, c, u.extras["age_ref"], c.bmi_adult)
+    logit_u = _logit(rng.random(n))
+    spread = rng.random(n)
+    present = np.flatnonzero(u.group == PRESENT)
+    sample = present[:: max(1, present.size // 40000)]
+
+    def five_year(b0):
+        d = _onset_day(spec, logit_u[sample] - b0 - xlin[sample], spread[sample], u.dob[sample])
+        return ((d <= cal.ANCHOR) & (d > cal.ANCHOR - 5 * YEAR)).mean()
+
+    lo, hi = -16.0, 16.0
+    for _ in range(28):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if five_year(mid) < spec.target else (lo, mid)
+    day = _onset_day(spec, logit_u - (lo + hi) / 2 - xlin, spread, u.dob)
+    # a quarter of the people who died before ANCHOR died of a cancer diagnosed shortly before
+    fatal = (u.group == PAST_DECEASED) & (rng.random(n) < 0.2)
+    fatal_day = u.exit_day - np.maximum(14, rng.exponential(1.1 * YEAR, n)).astype(np.int64)
+    day = np.where(fatal, fatal_day, day)
+    # site by sex (children: leukaemia, brain, lymphoma)
+    male_w = np.array([_SITE_MALE[s] for s in _SITE_KEYS], dtype=float)
+    female_w = np.array([_SITE_FEMALE[s] for s in _SITE_KEYS], dtype=float)
+    child_w = np.array([3 if s in ("leukaemia", "brain", "lymphoma") else 0.05 for s in _SITE_KEYS], dtype=float)
+    age_dx = cal.age_years(u.dob, np.minimum(day, cal.NEVER - 1))
+    um = rng.random(n)
+    site_m = np.searchsorted(np.cumsum(male_w) / male_w.sum(), um, side="right")
+    site_f = np.searchsorted(np.cumsum(female_w) / female_w.sum(), um, side="right")
+    site_c = np.searchsorted(np.cumsum(child_w) / child_w.sum(), um, side="right")
+    site = np.where(age_dx < 18, site_c, np.where(u.sex == 1, site_f, site_m)).clip(0, len(_SITE_KEYS) - 1)
+    # stage: early less likely in deprived areas
+    early_share = np.array([_SITE_STAGE[s][0] for s in _SITE_KEYS])[site] * (1 - 0.03 * (10 - u.imd))
+    unstaged = np.array([_SITE_STAGE[s][1] for s in _SITE_KEYS])[site]
+    us, ue = rng.random(n), rng.random(n)
+    stage = np.where(us < unstaged, 4, np.where(ue < early_share, np.where(rng.random(n) < 0.55, 0, 1),
+                                                 np.where(rng.random(n) < 0.45, 2, 3)))
+    lethality = np.array([_SITE_STAGE[s][2] for s in _SITE_KEYS])[site]
+    hazard = _STAGE_HAZARD[stage] * lethality
+    survival = (rng.exponential(1.0, n) / hazard * YEAR).astype(np.int64)
+    death = day + survival
+    # lethal within 5 years of diagnosis only; people alive on ANCHOR survived their earlier cancer so far
+    death = np.where((death <= day + 5 * YEAR) & ~((u.group == PRESENT) & (death < cal.ANCHOR)), death, cal.NEVER)
+    has = day < cal.NEVER
+    c.cancer_day = np.where(has, day, cal.NEVER)
+    c.cancer_site = site.astype(np.int8)
+    c.cancer_stage = stage.astype(np.int8)
+    c.cancer_death_day = np.where(has & (u.group != PAST_DECEASED), np.maximum(death, day + 7), cal.NEVER)
+
+
+FRAILTY_SHARE_65 = (0.375, 0.16, 0.052)   # at least mild / moderate / severe among 65+ on ANCHOR
+CARE_HOME_SHARE_65 = 0.06
+FRAILTY_SLOPE = 0.085
+
+
+def _frailty(u: Universe, c: Clinical, seed: int) -> None:
+    """A frailty index rising linearly with age from a personal level; thresholds give mild/moderate/
+    severe. Coded in primary care from 65 (at the first review after crossing), latest severity wins."""
+    n = u.n
+    rng = stream_rng(seed, "frailty")
+    ref = u.extras["ref_day"]
+    morbidity = np.zeros(n)
+    for name in ("diabetes_type2", "copd", "heart_failure", "ckd", "stroke_tia", "dementia", "chd", "af", "pad"):
+        morbidity += c.onset[name] <= ref
+    z = rng.normal(0, 1, n) + 0.45 * u.latent + 0.35 * morbidity + 0.04 * (10 - u.imd)
+    z = z + np.where(u.group == PAST_DECEASED, 0.45, 0.0)
+    age_a = cal.age_years(u.dob, cal.ANCHOR)
+    f_anchor = z + FRAILTY_SLOPE * age_a
+    old = (u.group == PRESENT) & (age_a >= 65)
+    thresholds = [np.quantile(f_anchor[old], 1 - s) for s in FRAILTY_SHARE_65]
+    frail_day = np.empty((3, n), dtype=np.int64)
+    code_day = np.empty((3, n), dtype=np.int64)
+    first_review = 65 + rng.random(n) * 1.5
+    coded = rng.random(n) < 0.95
+    for k, th in enumerate(thresholds):
+        cross_age = (th - z) / FRAILTY_SLOPE
+        frail_day[k] = np.where(cross_age < 110, u.dob + np.round(np.maximum(cross_age, 40) * YEAR).astype(np.int64), cal.NEVER)
+        code_age = np.maximum(cross_age, first_review)
+        code_day[k] = np.where(coded & (cross_age < 110), u.dob + np.round(code_age * YEAR).astype(np.int64), cal.NEVER)
+    # the first coding records only the highest severity reached by then
+    for k in range(2):
+        code_day[k] = np.where(code_day[k + 1] <= code_day[k], cal.NEVER, code_day[k])
+    c.frailty_day, c.frailty_code_day = frail_day, code_day
+    # care home: the frailest (dementia counts double), from 65
+    f_ch = z + 0.9 * (c.onset["dementia"] <= ref) + 0.6 * (c.onset["learning_disability"] <= ref)
+    th_ch = np.quantile((f_ch + FRAILTY_SLOPE * age_a)[old], 1 - CARE_HOME_SHARE_65)
+    ch_age = (th_ch - f_ch) / FRAILTY_SLOPE
+    c.care_home_day = np.where(ch_age < 110, u.dob + np.round(np.maximum(ch_age, 65) * YEAR).astype(np.int64), cal.NEVER)
+    c.params["frailty_z"] = z.astype(np.float32)
+
+
+def _social(u: Universe, c: Clinical, seed: int) -> None:
+    n = u.n
+    rng = stream_rng(seed, "social")
+    age = u.extras["age_ref"]
+    minority = (u.ethnicity > 0) & (u.ethnicity != 16)
+
+    def code_at(min_age, max_age):
+        a = min_age + rng.random(n) * (max_age - min_age)
+        return u.dob + np.round(a * YEAR).astype(np.int64)
+
+    # carers: about 5% of adults, coded at some point in the years around ANCHOR
+    carer = (age >= 16) & (rng.random(n) < 0.075 * np.where(u.sex == 1, 1.3, 0.75))
+    lo_day = np.maximum(u.dob + 18 * 365, np.maximum(u.entry_day, cal.ANCHOR - 10 * 365))
+    carer_day = lo_day + (rng.random(n) * np.maximum(cal.ANCHOR + 4 * 365 - lo_day, 1)).astype(np.int64)
+    c.social["carer"] = np.where(carer, carer_day, cal.NEVER)
+    c.carer_end_day = np.where(carer & (rng.random(n) < 0.1), c.social["carer"] + rng.integers(365, 5 * 365, n), cal.NEVER)
+    homeless = (age >= 18) & (age < 75) & (rng.random(n) < 0.0015 * (1 + 0.35 * (10 - u.imd)) * np.exp(0.4 * u.latent))
+    c.social["homeless"] = np.where(homeless, np.maximum(u.entry_day, np.minimum(code_at(18, 60), cal.ANCHOR + 3 * 365)), cal.NEVER)
+    vet_p = np.where(u.sex == 0, np.where(age >= 50, 0.075, 0.02), np.where(age >= 50, 0.006, 0.004))
+    c.social["veteran"] = np.where((age >= 20) & (rng.random(n) < vet_p), u.entry_day + rng.integers(0, 730, n), cal.NEVER)
+    grt = (rng.random(n) < 0.0012) & (u.imd <= 5)
+    c.social["gypsy_roma_traveller"] = np.where(grt, u.entry_day + rng.integers(0, 365, n), cal.NEVER)
+    asylum = (age >= 5) & (rng.random(n) < np.where(minority, 0.012, 0.0008))
+    c.social["asylum_refugee"] = np.where(asylum, u.entry_day + rng.integers(0, 365, n), cal.NEVER)
+    for k, v in c.social.items():
+        c.social[k] = np.where(v < cal.NEVER, np.maximum(v, u.dob + 365), cal.NEVER)
+
+
+def _measurement_params(u: Universe, c: Clinical, seed: int) -> None:
+    """Persistent personal levels (BP, HbA1c, lipids, kidney) and treatment choices."""
+    n = u.n
+    rng = stream_rng(seed, "measurement")
+    p = c.params
+    # blood pressure: non-hypertensive personal offset; hypertensive control class
+    p["sbp_offset"] = rng.normal(0, 10, n).astype(np.float32)
+    p["dbp_offset"] = rng.normal(0, 5.5, n).astype(np.float32)
+    treated = rng.random(n) < 0.75
+    u_class = rng.random(n)
+    to_target = np.where(treated, 0.71, 0.5)
+    very_high = 0.05
+    p["htn_treated"] = treated
+    p["bp_class"] = np.where(u_class < to_target, 0, np.where(u_class < 1 - very_high, 1, 2)).astype(np.int8)
+    p["htn_classes"] = np.searchsorted([0.45, 0.80], rng.random(n), side="right").astype(np.int8) + 1
+    # glycaemia (mmol/mol): log-normal personal mean for diabetes, with a poorly controlled tail
+    poor = rng.random(n) < 0.19
+    t2 = np.exp(np.log(np.where(poor, 72.0, 53.0)) + rng.normal(0, np.where(poor, 0.14, 0.10), n))
+    t1 = np.exp(np.log(64.0) + rng.normal(0, 0.15, n))
+    p["hba1c_dm"] = np.where(c.onset["diabetes_type1"] < cal.NEVER, t1, t2).astype(np.float32)
+    p["hba1c_ndh"] = (42 + rng.integers(0, 6, n)).astype(np.float32)
+    p["hba1c_normal"] = (34 + rng.normal(0, 3, n)).clip(26, 41).astype(np.float32)
+    p["chol"] = (5.2 + rng.normal(0, 0.9, n) + 0.04 * u.latent).clip(2.6, 9.5).astype(np.float32)
+    p["hdl"] = (np.where(u.sex == 1, 1.55, 1.25) + rng.normal(0, 0.3, n)).clip(0.6, 2.6).astype(np.float32)
+    # kidney: CKD stage from the chosen code; personal eGFR within the stage
+    stage = c.code_choice["ckd"].astype(int)
+    lo = np.array([r[0] for r in CKD_STAGE_EGFR])[stage]
+    hi = np.array([r[1] for r in CKD_STAGE_EGFR])[stage]
+    p["egfr_ckd"] = (lo + rng.random(n) * (hi - lo)).astype(np.float32)
+    p["egfr_offset"] = rng.normal(0, 8, n).astype(np.float32)
+    base_acr = np.where(c.onset["ckd"] < cal.NEVER, 3.0, np.where(c.onset["diabetes"] < cal.NEVER, 1.6, 0.8))
+    p["acr"] = np.exp(np.log(base_acr) + rng.normal(0, 1.0, n)).astype(np.float32)
+    # how often this person is seen for blood pressure when hypertensive (1-3 times a year)
+    p["bp_per_year"] = np.searchsorted([0.3, 0.75], rng.random(n), side="right").astype(np.int8) + 1
+    p["never_bp"] = rng.random(n) < 0.07
+    # persistent personal utilisation factors (gamma, mean 1): last year's users are next year's users
+    p_em = rng.gamma(0.65, 1 / 0.65, n)
+    c.propensity["emergency"] = p_em.astype(np.float32)
+    c.propensity["ae"] = (np.sqrt(p_em) * rng.gamma(1.6, 1 / 1.6, n) / 0.94).astype(np.float32)
+    c.propensity["elective"] = rng.gamma(2.0, 0.5, n).astype(np.float32)
+    c.propensity["outpatient"] = rng.gamma(1.5, 1 / 1.5, n).astype(np.float32)
+    c.propensity["community"] = rng.gamma(1.5, 1 / 1.5, n).astype(np.float32)
+    c.propensity["dna"] = rng.gamma(0.8, 1 / 0.8, n).astype(np.float32)
+
+
+def _end_of_life(u: Universe, c: Clinical) -> None:
+    """Palliative care coding before death and place of death (needs the death dates)."""
+    rng = stream_rng(u.seed, "end-of-life")
+    n = u.n
+    dead = u.died & (u.exit_day < cal.NEVER)
+    cancer_death = dead & (c.cancer_day <= u.exit_day) & (c.cancer_day > u.exit_day - 5 * YEAR)
+    frail = c.frailty_day[1] <= u.exit_day
+    dementia = c.onset["dementia"] <= u.exit_day
+    p_pal = np.where(cancer_death, 0.8, np.where(frail | dementia, 0.6, 0.3))
+    pal = dead & (rng.random(n) < p_pal)
+    lead = np.where(cancer_death, rng.uniform(30, 420, n), rng.uniform(14, 720, n)).astype(np.int64)
+    c.palliative_day = np.where(pal, np.maximum(u.exit_day - lead, u.entry_day), cal.NEVER)
+    # a few long-term palliative patients later coded "not currently indicated"
+    c.palliative_off_day = np.where(pal & (rng.random(n) < 0.04), c.palliative_day + 30, cal.NEVER)
+    # care home stays are bounded: people who die entered a care home at most a few years before
+    stay = np.maximum(30, rng.exponential(2.2 * YEAR, n)).astype(np.int64)
+    c.care_home_day = np.where(dead, np.maximum(c.care_home_day, u.exit_day - stay), c.care_home_day)
+    c.care_home_day = np.where(c.care_home_day > u.exit_day, cal.NEVER, c.care_home_day)
+    in_care_home = c.care_home_day <= u.exit_day
+    p_hosp = np.where(in_care_home, 0.25, np.where(cancer_death, 0.35, 0.5))
+    c.died_in_hospital = dead & (rng.random(n) < p_hosp)
+
+
+def assign_clinical(u: Universe) -> None:
+    c = Clinical()
+    u.clinical = c
+    _risk_factors(u, c, stream_rng(u.seed, "risk-factors"))
+    _conditions(u, c, u.seed)
+    _cancer(u, c, u.seed)
+    _frailty(u, c, u.seed)
+    _social(u, c, u.seed)
+    _measurement_params(u, c, u.seed)
+
+
+def death_multiplier(u: Universe) -> np.ndarray:
+    """Relative hazard of dying (on top of age): frailty, the shared factor and serious conditions,
+    judged a few years ahead of the reference date so people who fall ill later are not 'immortal'."""
+    c = u.clinical
+    ref = u.extras["ref_day"] + np.where(u.group == PAST_DECEASED, 0, int(4 * YEAR))
+    m = 0.3 * u.latent + 0.25 * (c.params["frailty_z"] - c.params["frailty_z"].mean())
+    for name, w in (("heart_failure", 0.7), ("copd", 0.5), ("dementia", 0.9), ("ckd", 0.3), ("diabetes_type2", 0.2),
+                    ("stroke_tia", 0.3), ("chd", 0.2), ("af", 0.2), ("smi", 0.5), ("learning_disability", 0.6)):
+        m = m + w * (c.onset[name] <= ref)
+    m = m + 0.3 * (c.smoking == 2) + 0.7 * (c.care_home_day <= ref)
+    return np.exp(np.minimum(m, np.log(12.0)))

@@ -1,0 +1,215 @@
+"""Community services (CSDS), mental health services (MHSDS, CPFT) and adult social care (ASC CLD).
+
+Contacts come in episodes (a course of district nursing, a run of talking therapy sessions) drawn per
+calendar year from the year state, heavier for the frail, the elderly, diabetes, heart failure and the
+palliative; children's nursing and epilepsy specialist nursing for the children who need them. Social
+care follows frailty and care-home moves; reablement follows emergency discharges of older people.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import calendar as cal
+from .population import Universe
+from .primary_care import HOSPITAL_LOOKBACK_YEARS, window_start
+from .randomness import Keyed
+from .schedule import episodes, expand, yearly_counts
+from .yearly import YearState
+
+YEAR = cal.DAYS_PER_YEAR
+PETERBOROUGH = 4  # index in reference.DISTRICTS
+
+# team -> (rate function, mean contacts per episode, mean days between contacts, mean minutes, adult team?)
+CSDS_TEAMS = {
+    "district nursing": (lambda s: (s.age >= 18) * (0.55 * (s.frailty == 3) + 0.28 * (s.frailty == 2) + 0.07 * (s.frailty == 1)
+                                                    + 0.9 * s.palliative + 0.02 * (s.age >= 75)), 9, 7, 30, True),
+    "community matron": (lambda s: (s.age >= 65) * (0.12 * (s.n_conditions >= 3) + 0.08 * (s.frailty >= 2)), 5, 21, 45, True),
+    "falls service": (lambda s: (s.age >= 65) * (0.012 + 0.05 * (s.frailty >= 2)), 3, 14, 60, True),
+    "intermediate care": (lambda s: (s.age >= 65) * (0.008 + 0.045 * (s.frailty >= 2)), 10, 2, 45, True),
+    "physiotherapy": (lambda s: (s.age >= 18) * (0.03 + 0.0007 * s.age), 4, 14, 35, True),
+    "podiatry": (lambda s: 0.3 * s.flags["diabetes"] + 0.06 * (s.age >= 75), 3, 60, 20, True),
+    "diabetes specialist nursing": (lambda s: s.flags["diabetes"] * (0.05 + 0.3 * s.flags["diabetes_type1"]) + s.extra["hba1c_high"] * 0.3, 3, 45, 30, True),
+    "respiratory": (lambda s: 0.25 * s.flags["copd"] + 0.015 * s.flags["asthma"], 3, 30, 45, True),
+    "heart failure": (lambda s: 0.5 * s.flags["heart_failure"], 4, 21, 40, True),
+    "epilepsy specialist nursing": (lambda s: s.flags["epilepsy"] * np.where(s.age < 18, 0.65, 0.25), 2, 90, 30, False),
+    "children's community nursing": (lambda s: (s.age < 18) * (0.003 + 0.4 * s.flags["learning_disability"] + 0.2 * s.flags["epilepsy"]
+                                                                + 0.15 * s.flags["diabetes_type1"] + 0.08 * s.flags["autism"]), 6, 14, 45, False),
+    "palliative care": (lambda s: 1.4 * s.palliative, 6, 10, 60, True),
+}
+
+MHSDS_SERVICES = {
+    "Adult community mental health": (lambda s: ((s.age >= 18) & (s.age < 65)) * (0.85 * s.flags["smi"] + 0.025 * s.flags["depression"]), 8, 21),
+    "Crisis and home treatment": (lambda s: (s.age >= 18) * (0.15 * s.flags["smi"] + 0.008 * s.flags["depression"]), 8, 1.5),
+    "Early intervention in psychosis": (lambda s: ((s.age >= 14) & (s.age < 66)) * 1.0 * s.flags["smi_recent"], 12, 14),
+    "Talking therapies": (lambda s: (s.age >= 18) * (0.12 * s.flags["depression"] + 0.012), 6, 7),
+    "CYP mental health": (lambda s: (s.age < 18) * (s.age >= 4) * 0.062 * (1 + 1.5 * s.flags["autism"] + 0.8 * s.flags["learning_disability"]), 5, 14),
+    "Older adult mental health": (lambda s: (s.age >= 65) * (0.5 * s.flags["dementia"] + 0.6 * s.flags["smi"] + 0.03 * s.flags["depression"]), 4, 30),
+    "Perinatal mental health": (lambda s: s.extra["female_16_45"] * (0.02 * (s.flags["depression"] | s.flags["smi"]) + 0.001), 5, 14),
+}
+
+
+def _extras(u: Universe, st: YearState) -> None:
+    if hasattr(st, "extra"):
+        return
+    c = u.clinical
+    st.extra = {
+        "hba1c_high": st.flags["diabetes"] & (c.params["hba1c_dm"][st.idx] > 75),
+        "female_16_45": (u.sex[st.idx] == 1) & (st.age >= 16) & (st.age < 46),
+    }
+
+
+def _contacts(u: Universe, states, years, services: dict, stream: str, kind: int, in_drop, lo, hi, with_duration: bool):
+    from .activity import _ids
+
+    out = {k: [] for k in ("person", "day", "service", "id", "minutes")}
+    names = tuple(services)
+    for year in years:
+        st = states[year]
+        _extras(u, st)
+        for j, name in enumerate(names):
+            spec = services[name]
+            lam = spec[0](st) * st.frac * u.clinical.propensity["community"][st.idx]
+            counts, rng = yearly_counts(u.seed, f"{stream}-{name}", year, lam)
+            local, seq = expand(np.arange(st.idx.size), counts)
+            if local.size == 0:
+                continue
+            person = st.idx[local]
+            start = st.lo[local] + np.floor(rng.random(local.size) * (st.hi[local] - st.lo[local] + 1)).astype(np.int64)
+            rows, k, day = episodes(rng, person, start, spec[1], spec[2])
+            keep = (day <= u.exit_day[person[rows]]) & (day >= lo) & (day <= hi) & in_drop[person[rows]]
+            rows, k, day = rows[keep], k[keep], day[keep]
+            out["person"].append(person[rows])
+            out["day"].append(day)
+            out["service"].append(np.full(rows.size, j, dtype=np.int16))
+            # id: kind | person | episode start | service (2 digits) | episode of the year (2) | contact (2)
+            if rows.size and (seq[rows].max() >= 100 or k.max() >= 100):
+                raise OverflowError(f"{name}: too many episodes or contacts for the contact id")
+            out["id"].append(_ids(np.full(rows.size, kind), person[rows], start[rows], (j * 100 + seq[rows]) * 100 + k, 6))
+            if with_duration:
+                out["minutes"].append(np.full(rows.size, spec[3], dtype=np.float64))
+    res = {k: np.concatenate(v) if v else np.zeros(0) for k, v in out.items()}
+    res["names"] = names
+    return res
+
+
+def csds(u: Universe, states, years, in_drop, lo, hi):
+    r = _contacts(u, states, years, CSDS_TEAMS, "csds", 7, in_drop, lo, hi, True)
+    kr = Keyed(u.seed, "csds-status")
+    v1, v2 = kr.uniforms(2, r["id"])
+    status = np.select([v1 < 0.05, v1 < 0.11, v1 < 0.13], [3, 2, 6], 5)
+    minutes = np.where(status >= 5, np.round(r["minutes"] * np.exp(0.35 * (v2 - 0.5) * 2)), np.nan)
+    adult_team = np.array([CSDS_TEAMS[n][4] for n in r["names"]])[r["service"].astype(int)]
+    person = r["person"].astype(np.int64)
+    provider = np.where(adult_team & (u.district[person] == PETERBOROUGH), 4, 3)  # RT1 runs adult services in Peterborough
+    return dict(id=r["id"], person=person, provider=provider, day=r["day"].astype(np.int64),
+                team=r["service"].astype(np.int64), names=list(r["names"]), status=status, minutes=minutes)
+
+
+def mhsds(u: Universe, states, years, in_drop, lo, hi):
+    r = _contacts(u, states, years, MHSDS_SERVICES, "mhsds", 8, in_drop, lo, hi, False)
+    v1 = Keyed(u.seed, "mhsds-status").uniform(r["id"])
+    status = np.select([v1 < 0.10, v1 < 0.17, v1 < 0.20], [3, 2, 6], 5)
+    return dict(id=r["id"], person=r["person"].astype(np.int64), day=r["day"].astype(np.int64),
+                service=r["service"].astype(np.int64), names=list(r["names"]), status=status)
+
+
+SERVICE_TYPES = ("Residential", "Nursing", "Home care", "Direct payment", "Supported living", "Reablement", "Carer support")
+REASONS = ("Physical support", "Sensory support", "Memory and cognition", "Learning disability", "Mental health", "Social support")
+
+
+def social_care(u: Universe, states, years, in_drop, extract_day: int, spells: dict):
+    """Service episodes open at some point in the lookback window."""
+    from .activity import _ids
+
+    c, E = u.clinical, extract_day
+    lo = window_start(E, HOSPITAL_LOOKBACK_YEARS)
+    parts = {k: [] for k in ("person", "type", "start", "end", "reason", "cost", "home91", "id")}
+    kr = Keyed(u.seed, "asc")
+
+    def add(person, stype, start, end, reason, cost, kind, seq, home91=None):
+        parts["person"].append(person)
+        parts["type"].append(np.broadcast_to(stype, person.shape).astype(np.int8))
+        parts["start"].append(start)
+        parts["end"].append(np.minimum(end, u.exit_day[person]))
+        parts["reason"].append(np.broadcast_to(reason, person.shape).astype(np.int8))
+        parts["cost"].append(np.broadcast_to(cost, person.shape).astype(np.float64))
+        parts["home91"].append(np.full(person.shape, -1, dtype=np.int8) if home91 is None else home91)
+        parts["id"].append(_ids(np.full(person.size, kind), person, start, seq))
+
+    # residential / nursing: council-funded care-home residents
+    ch = np.flatnonzero((c.care_home_day <= E) & (c.care_home_day < cal.NEVER))
+    funded = ch[kr.uniform(ch, 1) < 0.55]
+    nursing = (c.frailty_level(funded, c.care_home_day[funded]) >= 3) | (c.onset["dementia"][funded] <= c.care_home_day[funded])
+    nursing = nursing & (kr.uniform(funded, 2) < 0.5)
+    reason = np.where(c.onset["dementia"][funded] <= c.care_home_day[funded], 2,
+                      np.where(c.onset["learning_disability"][funded] < cal.NEVER, 3, 0))
+    cost = np.round(np.where(nursing, 950 + 450 * kr.uniform(funded, 3), 720 + 330 * kr.uniform(funded, 3)), 2)
+    add(funded, np.where(nursing, 1, 0), c.care_home_day[funded], u.exit_day[funded], reason, cost, 1, 0)
+    # per-year starts of home care, direct payments, supported living and carer support
+    for year in years:
+        st = states[year]
+        f = st.flags
+        adult = st.age >= 18
+        at_home = ~st.care_home
+        rates = {
+            2: at_home * (st.age >= 65) * (0.012 + 0.09 * (st.frailty == 2) + 0.2 * (st.frailty == 3) + 0.08 * f["dementia"])
+            + adult * (st.age < 65) * (0.03 * f["learning_disability"] + 0.004 * (st.n_conditions >= 3)),
+            3: adult * (0.06 * f["learning_disability"] + 0.015 * f["autism"] + 0.003 * (st.n_conditions >= 3) * (st.age < 65)),
+            4: adult * (st.age < 75) * (0.035 * f["learning_disability"] + 0.008 * f["smi"]),
+            6: adult * 0.08 * (c.social["carer"][st.idx] <= st.hi),
+        }
+        for stype, lam in rates.items():
+            counts, rng = yearly_counts(u.seed, f"asc-{stype}", year, lam * st.frac)
+            local, seq = expand(np.arange(st.idx.size), counts)
+            person = st.idx[local]
+            start = st.lo[local] + np.floor(rng.random(local.size) * (st.hi[local] - st.lo[local] + 1)).astype(np.int64)
+            median = {2: 240, 3: 900, 4: 1500, 6: 150}[stype]
+            length = np.exp(np.log(median) + 0.8 * rng.standard_normal(local.size)).astype(np.int64) + 14
+            r = rng.random(local.size)
+            if stype == 2:
+                reason = np.where(f["dementia"][local], 2, np.where(f["learning_disability"][local], 3, np.where(r < 0.06, 1, 0)))
+                cost = np.round(160 + 520 * rng.random(local.size), 2)
+            elif stype == 3:
+                reason = np.where(f["learning_disability"][local], 3, np.where(f["smi"][local], 4, 0))
+                cost = np.round(200 + 600 * rng.random(local.size), 2)
+            elif stype == 4:
+                reason = np.where(f["learning_disability"][local], 3, 4)
+                cost = np.round(900 + 1100 * rng.random(local.size), 2)
+            else:
+                reason = np.full(local.size, 5)
+                cost = np.where(r < 0.4, np.nan, np.round(15 + 70 * rng.random(local.size), 2))
+            add(person, stype, start, start + length, reason, cost, 2 + stype, seq)
+    # reablement after an emergency discharge home of someone 65+
+    em = (spells["method"] >= 21) & (spells["method"] <= 28) & ~spells["open"] & (spells["dest"] == 19)
+    p = spells["person"][em]
+    dis = spells["discharge"][em]
+    sid = spells["spell_id"][em]
+    age = cal.age_years(u.dob[p], dis)
+    v = Keyed(u.seed, "reablement").uniforms(4, sid)
+    frail = c.frailty_level(p, dis)
+    take = (age >= 65) & (v[0] < 0.07 + 0.08 * (frail >= 2))
+    p, dis, sid = p[take], dis[take], sid[take]
+    v = [x[take] for x in v]
+    start = dis + (v[1] * 3).astype(np.int64)
+    end = start + 14 + (v[2] * 28).astype(np.int64)
+    settled = dis + 91 <= E
+    gone = (u.exit_day[p] <= dis + 91) | ((c.care_home_day[p] > dis) & (c.care_home_day[p] <= dis + 91))
+    home91 = np.where(settled, np.where(gone | (v[3] < 0.17), 0, 1), -1).astype(np.int8)
+    # two discharges can lead to reablement starting the same day: number them by spell id within the day
+    order = np.lexsort((sid, start, p))
+    first = np.r_[True, (p[order][1:] != p[order][:-1]) | (start[order][1:] != start[order][:-1])]
+    group_start = np.maximum.accumulate(np.where(first, np.arange(order.size), 0))
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size) - group_start
+    add(p, 5, start, end, 0, np.where(v[3] < 0.5, np.nan, np.round(250 + 250 * v[2], 2)), 9, rank, home91)
+
+    cols = {k: np.concatenate(v) for k, v in parts.items()}
+    ok = ((cols["start"] <= E) & (cols["end"] >= lo) & in_drop[cols["person"]] & (cols["start"] >= u.entry_day[cols["person"]] - 365)
+          & (cols["start"] <= cols["end"]))  # a service cannot start after the person died or left
+    cols = {k: v[ok] for k, v in cols.items()}
+    cols["end"] = np.where(cols["end"] > E, cal.NEVER, cols["end"])
+    r = Keyed(u.seed, "asc-fields").uniforms(2, cols["id"])
+    cols["reason"] = np.where(r[0] < 0.03, -1, cols["reason"])
+    cols["unlinkable"] = r[1] < 0.07   # social care records often lack a traced NHS number
+    cols["district"] = u.district[cols["person"]].astype(np.int64)
+    return cols

@@ -1,0 +1,218 @@
+"""Repeat prescribing: which person takes which medicine from when to when (absolute dates).
+
+Regimens follow the conditions: antihypertensives for ~75% of hypertensives (1-3 classes, NICE-like
+order), statins for established CVD / diabetes / QRISK >= 10, anticoagulation for most AF with
+CHA2DS2-VASc >= 2, antiplatelets, antidiabetics by type, inhalers for asthma and COPD (including some
+children relying on their reliever with no preventer), heart failure medicines, antidepressants.
+Issues are then laid on the calendar every 28 or 56 days (see primary_care.medication_issues).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import calendar as cal
+from .population import BLACK, SOUTH_ASIAN, Universe
+from .randomness import stream_rng
+
+YEAR = cal.DAYS_PER_YEAR
+
+
+@dataclass
+class Regimens:
+    person: np.ndarray
+    slot: np.ndarray       # unique per person: keys the issue randomness
+    drug: np.ndarray       # index into DRUGS
+    start: np.ndarray
+    stop: np.ndarray
+    interval: np.ndarray   # days between issues
+    skip: np.ndarray       # chance an issue is missed
+
+
+DRUGS = ("ramipril_5", "ramipril_10", "lisinopril_10", "losartan_50", "candesartan_8", "amlodipine_5", "amlodipine_10",
+         "indapamide_2_5", "bendroflumethiazide_2_5", "bisoprolol_2_5", "bisoprolol_5", "doxazosin_4", "furosemide_40",
+         "spironolactone_25", "atorvastatin_20", "atorvastatin_40", "atorvastatin_80", "simvastatin_40", "rosuvastatin_10",
+         "apixaban_5", "rivaroxaban_20", "edoxaban_60", "warfarin_1", "warfarin_3", "aspirin_75", "clopidogrel_75",
+         "metformin_500", "metformin_mr_500", "gliclazide_80", "sitagliptin_100", "empagliflozin_10", "dapagliflozin_10",
+         "linagliptin_5", "insulin_glargine", "insulin_aspart", "insulin_detemir", "salbutamol_inhaler",
+         "beclometasone_inhaler", "beclometasone_formoterol", "budesonide_formoterol", "fluticasone_vilanterol", "trimbow",
+         "citalopram_20", "sertraline_50", "paracetamol_500", "omeprazole_20", "lansoprazole_30")
+D = {name: i for i, name in enumerate(DRUGS)}
+
+
+def qrisk_logit_constant(u: Universe, idx: np.ndarray, day) -> np.ndarray:
+    """QRISK-like 10-year risk on the logit scale, without the age term (added by the caller)."""
+    c, p = u.clinical, u.clinical.params
+    x = (-3.0 + 0.45 * (u.sex[idx] == 0) + 0.55 * (c.smoking[idx] == 2) + 0.25 * (c.smoking[idx] == 1)
+         + 0.65 * c.ever("diabetes", idx, day) + 0.35 * c.ever("hypertension", idx, day) + 0.5 * c.ever("af", idx, day)
+         + 0.3 * c.ever("ckd", idx, day) + 0.012 * (p["sbp_offset"][idx]) + 0.2 * (p["chol"][idx] - 5.2)
+         + 0.02 * (c.bmi_adult[idx] - 27) + 0.03 * (10 - u.imd[idx]) + 0.5 * np.isin(u.ethnicity[idx], SOUTH_ASIAN)
+         + 0.15 * u.latent[idx])
+    return x
+
+
+QRISK_AGE_SLOPE = 0.075
+
+
+def qrisk_percent(u: Universe, idx: np.ndarray, day: np.ndarray) -> np.ndarray:
+    age = cal.age_years(u.dob[idx], day)
+    z = qrisk_logit_constant(u, idx, day) + QRISK_AGE_SLOPE * (age - 55)
+    return 100 / (1 + np.exp(-z))
+
+
+def cha2ds2_vasc(u: Universe, idx: np.ndarray, day) -> np.ndarray:
+    c = u.clinical
+    age = cal.age_years(u.dob[idx], day)
+    return ((age >= 75) * 2 + ((age >= 65) & (age < 75)) + (u.sex[idx] == 1) + c.has("heart_failure", idx, day)
+            + c.has("hypertension", idx, day) + 2 * c.has("stroke_tia", idx, day)
+            + (c.has("chd", idx, day) | c.has("pad", idx, day)) + c.has("diabetes", idx, day)).astype(np.int64)
+
+
+def build_regimens(u: Universe) -> Regimens:
+    c, p, n = u.clinical, u.clinical.params, u.n
+    rng = stream_rng(u.seed, "regimens")
+    parts: list[tuple] = []
+    everyone = np.arange(n)
+    R = lambda k: rng.random(n) if k is None else rng.random(k)  # noqa: E731
+
+    def add(mask, slot, drug, start, stop, interval=28, skip=0.04):
+        who = np.flatnonzero(mask & (start < stop) & (start < cal.NEVER))
+        if who.size == 0:
+            return
+        take = lambda a: np.broadcast_to(a, (n,))[who]  # noqa: E731
+        parts.append((who, np.full(who.size, slot), take(drug), take(start), take(stop), take(interval), take(skip)))
+
+    exit_ = u.exit_day
+    u_interval = R(None)
+    interval = np.where(u_interval < 0.6, 28, 56)
+    # --- hypertension: 1-3 classes, A (ACEi/ARB) or C (CCB) first by age/ethnicity, then D, then B
+    htn = c.onset["hypertension"]
+    htn_stop = np.where((c.resolve["hypertension"] < cal.NEVER) & (c.rediagnose["hypertension"] >= cal.NEVER),
+                        c.resolve["hypertension"], exit_)
+    treated = p["htn_treated"] & (htn < cal.NEVER)
+    age_dx = cal.age_years(u.dob, np.minimum(htn, cal.NEVER - 1))
+    c_first = (age_dx >= 55) | np.isin(u.ethnicity, BLACK)
+    arb = R(None) < 0.25
+    a_drug = np.where(arb, np.where(R(None) < 0.6, D["losartan_50"], D["candesartan_8"]),
+                      np.select([R(None) < 0.55, R(None) < 0.5], [D["ramipril_5"], D["lisinopril_10"]], D["ramipril_10"]))
+    c_drug = np.where(R(None) < 0.7, D["amlodipine_5"], D["amlodipine_10"])
+    d_drug = np.where(R(None) < 0.75, D["indapamide_2_5"], D["bendroflumethiazide_2_5"])
+    n_classes = p["htn_classes"]
+    start1 = htn + rng.integers(14, 180, n)
+    start2 = htn + (rng.uniform(0.5, 4, n) * YEAR).astype(np.int64)
+    start3 = htn + (rng.uniform(1, 8, n) * YEAR).astype(np.int64)
+    add(treated, 1, np.where(c_first, c_drug, a_drug), start1, htn_stop, interval)
+    add(treated & (n_classes >= 2), 2, np.where(c_first, a_drug, c_drug), start2, htn_stop, interval)
+    bb_third = R(None) < 0.2
+    add(treated & (n_classes >= 3) & ~bb_third, 3, d_drug, start3, htn_stop, interval)
+    add(treated & (n_classes >= 3) & bb_third, 3, D["bisoprolol_5"], start3, htn_stop, interval)
+    add(treated & (n_classes >= 3) & (R(None) < 0.15), 4, D["doxazosin_4"], start3 + 365, htn_stop, interval)
+    on_a = treated & (c_first & (n_classes >= 2) | ~c_first)
+    # --- heart failure
+    hf = c.onset["heart_failure"]
+    hf_start = hf + rng.integers(7, 120, n)
+    add((hf < cal.NEVER) & ~on_a & (R(None) < 0.8), 5, np.where(R(None) < 0.7, D["ramipril_5"], D["candesartan_8"]), hf_start, exit_, interval)
+    add((hf < cal.NEVER) & (R(None) < 0.8), 6, D["bisoprolol_2_5"], hf_start, exit_, interval)
+    add((hf < cal.NEVER) & (R(None) < 0.7), 7, D["furosemide_40"], hf_start, exit_, interval)
+    add((hf < cal.NEVER) & (R(None) < 0.35), 8, D["spironolactone_25"], hf_start + 90, exit_, interval)
+    # --- anticoagulation for AF (most with CHA2DS2-VASc >= 2)
+    af = c.onset["af"]
+    af_idx = np.flatnonzero(af < cal.NEVER)
+    score = np.zeros(n, dtype=np.int64)
+    score[af_idx] = cha2ds2_vasc(u, af_idx, np.maximum(af[af_idx], cal.ANCHOR - 365))
+    anticoag = (af < cal.NEVER) & (R(None) < np.where(score >= 2, 0.82, 0.3))
+    ac_pick = R(None)
+    ac_drug = np.select([ac_pick < 0.5, ac_pick < 0.7, ac_pick < 0.85], [D["apixaban_5"], D["rivaroxaban_20"], D["edoxaban_60"]], D["warfarin_3"])
+    add(anticoag, 9, ac_drug, af + rng.integers(7, 90, n), exit_, interval)
+    add(anticoag & (ac_drug == D["warfarin_3"]), 10, D["warfarin_1"], af + rng.integers(7, 90, n), exit_, 56)
+    # --- statins: CVD, diabetes 40+, QRISK >= 10 (whichever comes first)
+    cvd = np.minimum(np.minimum(c.onset["chd"], c.onset["stroke_tia"]), c.onset["pad"])
+    dm = c.onset["diabetes"]
+    statin_cvd = np.where((cvd < cal.NEVER) & (R(None) < 0.72), cvd + rng.integers(7, 60, n), cal.NEVER)
+    dm40 = np.maximum(dm, u.dob + int(40 * YEAR))
+    statin_dm = np.where((dm < cal.NEVER) & (R(None) < 0.65), dm40 + rng.integers(30, 365, n), cal.NEVER)
+    k = qrisk_logit_constant(u, everyone, cal.ANCHOR + int(2 * YEAR))
+    cross_age = 55 + (np.log(0.1 / 0.9) - k) / QRISK_AGE_SLOPE
+    cross_day = u.dob + (np.clip(cross_age, 25, 120) * YEAR).astype(np.int64)
+    statin_q = np.where((cross_age < 85) & (R(None) < 0.5), cross_day + rng.integers(30, 400, n), cal.NEVER)
+    statin_start = np.minimum(np.minimum(statin_cvd, statin_dm), statin_q)
+    statin_drug = np.where(statin_start == statin_cvd, np.where(R(None) < 0.6, D["atorvastatin_80"], D["atorvastatin_40"]),
+                           np.select([R(None) < 0.7, R(None) < 0.5], [D["atorvastatin_20"], D["simvastatin_40"]], D["rosuvastatin_10"]))
+    statin_stop = np.where(R(None) < 0.08, statin_start + (rng.uniform(0.3, 4, n) * YEAR).astype(np.int64), exit_)
+    add(statin_start < cal.NEVER, 11, statin_drug, statin_start, np.minimum(statin_stop, exit_), interval)
+    p["statin_start"] = np.where(statin_start < statin_stop, statin_start, cal.NEVER)
+    # --- antiplatelets for CHD / stroke / PAD when not anticoagulated
+    ap = (cvd < cal.NEVER) & ~anticoag & (R(None) < 0.75)
+    ap_drug = np.where((c.onset["stroke_tia"] == cvd) | (c.onset["pad"] == cvd) | (R(None) < 0.2), D["clopidogrel_75"], D["aspirin_75"])
+    add(ap, 12, ap_drug, cvd + rng.integers(1, 30, n), exit_, interval)
+    # --- diabetes
+    t1, t2 = c.onset["diabetes_type1"], c.onset["diabetes_type2"]
+    dm_stop = np.where(c.resolve["diabetes_type2"] < cal.NEVER, c.resolve["diabetes_type2"], exit_)
+    add((t2 < cal.NEVER) & (R(None) < 0.85), 13, np.where(R(None) < 0.8, D["metformin_500"], D["metformin_mr_500"]),
+        t2 + rng.integers(14, 180, n), dm_stop, interval)
+    second = R(None)
+    second_drug = np.select([second < 0.35, second < 0.55, second < 0.8, second < 0.95],
+                            [D["gliclazide_80"], D["sitagliptin_100"], D["empagliflozin_10"], D["dapagliflozin_10"]], D["linagliptin_5"])
+    add((t2 < cal.NEVER) & (R(None) < 0.45), 14, second_drug, t2 + (rng.uniform(1, 6, n) * YEAR).astype(np.int64), dm_stop, interval)
+    add((t2 < cal.NEVER) & (R(None) < 0.12), 15, D["insulin_glargine"], t2 + (rng.uniform(4, 15, n) * YEAR).astype(np.int64), dm_stop, 56)
+    add(t1 < cal.NEVER, 16, np.where(R(None) < 0.8, D["insulin_glargine"], D["insulin_detemir"]), t1 + rng.integers(0, 30, n), exit_, 56)
+    add(t1 < cal.NEVER, 17, D["insulin_aspart"], t1 + rng.integers(0, 30, n), exit_, 56)
+    # --- asthma (and COPD) inhalers; some children rely on their reliever with no preventer
+    ast = c.onset["asthma"]
+    ast_stop = np.where((c.resolve["asthma"] < cal.NEVER) & (c.rediagnose["asthma"] >= cal.NEVER), c.resolve["asthma"], exit_)
+    child = cal.age_years(u.dob, cal.ANCHOR) < 18
+    over_reliant = child & (R(None) < 0.12)
+    saba_per_year = np.where(over_reliant, rng.uniform(6.5, 13, n), np.exp(np.log(2.6) + rng.normal(0, 0.6, n)))
+    p["saba_per_year"] = saba_per_year
+    add((ast < cal.NEVER) & (R(None) < 0.95), 18, D["salbutamol_inhaler"], ast + rng.integers(0, 30, n), ast_stop,
+        365.25 / saba_per_year, 0.0)
+    ics = (ast < cal.NEVER) & (R(None) < np.where(over_reliant, 0.0, np.where(child, 0.7, 0.72)))
+    ics_pick = R(None)
+    ics_drug = np.where(child, D["beclometasone_inhaler"], np.select(
+        [ics_pick < 0.35, ics_pick < 0.6, ics_pick < 0.85], [D["beclometasone_inhaler"], D["beclometasone_formoterol"],
+                                                            D["budesonide_formoterol"]], D["fluticasone_vilanterol"]))
+    add(ics, 19, ics_drug, ast + rng.integers(14, 120, n), ast_stop, np.where(R(None) < 0.5, 28, 56), 0.25)
+    copd = c.onset["copd"]
+    add((copd < cal.NEVER) & (R(None) < 0.8), 20, D["salbutamol_inhaler"], copd + rng.integers(0, 30, n), exit_,
+        365.25 / np.exp(np.log(4.0) + rng.normal(0, 0.5, n)), 0.0)
+    add((copd < cal.NEVER) & (R(None) < 0.55), 21, np.where(R(None) < 0.5, D["trimbow"], D["fluticasone_vilanterol"]),
+        copd + rng.integers(30, 365, n), exit_, 28, 0.15)
+    # --- depression: antidepressant courses (some long-term)
+    dep = c.onset["depression"]
+    course = np.where(R(None) < 0.4, cal.NEVER, (np.exp(rng.normal(np.log(1.0), 0.6, n)) * YEAR).astype(np.int64))
+    add((dep < cal.NEVER) & (R(None) < 0.5), 22, np.where(R(None) < 0.5, D["citalopram_20"], D["sertraline_50"]),
+        dep + rng.integers(0, 45, n), np.minimum(dep + course, exit_), interval)
+    # --- SGLT2 inhibitor for heart failure / CKD (cardio-renal protection)
+    ckd = c.onset["ckd"]
+    cr = np.minimum(np.where(R(None) < 0.4, hf, cal.NEVER), np.where(R(None) < 0.25, ckd, cal.NEVER))
+    add((cr < cal.NEVER) & (t2 >= cal.NEVER), 24, D["dapagliflozin_10"], cr + rng.integers(30, 365, n), exit_, interval)
+    # --- frail older people: regular paracetamol
+    mod = c.frailty_day[1]
+    add((mod < cal.NEVER) & (R(None) < 0.45), 23, D["paracetamol_500"], mod + rng.integers(0, 365, n), exit_, 28)
+    # --- gastroprotection alongside antiplatelets / anticoagulants in older people, and for reflux
+    age_a = cal.age_years(u.dob, cal.ANCHOR)
+    gp_start = np.minimum(np.where(ap, cvd + 30, cal.NEVER), np.where(anticoag, af + 60, cal.NEVER))
+    gp_start = np.where((age_a >= 65) & (R(None) < 0.55), gp_start, cal.NEVER)
+    reflux = np.where((age_a >= 30) & (R(None) < 0.06 + 0.0025 * np.clip(age_a - 30, 0, 50)),
+                      u.dob + ((30 + R(None) * 50) * YEAR).astype(np.int64), cal.NEVER)
+    # multimorbid older people collect more repeat medicines (the polypharmacy tail)
+    n_ltc = np.zeros(n, dtype=np.int16)
+    for name in ("hypertension", "diabetes", "chd", "heart_failure", "af", "copd", "ckd", "stroke_tia", "depression", "asthma"):
+        n_ltc += c.onset[name] <= cal.ANCHOR
+    multi = (age_a >= 65) & (n_ltc >= 3)
+    multi_start = cal.ANCHOR - (R(None) * 6 * YEAR).astype(np.int64)
+    add(multi & (R(None) < 0.3), 26, D["paracetamol_500"], multi_start, exit_, 28)
+    add(multi & (R(None) < 0.2), 27, D["furosemide_40"], multi_start + 200, exit_, interval)
+    add(multi & (R(None) < 0.15), 28, D["sertraline_50"], multi_start + 100, exit_, interval)
+    add(multi & treated & (R(None) < 0.25), 29, D["doxazosin_4"], multi_start + 300, htn_stop, interval)
+    reflux = np.where(multi & (R(None) < 0.3), np.minimum(reflux, multi_start), reflux)
+    ppi_start = np.minimum(gp_start, reflux)
+    add(ppi_start < cal.NEVER, 25, np.where(R(None) < 0.65, D["omeprazole_20"], D["lansoprazole_30"]), ppi_start, exit_, interval)
+
+    cols = [np.concatenate(x) for x in zip(*parts)]
+    person, slot, drug, start, stop, inter, skip = cols
+    order = np.lexsort((slot, person))
+    return Regimens(person[order], slot[order].astype(np.int64), drug[order].astype(np.int16), start[order].astype(np.int64),
+                    np.minimum(stop[order], exit_[person[order]]).astype(np.int64), inter[order].astype(np.float64),
+                    skip[order].astype(np.float64))
