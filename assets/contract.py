@@ -5,6 +5,7 @@ derive their rules from it.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -65,3 +66,12 @@ def load_contract(path: Path = CONTRACT_PATH) -> dict[str, Feed]:
 
 
 FEEDS = tuple(load_contract())
+
+
+def file_sha256(path: Path) -> str:
+    """The checksum a drop's manifest.json gives for each feed file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

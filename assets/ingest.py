@@ -7,7 +7,6 @@ such a feed never reaches the quality gate and blocks the refresh.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from assets.contract import Feed
+from assets.contract import Feed, file_sha256
 
 # Parquet physical types accepted for each contract type (a narrower integer or float is not a mistype).
 ACCEPTED_PARQUET_TYPES = {
@@ -73,14 +72,6 @@ class Drop:
             if candidate.exists():
                 return candidate
         raise FeedError(feed, "missing_feed", f"no {feed}.parquet or {feed}.csv in {self.path}")
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def check_against_manifest(drop: Drop, feed: str, path: Path) -> dict:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from assets.contract import load_contract
+from assets.contract import file_sha256, load_contract
 
 from . import calendar as cal
 from .activity import CALIBRATION_YEAR, PROVIDERS, Hospital
@@ -306,7 +306,7 @@ def _check(patients: int, extract_date: dt.date, defect_rate: float, file_format
 def write_feeds(patients: int, seed: int, extract_date: dt.date, drop_dir: Path, defect_rate: float, file_format: str,
                 feeds: tuple[str, ...]) -> dict:
     """Build, damage (defects) and write some feeds of a drop; returns feed -> (file info, defects)."""
-    from .writer import conform, sha256_of, write_feed
+    from .writer import conform, write_feed
 
     E = _check(patients, extract_date, defect_rate, file_format)
     t0 = time.perf_counter()
@@ -369,7 +369,7 @@ def write_feeds(patients: int, seed: int, extract_date: dt.date, drop_dir: Path,
         if unlinkable:
             defects.append({"feed": feed, "rule_id": "unlinkable", "column": "nhs_number", "rows": unlinkable,
                             "kind": "NHS number not traced (null): counted, not a defect"})
-        out[feed] = [{"file": path.name, "rows": df.height, "sha256": sha256_of(path)}, defects]
+        out[feed] = [{"file": path.name, "rows": df.height, "sha256": file_sha256(path)}, defects]
         log.info("%s: %d rows, built %.1fs, written %.1fs", feed, df.height, t2 - t1, time.perf_counter() - t2)
         del df
     return out

@@ -3,7 +3,6 @@ byte-for-byte deterministic (fixed row order, fixed writer settings, no timestam
 each file written to a temporary name and renamed into place."""
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -24,14 +23,6 @@ def conform(feed: str, df: pl.DataFrame) -> pl.DataFrame:
     if missing or extra:
         raise ValueError(f"{feed}: generator columns differ from the contract (missing {missing}, extra {extra})")
     return df.select([pl.col(c.name).cast(POLARS_TYPES[c.type], strict=True) for c in spec.columns])
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def write_feed(df: pl.DataFrame, path: Path, file_format: str) -> None:
