@@ -21,6 +21,9 @@ Patient YAML (see tests/golden/registers/registers.yaml for examples):
         registers: [hypertension]                        # exact set of int_clinical__registers.register
         register_details: {diabetes: {register_detail: type2}}
         int_clinical__latest_values: {last_bp_systolic: 139}   # any intermediate model with person_id; null = no row
+        marts.core20plus5_person: {htn_treated_to_target_numerator: true}   # a mart (schema marts) likewise
+        int_indicators__person_long:             # a list: the person's exact rows, each compared on its given columns
+          - {indicator_id: copd_emergency_admissions, numerator_count: 2}
 nhs_number, practice_code and ids are filled in; codes must be quoted strings (a YAML integer would lose leading
 zeros, the contract says string).
 """
@@ -49,6 +52,8 @@ REGISTERS = {
     "smi", "learning_disability", "autism", "dementia", "cancer", "epilepsy", "palliative", "frailty_mild",
     "frailty_moderate", "frailty_severe",
 }
+# Expected-output keys naming a model: intermediate models by name, marts as marts.<model>.
+MODEL_PREFIXES = ("int_clinical__", "int_activity__", "int_indicators__", "marts.")
 PATIENT_KEYS = {"boundary", "registration", "registered", "linked", "expected", *EVENT_FEEDS}
 # Filled in when a row leaves them out: the feed's id column, provider and a few flags.
 FEED_DEFAULTS = {
@@ -130,11 +135,15 @@ def _validate(patient_id: str, patient) -> list[str]:
         elif key == "register_details":
             unknown = set(value or {}) - REGISTERS
             errors += [f"expected.register_details: unknown register ids {sorted(unknown)}"] if unknown else []
-        elif key.startswith(("int_clinical__", "int_activity__")):
-            if value is not None and not isinstance(value, dict):
-                errors.append(f"expected.{key}: a mapping of column -> value, or null for no row")
+        elif key.startswith(MODEL_PREFIXES):
+            if isinstance(value, list):
+                if not all(isinstance(row, dict) for row in value):
+                    errors.append(f"expected.{key}: a list must hold one mapping of column -> value per expected row")
+            elif value is not None and not isinstance(value, dict):
+                errors.append(f"expected.{key}: a mapping of column -> value, a list of them, or null for no row")
         else:
-            errors.append(f"expected: unknown key {key!r} (registers, register_details, int_clinical__*, int_activity__*)")
+            errors.append(f"expected: unknown key {key!r} (registers, register_details, "
+                          f"{', '.join(p + '*' for p in MODEL_PREFIXES)})")
     return errors
 
 
@@ -241,7 +250,8 @@ def outputs(golden_db):
 
     def get(model: str) -> dict[str, list[dict]]:
         if model not in cache:
-            cache[model] = _rows(golden_db, f"intermediate.{model}", "person_id")
+            relation = model if model.startswith("marts.") else f"intermediate.{model}"
+            cache[model] = _rows(golden_db, relation, "person_id")
         return cache[model]
 
     return get
@@ -253,6 +263,22 @@ def _same(expected, actual) -> bool:
     if isinstance(expected, str) and isinstance(actual, dt.date):
         return actual.isoformat() == expected
     return expected == actual
+
+
+def _compare_rows(model: str, expected_rows: list[dict], rows: list[dict]) -> list[str]:
+    """A person's rows of a multi-row model: as many rows as expected, each expected row matching a distinct one."""
+    problems = []
+    if len(rows) != len(expected_rows):
+        problems.append(f"{model}: expected {len(expected_rows)} rows for the person, got {len(rows)}")
+    unmatched = list(rows)
+    for expected_row in expected_rows:
+        match = next((r for r in unmatched
+                      if all(_same(v, r.get(c, "<no such column>")) for c, v in expected_row.items())), None)
+        if match is None:
+            problems.append(f"{model}: no row matches {expected_row}")
+        else:
+            unmatched.remove(match)
+    return problems
 
 
 # ------------------------------------------------------------------------------------------------------------ tests
@@ -289,12 +315,15 @@ def test_golden_outputs(case_id, outputs):
                     mismatches.append(f"{register}.{column}: expected {value!r}, got {rows[register].get(column, '<no such column>')!r}")
 
     for model, columns in expected.items():
-        if not model.startswith(("int_clinical__", "int_activity__")):
+        if not model.startswith(MODEL_PREFIXES):
             continue
         rows = outputs(model).get(pid, [])
         if columns is None:
             if rows:
                 mismatches.append(f"{model}: expected no row, got {len(rows)}")
+            continue
+        if isinstance(columns, list):
+            mismatches += _compare_rows(model, columns, rows)
             continue
         if len(rows) != 1:
             mismatches.append(f"{model}: expected one row for the person, got {len(rows)}")
