@@ -86,6 +86,29 @@ def _failures(result, build_file: Path) -> list[str]:
     return reasons
 
 
+def _format_value(value, unit: str) -> str:
+    if value is None:
+        return "suppressed"
+    return f"{value:.1f}%" if unit == "percent" else f"{value:.1f}/1000"
+
+
+def _headline_indicators(con) -> list[tuple[str, ...]]:
+    rows = con.execute("""
+        SELECT indicator_id, value_unit,
+               max(CASE WHEN breakdown = 'all' THEN value END),
+               max(CASE WHEN breakdown = 'core20' AND breakdown_value = 'Core20' THEN value END),
+               max(CASE WHEN breakdown = 'core20' AND breakdown_value = 'Rest' THEN value END),
+               max(CASE WHEN breakdown = 'all' THEN denominator END),
+               max(national_ambition)
+        FROM marts.core20plus5_indicators
+        WHERE geography_level = 'icb' AND breakdown IN ('all', 'core20')
+        GROUP BY indicator_id, value_unit ORDER BY indicator_id""").fetchall()
+    return [(f"{ind} (n={den:,})" if den is not None else ind, _format_value(v_all, unit),
+             _format_value(v_core20, unit), _format_value(v_rest, unit),
+             "" if ambition is None else f"{ambition:g}%")
+            for ind, unit, v_all, v_core20, v_rest, den, ambition in rows]
+
+
 def _print_summary(outcome: RefreshOutcome, console: Console, seconds: float) -> None:
     if not outcome.published:
         console.print(f"[bold red]Refresh BLOCKED[/] (run {outcome.run_id}, {seconds:.0f} s): nothing was published; "
@@ -100,6 +123,7 @@ def _print_summary(outcome: RefreshOutcome, console: Console, seconds: float) ->
         names = [d[0] for d in con.description]
         marts = con.execute("""SELECT schema_name || '.' || table_name, estimated_size FROM duckdb_tables()
                                WHERE schema_name IN ('marts', 'restricted') ORDER BY 1""").fetchall()
+        headline = _headline_indicators(con) if any(m[0] == "marts.core20plus5_indicators" for m in marts) else []
     row = dict(zip(names, log))
     console.print(f"[bold green]Published[/] {outcome.warehouse} (run {outcome.run_id}, extract {row['extract_date']}, "
                   f"{seconds:.0f} s)")
@@ -120,4 +144,11 @@ def _print_summary(outcome: RefreshOutcome, console: Console, seconds: float) ->
         grouped[stage] = grouped.get(stage, 0.0) + t["seconds"]
     console.print("stage seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in grouped.items()))
     console.print("tables: " + ", ".join(f"{name} ({rows:,})" for name, rows in marts))
+    if headline:
+        table = Table(title="Core20PLUS5 headline (ICB; Type 1 opt-outs excluded; counts rounded to 5, 1-7 suppressed)")
+        for col in ("indicator", "all", "Core20", "rest", "ambition"):
+            table.add_column(col, justify="left" if col == "indicator" else "right")
+        for row in headline:
+            table.add_row(*row)
+        console.print(table)
     console.print(f"query it: phm sql \"SELECT place, count(*) FROM marts.person GROUP BY place\"")
