@@ -21,7 +21,7 @@ import duckdb
 DDL = """
 CREATE SCHEMA IF NOT EXISTS meta;
 CREATE TABLE IF NOT EXISTS meta.run_context (
-    run_id VARCHAR, extract_date DATE, drop_path VARCHAR, manifest JSON);
+    run_id VARCHAR, extract_date DATE, reference_date DATE, drop_path VARCHAR, manifest JSON);
 CREATE TABLE IF NOT EXISTS meta.feed_counts (
     run_id VARCHAR, extract_date DATE, feed VARCHAR, file_name VARCHAR, rows_received BIGINT,
     rows_quarantined BIGINT, rows_accepted BIGINT, rows_unlinkable BIGINT);

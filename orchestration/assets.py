@@ -28,11 +28,19 @@ def run_drop(settings: RefreshSettings, run_id: str) -> Drop:
     return Drop.open(Path(path).parent, extract_date)
 
 
+def run_reference_date(settings: RefreshSettings, run_id: str) -> str:
+    """The date every clinical rule is evaluated at in this run (the extract date unless rebuilding the past)."""
+    with connect(settings.build_path(run_id), read_only=True) as con:
+        return con.execute("SELECT reference_date FROM meta.run_context WHERE run_id = ?",
+                           [run_id]).fetchall()[0][0].isoformat()
+
+
 @dg.asset(key=BUILD_KEY, group_name="ingest",
           description="A fresh build DuckDB file for this run (raw, quarantine and meta schemas; never read by users).")
 def build_database(context: dg.AssetExecutionContext, settings: RefreshSettings) -> dg.MaterializeResult:
     started = time.time()
     drop = settings.drop()
+    reference_date = settings.reference_date_for(drop)
     build_dir = settings.build_dir()
     if build_dir.exists():  # earlier runs' build files (kept until now for diagnosis)
         shutil.rmtree(build_dir)
@@ -41,8 +49,8 @@ def build_database(context: dg.AssetExecutionContext, settings: RefreshSettings)
     with connect(path) as con:
         create_meta(con)
         write_gate_reference(con)
-        con.execute("INSERT INTO meta.run_context VALUES (?, ?, ?, ?)",
-                    [context.run_id, drop.extract_date, str(drop.path), json.dumps(drop.manifest)])
+        con.execute("INSERT INTO meta.run_context VALUES (?, ?, ?, ?, ?)",
+                    [context.run_id, drop.extract_date, reference_date, str(drop.path), json.dumps(drop.manifest)])
     record_stage(path, context.run_id, "build_database", started)
     return dg.MaterializeResult(metadata={"build_file": str(path), "extract_date": drop.extract_date.isoformat()})
 
@@ -121,7 +129,7 @@ def published_warehouse_asset(upstream: list[dg.AssetKey]):
         drop = run_drop(settings, context.run_id)
         with refresh_lock(settings.warehouse):
             log = publish(build_path, settings.warehouse, context.run_id, drop.extract_date.isoformat(),
-                          drop.extract_date.isoformat(), drop.manifest.get("generator"), started)
+                          run_reference_date(settings, context.run_id), drop.manifest.get("generator"), started)
         return dg.MaterializeResult(metadata={"warehouse": str(settings.warehouse),
                                               "rows_accepted": log["rows_accepted"],
                                               "rows_quarantined": log["rows_quarantined"]})

@@ -16,7 +16,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from assets.run_meta import record_stage
-from orchestration.assets import run_drop
+from orchestration.assets import run_reference_date
 from orchestration.resources import RefreshSettings
 from phm.paths import DBT_PROJECT_DIR, PROJECT_ROOT
 
@@ -74,12 +74,11 @@ class PhmDbtTranslator(DagsterDbtTranslator):
 @dbt_assets(manifest=dbt_project.manifest_path,
             dagster_dbt_translator=PhmDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)))
 def phm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: RefreshSettings):
-    """dbt build (seeds, models, tests) on this run's build file, as of the drop's extract date."""
+    """dbt build (seeds, models, tests) on this run's build file, as of the run's reference date."""
     started = time.time()
     build_path = settings.build_path(context.run_id)
-    extract_date = run_drop(settings, context.run_id).extract_date.isoformat()
     os.environ["PHM_BUILD_DB"] = str(build_path)  # read by dbt_project/profiles.yml
-    dbt_vars = {"reference_date": extract_date}
+    dbt_vars = {"reference_date": run_reference_date(settings, context.run_id)}
     invocation = dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context)
     try:
         yield from invocation.stream()

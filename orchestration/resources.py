@@ -11,11 +11,13 @@ from phm.paths import default_landing_dir, default_warehouse_path, resolve
 
 
 class RefreshSettings(dg.ConfigurableResource):
-    """landing_dir holds <extract_date>/ drops; extract_date empty = the latest drop."""
+    """landing_dir holds <extract_date>/ drops; extract_date empty = the latest drop. reference_date empty = the
+    extract date; an earlier one rebuilds the figures as they stood then (point-in-time rebuild)."""
 
     landing_dir: str
     warehouse_path: str
     extract_date: str = ""
+    reference_date: str = ""
 
     @classmethod
     def from_env(cls) -> "RefreshSettings":
@@ -27,6 +29,15 @@ class RefreshSettings(dg.ConfigurableResource):
 
     def drop(self) -> Drop:
         return Drop.open(resolve(self.landing_dir), date.fromisoformat(self.extract_date) if self.extract_date else None)
+
+    def reference_date_for(self, drop: Drop) -> date:
+        if not self.reference_date:
+            return drop.extract_date
+        reference = date.fromisoformat(self.reference_date)
+        if reference > drop.extract_date:
+            raise ValueError(f"reference date {reference} is after the drop's extract date {drop.extract_date}: "
+                             "the figures can only be rebuilt as of a date the data has reached")
+        return reference
 
     def build_dir(self) -> Path:
         return self.warehouse.parent / ".build"

@@ -68,6 +68,8 @@ def refresh(
                                            "Omitted: generate the embedded default population first."),
     warehouse: Optional[Path] = typer.Option(None, "--warehouse", help="Published DuckDB file."),
     extract_date: Optional[str] = typer.Option(None, "--extract-date", help="Drop to load (default: the latest)."),
+    reference_date: Optional[str] = typer.Option(None, "--reference-date", help="Evaluate every rule as of this date "
+                                                 "(default: the extract date), e.g. to rebuild last quarter's figures."),
 ):
     """Ingest, gate, build and publish; exit 0 only if the warehouse was published."""
     from phm.refresh import run_refresh
@@ -84,7 +86,8 @@ def refresh(
                      defect_rate=0.001, csv=False)
     else:
         landing_dir = resolve(landing)
-    outcome = run_refresh(landing_dir, warehouse_path, day, console)
+    outcome = run_refresh(landing_dir, warehouse_path, day, console,
+                          reference_date=_parse_date(reference_date, "--reference-date"))
     raise typer.Exit(0 if outcome.published else 1)
 
 

@@ -23,7 +23,7 @@ class RefreshOutcome:
 
 
 def run_refresh(landing_dir: Path, warehouse_path: Path, extract_date: date | None, console: Console,
-                log_level: str = "CRITICAL") -> RefreshOutcome:
+                log_level: str = "CRITICAL", reference_date: date | None = None) -> RefreshOutcome:
     """Dagster's own event log stays quiet (log_level); the summary says what happened and why."""
     import dagster as dg
 
@@ -31,7 +31,8 @@ def run_refresh(landing_dir: Path, warehouse_path: Path, extract_date: date | No
     from orchestration.resources import RefreshSettings
 
     settings = RefreshSettings(landing_dir=str(landing_dir), warehouse_path=str(warehouse_path),
-                               extract_date=extract_date.isoformat() if extract_date else "")
+                               extract_date=extract_date.isoformat() if extract_date else "",
+                               reference_date=reference_date.isoformat() if reference_date else "")
     job = build_definitions(settings).resolve_job_def("nightly_refresh")
     started = time.time()
     log_path = warehouse_path.parent / "logs" / "last_refresh.log"
@@ -126,6 +127,7 @@ def _print_summary(outcome: RefreshOutcome, console: Console, seconds: float) ->
         headline = _headline_indicators(con) if any(m[0] == "marts.core20plus5_indicators" for m in marts) else []
     row = dict(zip(names, log))
     console.print(f"[bold green]Published[/] {outcome.warehouse} (run {outcome.run_id}, extract {row['extract_date']}, "
+                  f"figures as of {row['reference_date']}, "
                   f"{seconds:.0f} s)")
     feeds = Table(title="feeds")
     for col in ("feed", "received", "quarantined", "accepted", "unlinkable"):
