@@ -10,6 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from assets.contract import load_contract
+from assets.gate import quarantine_feed, write_gate_reference
+from assets.ingest import Drop, load_feed
 
 ARROW_TYPES = {"string": pa.string(), "date": pa.date32(), "timestamp": pa.timestamp("us"), "int": pa.int32(),
                "double": pa.float64(), "bool": pa.bool_()}
@@ -92,3 +94,11 @@ def minimal_rows(extract_date: date) -> dict[str, list[dict]]:
                               service_start_date=d, service_end_date=None, primary_support_reason="Physical support",
                               weekly_cost_gbp=250.0, still_at_home_91_days=None)],
     }
+
+
+def land_and_quarantine(con, landing: Path, extract_date: date, feed_name: str):
+    """Ingest one feed of a drop into `con` and run the gate's quarantine pass on it, as a refresh does."""
+    write_gate_reference(con)
+    feed = load_contract()[feed_name]
+    load_feed(con, Drop.open(landing, extract_date), feed)
+    return quarantine_feed(con, feed, extract_date.isoformat())

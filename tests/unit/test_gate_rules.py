@@ -8,10 +8,8 @@ import duckdb
 import pytest
 
 from assets.contract import load_contract
-from assets.gate import quarantine_feed, write_gate_reference
-from assets.ingest import Drop, load_feed
 from expectations.rules import nhs_number_is_valid_sql
-from tests.drops import minimal_rows, nhs_check_digit, valid_nhs_numbers
+from tests.drops import land_and_quarantine, minimal_rows, nhs_check_digit, valid_nhs_numbers
 
 EXTRACT = date(2026, 11, 25)
 
@@ -34,13 +32,8 @@ def test_nhs_number_sql_agrees_with_modulus_11():
 
 
 def quarantine(make_drop, feed_name, rows):
-    landing = make_drop({feed_name: rows})
     con = duckdb.connect()
-    write_gate_reference(con)
-    drop = Drop.open(landing, EXTRACT)
-    feed = load_contract()[feed_name]
-    load_feed(con, drop, feed)
-    outcome = quarantine_feed(con, feed, EXTRACT.isoformat())
+    outcome = land_and_quarantine(con, make_drop({feed_name: rows}), EXTRACT, feed_name)
     broken = [r[0] for r in con.execute(f"SELECT broken_rules FROM quarantine.{feed_name} ORDER BY _row_number").fetchall()]
     accepted = con.execute(f"SELECT count(*) FROM raw.{feed_name}").fetchall()[0][0]
     return outcome, broken, accepted

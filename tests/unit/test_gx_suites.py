@@ -7,23 +7,16 @@ from datetime import date
 import duckdb
 import pytest
 
-from assets.contract import load_contract
-from assets.gate import quarantine_feed, write_gate_reference
-from assets.ingest import Drop, load_feed
 from expectations.suites import validate_feed
-from tests.drops import minimal_rows, valid_nhs_numbers
+from tests.drops import land_and_quarantine, minimal_rows, valid_nhs_numbers
 
 EXTRACT = date(2026, 11, 25)
 
 
 def landed(make_drop, tmp_path, feed_name, rows):
-    landing = make_drop({feed_name: rows})
     db = tmp_path / "build.duckdb"
     con = duckdb.connect(str(db))
-    write_gate_reference(con)
-    feed = load_contract()[feed_name]
-    load_feed(con, Drop.open(landing, EXTRACT), feed)
-    outcome = quarantine_feed(con, feed, EXTRACT.isoformat())
+    outcome = land_and_quarantine(con, make_drop({feed_name: rows}), EXTRACT, feed_name)
     con.close()
     return str(db), outcome
 
