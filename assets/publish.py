@@ -18,10 +18,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from assets.contract import load_contract
+from assets.mart_contract import contract_version
+from assets.sql_text import sql_string
 from assets.run_meta import HISTORY_TABLES, connect, json_rows, now
 from expectations.rules import SEEDS
 
 PUBLISHED_SCHEMAS = ("marts", "restricted", "reference")
+# The on-disk format of the published file: v1.1.0 is read by DuckDB 1.1 and every later release (the 1.4 LTS
+# line, R, DBeaver's driver), not only by the DuckDB that wrote it. PHM_STORAGE_VERSION overrides it.
+DEFAULT_STORAGE_VERSION = "v1.1.0"
 
 
 class PublishRefused(RuntimeError):
@@ -87,8 +92,10 @@ def _fsync(path: Path) -> None:
 
 
 def publish(build_path: Path, warehouse_path: Path, run_id: str, extract_date: str, reference_date: str,
-            source_generator: dict | None = None, started: float | None = None) -> dict:
-    """Assemble and atomically publish; returns the refresh_log row. `started`: when the publish stage began."""
+            source_generator: dict | None = None, started: float | None = None,
+            storage_version: str = DEFAULT_STORAGE_VERSION) -> dict:
+    """Assemble and atomically publish; returns the refresh_log row. `started`: when the publish stage began;
+    `storage_version`: the DuckDB storage format of the published file (older clients read older formats)."""
     started = started or time.time()
     warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     staging_path = warehouse_path.parent / f".{warehouse_path.name}.{run_id}.tmp"
@@ -96,8 +103,10 @@ def publish(build_path: Path, warehouse_path: Path, run_id: str, extract_date: s
     with connect(build_path, read_only=True) as build:
         verify_gates(build, run_id)
     try:
-        with connect(staging_path) as pub:
-            pub.execute(f"ATTACH '{build_path}' AS build (READ_ONLY)")
+        with connect(":memory:") as pub:
+            pub.execute(f"ATTACH {sql_string(staging_path)} AS published (STORAGE_VERSION {sql_string(storage_version)})")
+            pub.execute("USE published")
+            pub.execute(f"ATTACH {sql_string(build_path)} AS build (READ_ONLY)")
             tables = pub.execute(f"""SELECT table_schema, table_name FROM information_schema.tables
                                      WHERE table_catalog = 'build' AND table_schema IN {PUBLISHED_SCHEMAS}
                                      ORDER BY 1, 2""").fetchall()
@@ -108,7 +117,7 @@ def publish(build_path: Path, warehouse_path: Path, run_id: str, extract_date: s
             for table in HISTORY_TABLES:
                 pub.execute(f"CREATE TABLE meta.{table} AS SELECT * FROM build.meta.{table} WHERE false")
             if warehouse_path.exists():
-                pub.execute(f"ATTACH '{warehouse_path}' AS previous (READ_ONLY)")
+                pub.execute(f"ATTACH {sql_string(warehouse_path)} AS previous (READ_ONLY)")
                 # A history table added since the last publish has no history yet.
                 present = {r[0] for r in pub.execute(
                     "SELECT table_name FROM duckdb_tables() WHERE database_name = 'previous' AND schema_name = 'meta'"
@@ -124,10 +133,13 @@ def publish(build_path: Path, warehouse_path: Path, run_id: str, extract_date: s
                         [run_id, datetime.fromtimestamp(started, timezone.utc).replace(tzinfo=None),
                          round(time.time() - started, 3)])
             log = _refresh_log_row(pub, run_id, extract_date, reference_date, source_generator)
+            log.update(storage_version=storage_version, contract_version=contract_version())
             pub.execute("INSERT INTO meta.refresh_log BY NAME SELECT * FROM (SELECT " +
                         ", ".join(f"? AS {k}" for k in log) + ")", list(log.values()))
             pub.execute("DETACH build")
-            pub.execute("CHECKPOINT")
+            pub.execute("CHECKPOINT published")
+            pub.execute("USE memory")
+            pub.execute("DETACH published")
         _fsync(staging_path)
         os.replace(staging_path, warehouse_path)
         _fsync(warehouse_path.parent)

@@ -37,7 +37,8 @@ CREATE TABLE IF NOT EXISTS meta.stage_timings (
 CREATE TABLE IF NOT EXISTS meta.refresh_log (
     run_id VARCHAR, extract_date DATE, reference_date DATE, started_at TIMESTAMP, published_at TIMESTAMP,
     rows_received BIGINT, rows_quarantined BIGINT, rows_accepted BIGINT, checks_run BIGINT, checks_failed BIGINT,
-    feed_counts JSON, check_summary JSON, stage_timings JSON, reference_versions JSON, source_generator JSON);
+    feed_counts JSON, check_summary JSON, stage_timings JSON, reference_versions JSON, source_generator JSON,
+    storage_version VARCHAR, contract_version VARCHAR);
 CREATE TABLE IF NOT EXISTS meta.risk_validation (
     run_id VARCHAR, reference_date DATE, prior_reference_date DATE, population_size BIGINT, people_admitted BIGINT,
     emergency_admissions BIGINT, emergency_bed_days BIGINT, top_percent DOUBLE,

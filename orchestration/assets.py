@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.contract import load_contract
+from assets.exports import export_tables
 from assets.gate import quarantine_feed, write_gate_reference
 from assets.ingest import Drop, FeedError, load_feed
 from assets.previous_publication import copy_previous_target_lists
@@ -127,15 +128,19 @@ def person_key(context: dg.AssetExecutionContext, settings: RefreshSettings) -> 
 
 def published_warehouse_asset(upstream: list[dg.AssetKey]):
     @dg.asset(key=["warehouse", "published"], deps=upstream, group_name="publish",
-              description="Atomic swap of the checked build into the readers' warehouse, with a meta.refresh_log row.")
+              description="Atomic swap of the checked build into the readers' warehouse (DuckDB storage format "
+                          "readable by DuckDB 1.1+), with a meta.refresh_log row, then the Parquet exports for BI "
+                          "tools (warehouse/exports, switched in one rename).")
     def published_warehouse(context: dg.AssetExecutionContext, settings: RefreshSettings) -> dg.MaterializeResult:
         started = time.time()
         build_path = settings.build_path(context.run_id)
         drop = run_drop(settings, context.run_id)
         with refresh_lock(settings.warehouse):
             log = publish(build_path, settings.warehouse, context.run_id, drop.extract_date.isoformat(),
-                          run_reference_date(settings, context.run_id), drop.manifest.get("generator"), started)
-        return dg.MaterializeResult(metadata={"warehouse": str(settings.warehouse),
+                          run_reference_date(settings, context.run_id), drop.manifest.get("generator"), started,
+                          storage_version=settings.storage_version)
+            exports = export_tables(settings.warehouse, context.run_id, settings.export_patient_level)
+        return dg.MaterializeResult(metadata={"warehouse": str(settings.warehouse), "exports": str(exports),
                                               "rows_accepted": log["rows_accepted"],
                                               "rows_quarantined": log["rows_quarantined"]})
 
