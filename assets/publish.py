@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 import time
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -60,6 +60,31 @@ def previous_feed_rows(warehouse_path: Path) -> dict[str, int]:
     return dict(rows)
 
 
+def published_extract_date(warehouse_path: Path) -> date | None:
+    """The extract date of the last published refresh (None when nothing is published yet)."""
+    if not warehouse_path.exists():
+        return None
+    with connect(warehouse_path, read_only=True) as con:
+        rows = con.execute("SELECT max(extract_date) FROM meta.refresh_log").fetchall()
+    return rows[0][0] if rows else None
+
+
+def refuse_older_drop(warehouse_path: Path, extract_date: date) -> None:
+    """A drop older than the published one would silently roll every figure back: refuse it."""
+    published = published_extract_date(warehouse_path)
+    if published is not None and extract_date < published:
+        raise PublishRefused(f"the drop of {extract_date} is older than the published refresh ({published}): "
+                             f"refusing to roll {warehouse_path} back (publish into another warehouse to look at it)")
+
+
+def remove_leftovers(warehouse_path: Path) -> list[Path]:
+    """Half-assembled files of killed publishes (they hold NHS numbers): removed under the refresh lock."""
+    leftovers = [p for p in warehouse_path.parent.glob(f".{warehouse_path.name}.*.tmp*") if p.is_file()]
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+    return leftovers
+
+
 def reference_versions() -> dict[str, str]:
     """sha256 of each reference file the refresh read: codelists, thresholds, maps."""
     files = ["reference_manifest.csv", "quality_thresholds.csv", "plausible_ranges.csv", "practice_map.csv",
@@ -99,7 +124,8 @@ def publish(build_path: Path, warehouse_path: Path, run_id: str, extract_date: s
     started = started or time.time()
     warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     staging_path = warehouse_path.parent / f".{warehouse_path.name}.{run_id}.tmp"
-    staging_path.unlink(missing_ok=True)
+    remove_leftovers(warehouse_path)
+    refuse_older_drop(warehouse_path, date.fromisoformat(extract_date))
     with connect(build_path, read_only=True) as build:
         verify_gates(build, run_id)
     try:
@@ -169,4 +195,6 @@ def _refresh_log_row(pub, run_id, extract_date, reference_date, source_generator
                                            WHERE run_id = ? ORDER BY started_at""", [run_id]),
         "reference_versions": json.dumps(reference_versions()),
         "source_generator": json.dumps(source_generator) if source_generator else None,
+        "pseudonym_key": (pub.execute("SELECT max(value) FROM build.meta.run_settings WHERE run_id = ? "
+                                      "AND setting = 'pseudonym_key'", [run_id]).fetchall() or [[None]])[0][0],
     }

@@ -13,7 +13,7 @@ from assets.gate import quarantine_feed, write_gate_reference
 from assets.ingest import Drop, FeedError, load_feed
 from assets.previous_publication import copy_previous_target_lists
 from assets.pseudonym import build_person_key, pseudonym_key
-from assets.publish import previous_feed_rows, publish, refresh_lock
+from assets.publish import previous_feed_rows, publish, refresh_lock, refuse_older_drop
 from assets.run_meta import connect, create_meta, record_checks, record_quarantine, record_stage
 from expectations.rules import row_rules
 from expectations.suites import CheckResult, validate_feed
@@ -44,6 +44,7 @@ def build_database(context: dg.AssetExecutionContext, settings: RefreshSettings)
     started = time.time()
     drop = settings.drop()
     reference_date = settings.reference_date_for(drop)
+    refuse_older_drop(settings.warehouse, drop.extract_date)  # before any work: publish would refuse it anyway
     build_dir = settings.build_dir()
     if build_dir.exists():  # earlier runs' build files (kept until now for diagnosis)
         shutil.rmtree(build_dir)
@@ -120,8 +121,10 @@ RAW_KEYS = [dg.AssetKey(["raw", name]) for name in RAW_FEEDS]
 def person_key(context: dg.AssetExecutionContext, settings: RefreshSettings) -> dg.MaterializeResult:
     started = time.time()
     build_path = settings.build_path(context.run_id)
+    key = pseudonym_key()
     with connect(build_path) as con:
-        n = build_person_key(con, pseudonym_key())
+        n = build_person_key(con, key.key)
+        con.execute("INSERT INTO meta.run_settings VALUES (?, 'pseudonym_key', ?)", [context.run_id, key.description])
     record_stage(build_path, context.run_id, "person_key", started)
     return dg.MaterializeResult(metadata={"people": n})
 

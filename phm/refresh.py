@@ -138,7 +138,7 @@ def _print_summary(outcome: RefreshOutcome, console: Console, seconds: float) ->
         console.print(f"[bold red]Refresh BLOCKED[/] (run {outcome.run_id}, {seconds:.0f} s): nothing was published; "
                       f"{outcome.warehouse} is unchanged.")
         for reason in outcome.failures[:15]:
-            console.print(f"  - {reason}")
+            console.print(Text(f"  - {reason}"))  # text from source files: never markup
         console.print(f"Build file kept for diagnosis (holds NHS numbers): {outcome.build_file}")
         console.print(f"Full log: {outcome.warehouse.parent / 'logs' / 'last_refresh.log'}")
         return
@@ -164,6 +164,9 @@ def _print_summary(outcome: RefreshOutcome, console: Console, seconds: float) ->
     checks = json.loads(row["check_summary"])
     console.print("checks: " + ", ".join(f"{c['stage']} {c['severity']}: {c['checks'] - c['failed']}/{c['checks']} passed"
                                          for c in checks))
+    if row.get("pseudonym_key") and "PUBLIC development default" in row["pseudonym_key"]:
+        console.print(Text("WARNING: person ids were made with the public development pseudonym key: never use it "
+                           "for real data (set PHM_PSEUDONYM_KEY and PHM_ENV=production)", style="bold yellow"))
     timings = json.loads(row["stage_timings"])
     grouped: dict[str, float] = {}
     for t in timings:
