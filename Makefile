@@ -25,7 +25,7 @@ refresh: $(STAMP)
 	$(BIN)/phm refresh
 
 test: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=15
 
 dev: $(STAMP)
 	$(BIN)/dagster dev -w workspace.yaml

@@ -14,6 +14,7 @@ from assets.ingest import Drop, FeedError, load_feed
 from assets.previous_publication import copy_previous_target_lists
 from assets.pseudonym import build_person_key, pseudonym_key
 from assets.publish import previous_feed_rows, publish, refresh_lock, refuse_older_drop
+from assets.run_lock import acquire_run_lock, release_run_lock
 from assets.run_meta import connect, create_meta, record_checks, record_quarantine, record_stage
 from expectations.rules import row_rules
 from expectations.suites import CheckResult, validate_feed
@@ -42,11 +43,13 @@ def run_reference_date(settings: RefreshSettings, run_id: str) -> str:
                       "published target list membership; never read by users).")
 def build_database(context: dg.AssetExecutionContext, settings: RefreshSettings) -> dg.MaterializeResult:
     started = time.time()
+    # Held until publish (or the end of this process): no other refresh can start, or delete this build file.
+    acquire_run_lock(settings.warehouse)
     drop = settings.drop()
     reference_date = settings.reference_date_for(drop)
     refuse_older_drop(settings.warehouse, drop.extract_date)  # before any work: publish would refuse it anyway
     build_dir = settings.build_dir()
-    if build_dir.exists():  # earlier runs' build files (kept until now for diagnosis)
+    if build_dir.exists():  # earlier runs' build files (kept until now for diagnosis; none is running: the lock)
         shutil.rmtree(build_dir)
     build_dir.mkdir(parents=True)
     path = settings.build_path(context.run_id)
@@ -143,6 +146,7 @@ def published_warehouse_asset(upstream: list[dg.AssetKey]):
                           run_reference_date(settings, context.run_id), drop.manifest.get("generator"), started,
                           storage_version=settings.storage_version)
             exports = export_tables(settings.warehouse, context.run_id, settings.export_patient_level)
+        release_run_lock(settings.warehouse)
         return dg.MaterializeResult(metadata={"warehouse": str(settings.warehouse), "exports": str(exports),
                                               "rows_accepted": log["rows_accepted"],
                                               "rows_quarantined": log["rows_quarantined"]})

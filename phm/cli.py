@@ -156,6 +156,24 @@ def _run_query(con, query: str, limit: int) -> bool:
     return True
 
 
+@app.command()
+def bench(
+    sizes: str = typer.Option("100000,1000000,3000000", "--sizes", help="Comma-separated population sizes."),
+    out: Path = typer.Option(Path("bench"), "--out", help="Folder for bench.json, bench.md and the warehouses."),
+):
+    """Time a refresh per stage and its peak memory at each size, against the load-once floor; query latency."""
+    from phm.bench import markdown, machine, run
+
+    try:
+        chosen = [int(s.replace("_", "")) for s in sizes.split(",") if s.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"{sizes!r} is not a comma-separated list of whole numbers", param_hint="--sizes")
+    results = run(chosen, resolve(out))
+    console.print(Text(markdown(results, machine())))
+    console.print(f"written: {resolve(out) / 'bench.json'}, {resolve(out) / 'bench.md'}")
+    raise typer.Exit(0 if all(r.published for r in results) else 1)
+
+
 def main() -> None:  # pragma: no cover
     app()
 

@@ -29,6 +29,8 @@ def run_refresh(landing_dir: Path, warehouse_path: Path, extract_date: date | No
     """Dagster's own event log stays quiet (log_level); the summary says what happened and why."""
     import dagster as dg
 
+    from assets.run_lock import release_run_lock
+
     from orchestration.definitions import build_definitions
     from orchestration.resources import RefreshSettings
 
@@ -42,8 +44,11 @@ def run_refresh(landing_dir: Path, warehouse_path: Path, extract_date: date | No
     # dbt's console output (echoed by dagster-dbt) goes to the log file; the summary below says what matters.
     with console.status(f"refreshing {warehouse_path} from {landing_dir} ..."), open(log_path, "w") as log, \
             contextlib.redirect_stdout(log):
-        result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
-                                        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
+        try:
+            result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+                                            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
+        finally:
+            release_run_lock(warehouse_path)  # a run that failed before publishing still ends here
     build_file = settings.build_path(result.run_id)
     published = result.success and _published_run(warehouse_path) == result.run_id
     outcome = RefreshOutcome(published, result.run_id, warehouse_path, build_file)
@@ -207,7 +212,7 @@ def _print_summary(outcome: RefreshOutcome, console: Console, seconds: float) ->
         for row in list_rows:
             table.add_row(row[0].removesuffix(" Neighbourhood"), *(f"{n:,}" for n in row[1:]))
         # Ten columns do not fit 80: widen this table rather than folding every header.
-        wide = Console(file=console.file, width=max(console.width, 132), force_terminal=console.is_terminal,
+        wide = Console(file=console.file, width=max(console.width, 160), force_terminal=console.is_terminal,
                        no_color=console.no_color)
         wide.print(table)
     if validation:

@@ -374,7 +374,3 @@ def test_golden_outputs(case_id, outputs):
     if mismatches:
         pytest.fail(f"{case_id} ({patient.get('boundary')}):\n  " + "\n  ".join(mismatches), pytrace=False)
 
-
-def test_reference_date_is_the_spine_one():
-    # The windows in the YAML comments are worked out for this date (run_dbt passes it).
-    assert REFERENCE_DATE == "2025-02-28"

@@ -1,0 +1,190 @@
+"""`phm bench`: time a whole refresh per stage at several population sizes, against the load-once floor.
+
+For each size it generates (and caches under .cache/bench/) a synthetic drop, then in fresh processes:
+  * the floor: DuckDB reading every landing file once into a table of a new DuckDB file (read, decode, write);
+  * the refresh, with per-stage seconds from meta.stage_timings and the peak memory of the whole process tree
+    (the refresh and the dbt processes beside it, sampled with psutil);
+  * query latency (median and p95 over repeated runs) of what users do: one neighbourhood's list, an indicator by
+    IMD quintile for one practice, one person's pathway reasons.
+It writes JSON and a Markdown table (ratios refresh / floor and between the two largest sizes) with the machine it
+ran on. Measurements only: nothing here is asserted; tests run it at a small size as a smoke test.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+
+import psutil
+
+from phm.paths import PROJECT_ROOT
+
+EXTRACT_DATE = date(2026, 10, 31)
+SEED = 42
+QUERIES = {
+    "neighbourhood_list": """SELECT priority_rank, practice_code, person_id, reasons, recommended_action
+        FROM marts.target_lists WHERE list_name = 'your_healthier_futures'
+          AND neighbourhood = (SELECT min(neighbourhood) FROM marts.person) ORDER BY priority_rank LIMIT 500""",
+    "indicator_by_imd_for_practice": """SELECT indicator_id, breakdown_value, numerator, denominator, value
+        FROM marts.core20plus5_indicators WHERE geography_level = 'practice'
+          AND geography_code = (SELECT min(practice_code) FROM marts.person) AND breakdown = 'imd_quintile'""",
+    "person_pathway_reasons": """SELECT pathway, rag, reasons, next_action FROM marts.pathway_status
+        WHERE person_id = (SELECT min(person_id) FROM marts.pathway_status)""",
+}
+
+
+@dataclass
+class SizeResult:
+    patients: int
+    landing_mb: float
+    generate_seconds: float | None
+    generate_peak_mb: float | None
+    floor_seconds: float
+    refresh_seconds: float
+    refresh_peak_mb: float
+    published: bool
+    stages: dict[str, float] = field(default_factory=dict)
+    queries_ms: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+def _run_measured(command: list[str], env: dict | None = None) -> tuple[float, float, int]:
+    """Run a command; (wall seconds, peak RSS of its whole process tree in MB, exit code)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        root = psutil.Process(process.pid)
+        while not done.is_set():
+            try:
+                tree = [root, *root.children(recursive=True)]
+                total = 0
+                for member in tree:
+                    try:
+                        total += member.memory_info().rss
+                    except psutil.Error:
+                        pass
+                peak = max(peak, total)
+            except psutil.Error:
+                pass
+            done.wait(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    code = process.wait()
+    done.set()
+    sampler.join()
+    return time.perf_counter() - started, peak / 1e6, code
+
+
+def _phm(*args: str) -> list[str]:
+    return [sys.executable, "-m", "phm.cli", *args]
+
+
+FLOOR = """
+import sys, time, duckdb
+from pathlib import Path
+drop, out = Path(sys.argv[1]), sys.argv[2]
+con = duckdb.connect(out)
+for path in sorted(drop.iterdir()):
+    if path.suffix == ".parquet":
+        con.execute(f"CREATE TABLE {path.stem} AS SELECT * FROM read_parquet('{path}')")
+    elif path.suffix == ".csv":
+        con.execute(f"CREATE TABLE {path.stem} AS SELECT * FROM read_csv('{path}')")
+con.execute("CHECKPOINT")
+"""
+
+
+def bench_size(patients: int, work: Path, query_repeats: int = 20) -> SizeResult:
+    cache = PROJECT_ROOT / ".cache" / "bench" / f"{patients}-{SEED}"
+    landing = cache / "landing"
+    drop = landing / EXTRACT_DATE.isoformat()
+    generate_seconds = generate_peak = None
+    if not (drop / "manifest.json").exists():
+        generate_seconds, generate_peak, code = _run_measured(_phm(
+            "generate", "--patients", str(patients), "--seed", str(SEED), "--extract-date", EXTRACT_DATE.isoformat(),
+            "--out", str(landing)))
+        if code:
+            raise RuntimeError(f"phm generate failed for {patients} patients")
+    landing_mb = sum(p.stat().st_size for p in drop.iterdir()) / 1e6
+    floor_file = work / f"floor-{patients}.duckdb"
+    floor_file.unlink(missing_ok=True)
+    floor_seconds, _, code = _run_measured([sys.executable, "-c", FLOOR, str(drop), str(floor_file)])
+    floor_file.unlink(missing_ok=True)
+    warehouse = work / f"warehouse-{patients}" / "phm.duckdb"
+    refresh_seconds, refresh_peak, code = _run_measured(_phm(
+        "refresh", "--landing", str(landing), "--warehouse", str(warehouse), "--extract-date", EXTRACT_DATE.isoformat()),
+        env={**os.environ, "PHM_ENV": "development"})
+    result = SizeResult(patients, round(landing_mb, 1), generate_seconds, generate_peak, floor_seconds,
+                        refresh_seconds, refresh_peak, published=code == 0)
+    if code == 0:
+        import duckdb
+
+        from phm.readonly import open_warehouse
+
+        with open_warehouse(warehouse) as con:
+            run_id = con.execute("SELECT run_id FROM meta.refresh_log ORDER BY published_at DESC LIMIT 1").fetchall()[0][0]
+            for stage, seconds in con.execute("SELECT split_part(stage, ':', 1), sum(seconds) FROM meta.stage_timings "
+                                              "WHERE run_id = ? GROUP BY 1 ORDER BY min(started_at)", [run_id]).fetchall():
+                result.stages[stage] = round(seconds, 2)
+        for name, sql in QUERIES.items():
+            timings = []
+            for _ in range(query_repeats):
+                started = time.perf_counter()
+                with open_warehouse(warehouse) as con:  # as a reader does: open, query, close
+                    con.execute(sql).fetchall()
+                timings.append((time.perf_counter() - started) * 1000)
+            result.queries_ms[name] = {"median": round(statistics.median(timings), 1),
+                                       "p95": round(sorted(timings)[int(0.95 * (len(timings) - 1))], 1)}
+        del duckdb
+    return result
+
+
+def machine() -> dict:
+    return {"cores": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+            "python": platform.python_version(), "platform": platform.platform()}
+
+
+def markdown(results: list[SizeResult], about: dict) -> str:
+    lines = [f"Machine: {about['cores']} cores, {about['memory_gb']} GB ({about['platform']}).", "",
+             "| patients | landing MB | generate s | floor s | refresh s | refresh / floor | peak MB (all processes) "
+             "| " + " | ".join(f"{q} ms (median / p95)" for q in QUERIES) + " |",
+             "|---|---|---|---|---|---|---|" + "---|" * len(QUERIES)]
+    for r in results:
+        queries = " | ".join(f"{r.queries_ms[q]['median']} / {r.queries_ms[q]['p95']}" if q in r.queries_ms else "-"
+                             for q in QUERIES)
+        generate = f"{r.generate_seconds:.1f}" if r.generate_seconds is not None else "cached"
+        lines.append(f"| {r.patients:,} | {r.landing_mb} | {generate} | {r.floor_seconds:.1f} | {r.refresh_seconds:.1f}"
+                     f"{'' if r.published else ' (not published)'} | {r.refresh_seconds / r.floor_seconds:.1f} "
+                     f"| {r.refresh_peak_mb:,.0f} | {queries} |")
+    stages = sorted({s for r in results for s in r.stages})
+    lines += ["", "Stage seconds: | patients | " + " | ".join(stages) + " |",
+              "|---|" + "---|" * len(stages)]
+    for r in results:
+        lines.append(f"| {r.patients:,} | " + " | ".join(str(r.stages.get(s, "")) for s in stages) + " |")
+    if len(results) >= 2:
+        small, large = results[-2], results[-1]
+        lines += ["", f"Scaling {large.patients:,} / {small.patients:,}: refresh time x"
+                      f"{large.refresh_seconds / small.refresh_seconds:.2f} for x{large.patients / small.patients:.1f} "
+                      "the people."]
+    return "\n".join(lines) + "\n"
+
+
+def run(sizes: list[int], out_dir: Path) -> list[SizeResult]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results = [bench_size(size, out_dir) for size in sorted(sizes)]
+    about = machine()
+    (out_dir / "bench.json").write_text(json.dumps({"machine": about, "results": [asdict(r) for r in results]},
+                                                   indent=2))
+    (out_dir / "bench.md").write_text(markdown(results, about))
+    return results

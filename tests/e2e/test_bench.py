@@ -1,0 +1,23 @@
+"""`phm bench` smoke test at a small size: it runs end to end and reports every measure (numbers not asserted)."""
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from phm.bench import QUERIES
+from phm.cli import app
+
+
+def test_bench_reports_every_stage_the_floor_and_query_latency(tmp_path):
+    result = CliRunner().invoke(app, ["bench", "--sizes", "1500", "--out", str(tmp_path / "bench")])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "bench" / "bench.json").read_text())
+    assert report["machine"]["cores"] >= 1
+    [size] = report["results"]
+    assert size["patients"] == 1500 and size["published"]
+    assert size["floor_seconds"] > 0 and size["refresh_seconds"] > size["floor_seconds"]
+    assert size["refresh_peak_mb"] > 0
+    assert {"ingest", "gate1", "person_key", "dbt_build", "risk_validation", "publish"} <= set(size["stages"])
+    assert set(size["queries_ms"]) == set(QUERIES)
+    assert "refresh / floor" in (tmp_path / "bench" / "bench.md").read_text()
