@@ -45,7 +45,7 @@ def generate(
     csv: bool = typer.Option(False, "--csv", help="Write CSV instead of Parquet."),
 ):
     """Write one synthetic landing drop (every feed of the contract, plus manifest.json)."""
-    from assets.synthetic import generate_drop
+    from synthetic import generate_drop
 
     day = _parse_date(extract_date, "--extract-date")
     started = time.time()

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from rich.console import Console
 
-from assets.synthetic import generate_drop
+from synthetic import generate_drop
 from phm.refresh import run_refresh
 from tests.drops import write_manifest
 

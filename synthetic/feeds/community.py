@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import calendar as cal
-from .population import Universe
-from .primary_care import HOSPITAL_LOOKBACK_YEARS, window_start
-from .randomness import Keyed
-from .schedule import episodes, expand, yearly_counts
-from .yearly import YearState
+from ..core import calendar as cal
+from ..model.population import Universe
+from .gp import HOSPITAL_LOOKBACK_YEARS, window_start
+from ..core.randomness import Keyed
+from ..core.schedule import episodes, expand, yearly_counts
+from ..model.yearly import YearState
 
 YEAR = cal.DAYS_PER_YEAR
 PETERBOROUGH = 4  # index in reference.DISTRICTS
@@ -59,7 +59,7 @@ def _extras(u: Universe, st: YearState) -> None:
 
 
 def _contacts(u: Universe, states, years, services: dict, stream: str, kind: int, in_drop, lo, hi, with_duration: bool):
-    from .activity import _ids
+    from .hospital import _ids
 
     out = {k: [] for k in ("person", "day", "service", "id", "minutes")}
     names = tuple(services)
@@ -119,7 +119,7 @@ REASONS = ("Physical support", "Sensory support", "Memory and cognition", "Learn
 
 def social_care(u: Universe, states, years, in_drop, extract_day: int, spells: dict):
     """Service episodes open at some point in the lookback window."""
-    from .activity import _ids
+    from .hospital import _ids
 
     c, E = u.clinical, extract_day
     lo = window_start(E, HOSPITAL_LOOKBACK_YEARS)

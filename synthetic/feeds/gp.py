@@ -10,12 +10,12 @@ from statistics import NormalDist
 
 import numpy as np
 
-from . import calendar as cal
-from . import codes
-from .population import SEX_CODES, Universe
-from .randomness import Keyed
-from .schedule import periodic
-from .treatment import DRUGS, Regimens, cha2ds2_vasc, qrisk_percent
+from ..core import calendar as cal
+from ..core import codes
+from ..model.population import SEX_CODES, Universe
+from ..core.randomness import Keyed
+from ..core.schedule import periodic
+from ..model.care import DRUGS, Regimens, cha2ds2_vasc, qrisk_percent
 
 YEAR = cal.DAYS_PER_YEAR
 OBS_LOOKBACK_YEARS = 3        # observations and processes: the last 3 years
@@ -443,7 +443,7 @@ def gp_events(u: Universe, people: np.ndarray, extract_day: int, regimens: Regim
 
 def medication_issues(u: Universe, regimens: Regimens, people_mask: np.ndarray, extract_day: int):
     """Repeat issues in the last MEDS_LOOKBACK_YEARS: every `interval` days from the regimen start."""
-    from .codes import MEDICINE
+    from ..core.codes import MEDICINE
 
     r = regimens
     sel = np.flatnonzero(people_mask[r.person])

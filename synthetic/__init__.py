@@ -24,6 +24,6 @@ community (community, mental health, social care), yearly (per-year state for ac
 schedule (calendar-anchored event schedules), codes (code tables, checked against seeds/codelists),
 defects, writer, drop (orchestration). 1M patients take about 80 s and 4 GB on two cores.
 """
-from .drop import generate_drop
+from .feeds.drop import generate_drop
 
 __all__ = ["generate_drop"]

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import calendar as cal
-from .codes import CANCER_SITES, CKD_STAGE_EGFR, DIAGNOSIS
+from ..core import calendar as cal
+from ..core.codes import CANCER_SITES, CKD_STAGE_EGFR, DIAGNOSIS
 from .population import BLACK, PAST_DECEASED, PRESENT, SOUTH_ASIAN, Universe
-from .randomness import stream_rng
+from ..core.randomness import stream_rng
 
 YEAR = cal.DAYS_PER_YEAR
 
@@ -165,9 +165,6 @@ class Clinical:
                      "pad", "smi", "dementia", "epilepsy", "cancer", "depression", "learning_disability"):
             n += self.has(name, idx, day)
         return n
-
-    def after_exits(self, u: Universe) -> None:
-        _end_of_life(u, self)
 
 
 def _logit(p):
@@ -446,7 +443,7 @@ def _measurement_params(u: Universe, c: Clinical, seed: int) -> None:
     c.propensity["dna"] = rng.gamma(0.8, 1 / 0.8, n).astype(np.float32)
 
 
-def _end_of_life(u: Universe, c: Clinical) -> None:
+def end_of_life(u: Universe, c: Clinical) -> None:
     """Palliative care coding before death and place of death (needs the death dates)."""
     rng = stream_rng(u.seed, "end-of-life")
     n = u.n

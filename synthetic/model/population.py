@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import calendar as cal
-from .nhs_number import make_nhs_numbers
-from .randomness import stream_rng
-from .reference import DISTRICTS, geography
+from ..core import calendar as cal
+from ..core.nhs_number import make_nhs_numbers
+from ..core.randomness import stream_rng
+from ..core.reference import DISTRICTS, geography
 
 # ONS-like England mid-year population, % by 5-year band 0-4 ... 95-99, 100-104
 AGE_BAND_PCT = np.array([5.4, 5.9, 6.1, 5.8, 6.1, 6.6, 6.9, 6.8, 6.4, 6.2, 6.8, 6.7, 5.9, 5.0, 4.8, 3.9, 2.5, 1.5, 0.7, 0.2, 0.03])
@@ -159,10 +159,9 @@ def _practices(rng, seed, district) -> tuple[np.ndarray, np.ndarray]:
     return first, second
 
 
-def build_universe(patients: int, seed: int) -> Universe:
-    """Everyone in the synthetic world for (patients, seed); independent of any extract date."""
-    from .clinical import assign_clinical, death_multiplier
-
+def draw_people(patients: int, seed: int) -> tuple[Universe, np.random.Generator]:
+    """Everyone in the synthetic world for (patients, seed), before conditions and future exits (world.py
+    adds those); returns the population stream, which future exits continue."""
     if patients < 1:
         raise ValueError("patients must be >= 1")
     rng = stream_rng(seed, "population")
@@ -256,18 +255,13 @@ def build_universe(patients: int, seed: int) -> Universe:
     u.extras["age_ref"] = age_ref
     u.extras["ref_day"] = np.where(group == PRESENT, cal.ANCHOR, np.where(group == FUTURE_ENTRANT, entry, exit_))
 
-    # --- conditions first (they raise the hazard of dying), then future deaths and moves --------------
-    assign_clinical(u)
-    _future_exits(u, rng, death_multiplier(u))
-    u.clinical.after_exits(u)
-    u.switch_day = np.where(u.switch_day < u.exit_day, u.switch_day, cal.NEVER)
-    return u
+    return u, rng
 
 
 GOMPERTZ_SLOPE = 0.09
 
 
-def _future_exits(u: Universe, rng, multiplier: np.ndarray) -> None:
+def future_exits(u: Universe, rng, multiplier: np.ndarray) -> None:
     """Deaths (Gompertz hazard x personal multiplier, calibrated to DEATH_RATE) and moves for people
     registered on or after ANCHOR; past leavers already have their exit."""
     future = np.flatnonzero((u.group == PRESENT) | (u.group == FUTURE_ENTRANT))

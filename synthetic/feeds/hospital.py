@@ -13,13 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import calendar as cal
-from . import codes
-from .population import Universe
-from .primary_care import HOSPITAL_LOOKBACK_YEARS, Vocab, window_start
-from .randomness import Keyed, stream_rng
-from .schedule import episodes, expand, yearly_counts
-from .yearly import YearState, rate_by_age
+from ..core import calendar as cal
+from ..core import codes
+from ..model.population import Universe
+from .gp import HOSPITAL_LOOKBACK_YEARS, Vocab, window_start
+from ..core.randomness import Keyed, stream_rng
+from ..core.schedule import episodes, expand, yearly_counts
+from ..model.yearly import YearState, rate_by_age
 
 YEAR = cal.DAYS_PER_YEAR
 CALIBRATION_YEAR = 2026

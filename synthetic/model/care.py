@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import calendar as cal
+from ..core import calendar as cal
 from .population import BLACK, SOUTH_ASIAN, Universe
-from .randomness import stream_rng
+from ..core.randomness import stream_rng
 
 YEAR = cal.DAYS_PER_YEAR
 
