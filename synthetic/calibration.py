@@ -179,7 +179,7 @@ def population_rows(d: Drop) -> dict:
         out[f"registered share {place} (%)"] = 100 * (p["place"] == place).mean()
     known = p.filter(pl.col("imd_decile").is_not_null())
     out["Core20 share of registered (%)"] = 100 * (known["imd_decile"] <= 2).mean()
-    pcn = p.group_by("pcn_code").len()["len"] * ICB_SCALE / d.n
+    pcn = p.group_by("pcn_code").len()["len"].cast(pl.Float64) * ICB_SCALE / d.n
     out["smallest PCN list at 1.03M"] = float(pcn.min())
     out["largest PCN list at 1.03M"] = float(pcn.max())
     for district, share in known.group_by("district").agg((pl.col("age") >= 60).mean()).iter_rows():

@@ -12,7 +12,9 @@ import numpy as np
 from ..core import calendar as cal
 from ..model.population import Universe
 from .gp import HOSPITAL_LOOKBACK_YEARS, window_start
+from ..core.parameters import param
 from ..core.randomness import Keyed
+from ..model.inequality import rate_ratio
 from ..core.schedule import episodes, expand, yearly_counts
 from ..model.yearly import YearState
 
@@ -42,7 +44,8 @@ MHSDS_SERVICES = {
     "Crisis and home treatment": (lambda s: (s.age >= 18) * (0.15 * s.flags["smi"] + 0.008 * s.flags["depression"]), 8, 1.5),
     "Early intervention in psychosis": (lambda s: ((s.age >= 14) & (s.age < 66)) * 1.0 * s.flags["smi_recent"], 12, 14),
     "Talking therapies": (lambda s: (s.age >= 18) * (0.12 * s.flags["depression"] + 0.012), 6, 7),
-    "CYP mental health": (lambda s: (s.age < 18) * (s.age >= 4) * 0.062 * (1 + 1.5 * s.flags["autism"] + 0.8 * s.flags["learning_disability"]), 5, 14),
+    "CYP mental health": (lambda s: (s.age < 18) * (s.age >= 4) * 0.062 * s.extra["cyp_mh_ratio"]
+                          * (1 + 1.5 * s.flags["autism"] + 0.8 * s.flags["learning_disability"]), 5, 14),
     "Older adult mental health": (lambda s: (s.age >= 65) * (0.5 * s.flags["dementia"] + 0.6 * s.flags["smi"] + 0.03 * s.flags["depression"]), 4, 30),
     "Perinatal mental health": (lambda s: s.extra["female_16_45"] * (0.02 * (s.flags["depression"] | s.flags["smi"]) + 0.001), 5, 14),
 }
@@ -55,6 +58,7 @@ def _extras(u: Universe, st: YearState) -> None:
     st.extra = {
         "hba1c_high": st.flags["diabetes"] & (c.params["hba1c_dm"][st.idx] > 75),
         "female_16_45": (u.sex[st.idx] == 1) & (st.age >= 16) & (st.age < 46),
+        "cyp_mh_ratio": rate_ratio(u, st.idx, "cyp_mental_health_contact"),
     }
 
 
@@ -187,14 +191,14 @@ def social_care(u: Universe, states, years, in_drop, extract_day: int, spells: d
     age = cal.age_years(u.dob[p], dis)
     v = Keyed(u.seed, "reablement").uniforms(4, sid)
     frail = c.frailty_level(p, dis)
-    take = (age >= 65) & (v[0] < 0.07 + 0.08 * (frail >= 2))
+    take = (age >= 65) & (v[0] < param("activity.reablement.p_after_discharge_65") + param("activity.reablement.p_after_discharge_frail") * (frail >= 2))
     p, dis, sid = p[take], dis[take], sid[take]
     v = [x[take] for x in v]
     start = dis + (v[1] * 3).astype(np.int64)
     end = start + 14 + (v[2] * 28).astype(np.int64)
     settled = dis + 91 <= E
     gone = (u.exit_day[p] <= dis + 91) | ((c.care_home_day[p] > dis) & (c.care_home_day[p] <= dis + 91))
-    home91 = np.where(settled, np.where(gone | (v[3] < 0.17), 0, 1), -1).astype(np.int8)
+    home91 = np.where(settled, np.where(gone | (v[3] < param("activity.reablement.p_not_home_91_days")), 0, 1), -1).astype(np.int8)
     # two discharges can lead to reablement starting the same day: number them by spell id within the day
     order = np.lexsort((sid, start, p))
     first = np.r_[True, (p[order][1:] != p[order][:-1]) | (start[order][1:] != start[order][:-1])]

@@ -15,7 +15,9 @@ import numpy as np
 
 from ..core import calendar as cal
 from ..core.codes import CANCER_SITES, CKD_STAGE_EGFR, DIAGNOSIS
-from .population import BLACK, PAST_DECEASED, PRESENT, SOUTH_ASIAN, Universe
+from ..core.parameters import param
+from .inequality import expit, log_shift, logit, probability
+from .population import BLACK, PAST_DECEASED, PRESENT, SOUTH_ASIAN, Universe, deprivation_log_hazard
 from ..core.randomness import stream_rng
 
 YEAR = cal.DAYS_PER_YEAR
@@ -42,56 +44,30 @@ class ConditionSpec:
     rediagnose_share: float = 0.0
 
 
-# Targets: QOF-like crude register prevalence of the registered population (England), see the brief.
-CONDITIONS = (
-    ConditionSpec("diabetes_type1", 0.0058, ((0, -9.0), (5, -7.2), (10, -6.2), (15, -5.6), (20, -5.35), (30, -5.2), (50, -5.08), (105, -5.0)),
-                  male=0.15, latent=0.1, resolve_share=0.01),
-    ConditionSpec("diabetes_type2", 0.069, ((17, -6.5), (30, -4.6), (40, -3.4), (50, -2.45), (60, -1.8), (70, -1.35), (80, -1.15), (105, -1.05)),
-                  male=0.35, imd=0.06, latent=0.45, bmi=0.13, south_asian=0.9, black=0.45, resolve_share=0.02),
-    ConditionSpec("ndh", 0.058, ((18, -6.0), (30, -4.4), (40, -3.4), (50, -2.6), (60, -2.0), (70, -1.6), (80, -1.4), (105, -1.3)),
-                  imd=0.04, latent=0.3, bmi=0.08, south_asian=0.6),
-    ConditionSpec("hypertension", 0.14, ((18, -5.0), (30, -3.7), (40, -2.6), (50, -1.6), (60, -0.8), (70, -0.1), (80, 0.4), (105, 0.8)),
-                  male=0.15, imd=0.03, latent=0.4, bmi=0.08, black=0.5, links=(("diabetes_type2", 0.6),),
-                  resolve_share=0.03, resolve_mean_years=6, rediagnose_share=0.3),
-    ConditionSpec("af", 0.020, ((18, -10.5), (40, -8.3), (50, -6.9), (60, -5.5), (70, -4.3), (80, -3.2), (90, -2.6), (105, -2.3)),
-                  male=0.45, latent=0.3, links=(("hypertension", 0.5),)),
-    ConditionSpec("chd", 0.030, ((30, -9.5), (40, -7.6), (50, -6.0), (60, -4.7), (70, -3.7), (80, -3.0), (90, -2.6), (105, -2.4)),
-                  male=0.85, imd=0.05, latent=0.45, smoker=0.7, ex_smoker=0.35, south_asian=0.6,
-                  links=(("hypertension", 0.6), ("diabetes_type2", 0.6), ("diabetes_type1", 0.6))),
-    ConditionSpec("stroke_tia", 0.018, ((18, -10.5), (40, -8.3), (50, -7.0), (60, -5.8), (70, -4.7), (80, -3.8), (90, -3.2), (105, -2.9)),
-                  male=0.15, imd=0.04, latent=0.35, smoker=0.5, ex_smoker=0.2, black=0.4,
-                  links=(("hypertension", 0.7), ("af", 0.9), ("diabetes_type2", 0.4))),
-    ConditionSpec("heart_failure", 0.0108, ((18, -12.5), (40, -10.0), (50, -8.4), (60, -7.0), (70, -5.6), (80, -4.4), (90, -3.5), (105, -3.0)),
-                  male=0.4, imd=0.04, latent=0.45, links=(("chd", 1.2), ("hypertension", 0.5), ("af", 0.9), ("diabetes_type2", 0.5)),
-                  resolve_share=0.03),
-    ConditionSpec("ckd", 0.041, ((18, -11.5), (40, -8.8), (50, -7.2), (60, -5.6), (70, -4.1), (80, -2.9), (90, -2.1), (105, -1.7)),
-                  adults_only_target=False, male=-0.15, imd=0.03, latent=0.35,
-                  links=(("hypertension", 0.9), ("diabetes_type2", 0.9), ("diabetes_type1", 0.9), ("heart_failure", 0.6)),
-                  resolve_share=0.05),
-    ConditionSpec("pad", 0.006, ((40, -10.5), (50, -8.8), (60, -7.4), (70, -6.3), (80, -5.6), (90, -5.1), (105, -4.9)),
-                  male=0.45, imd=0.05, latent=0.35, smoker=1.3, ex_smoker=0.7,
-                  links=(("diabetes_type2", 0.9), ("hypertension", 0.4), ("chd", 0.6))),
-    ConditionSpec("copd", 0.020, ((35, -8.0), (45, -6.3), (55, -5.0), (65, -4.0), (75, -3.35), (85, -3.0), (105, -2.8)),
-                  male=0.15, imd=0.08, latent=0.4, smoker=1.8, ex_smoker=1.3, resolve_share=0.02),
-    ConditionSpec("asthma", 0.065, ((0, -7.0), (2, -4.2), (5, -3.0), (10, -2.5), (18, -2.25), (40, -2.05), (70, -1.9), (105, -1.8)),
-                  male=0.05, imd=0.03, latent=0.2, smoker=0.2, bmi=0.02,
-                  resolve_share=0.32, resolve_mean_years=7, rediagnose_share=0.12),
-    ConditionSpec("smi", 0.010, ((14, -9.0), (18, -6.6), (22, -5.6), (30, -5.0), (45, -4.75), (65, -4.6), (105, -4.5)),
-                  male=0.1, imd=0.12, latent=0.3, black=0.6, resolve_share=0.06, resolve_mean_years=6),
-    ConditionSpec("depression", 0.12, ((18, -3.8), (22, -2.7), (30, -2.1), (45, -1.8), (65, -1.65), (105, -1.55)),
-                  adults_only_target=True, male=-0.55, imd=0.05, latent=0.3, smoker=0.3,
-                  resolve_share=0.15, resolve_mean_years=4, rediagnose_share=0.2),
-    ConditionSpec("learning_disability", 0.005, ((0, -10.0), (2, -7.0), (5, -5.9), (10, -5.5), (18, -5.3), (105, -5.2)),
-                  male=0.45, imd=0.05, latent=0.1),
-    ConditionSpec("autism", 0.010, ((2, -9.0), (4, -6.2), (8, -5.0), (14, -4.4), (25, -4.1), (40, -3.95), (105, -3.85)),
-                  male=1.1, latent=0.05, cohort=0.06, links=(("learning_disability", 1.8),)),
-    ConditionSpec("epilepsy", 0.008, ((0, -8.5), (5, -6.6), (15, -5.8), (30, -5.45), (60, -5.15), (80, -4.85), (105, -4.6)),
-                  imd=0.04, latent=0.15, links=(("learning_disability", 2.2), ("stroke_tia", 0.8)), resolve_share=0.04),
-    ConditionSpec("dementia", 0.0088, ((40, -15.0), (60, -11.2), (65, -9.7), (70, -8.4), (75, -7.1), (80, -5.9), (85, -4.8), (90, -3.8), (100, -2.6), (105, -2.2)),
-                  male=-0.1, imd=0.02, latent=0.2, links=(("stroke_tia", 0.8), ("diabetes_type2", 0.3), ("learning_disability", 2.2))),
-)
+
+
+def _condition_specs() -> tuple[ConditionSpec, ...]:
+    """Targets (QOF-like crude register prevalence on ANCHOR) and curve shapes from parameters.yaml."""
+    specs = []
+    for name, entry in _condition_entries():
+        model = dict(entry["model"])
+        model["knots"] = tuple(tuple(k) for k in model["knots"])
+        model["links"] = tuple(tuple(k) for k in model["links"])
+        specs.append(ConditionSpec(name, entry["target"], **model))
+    return tuple(specs)
+
+
+def _condition_entries():
+    for name in CONDITION_ORDER:
+        yield name, {"target": param(f"conditions.{name}.target"), "model": param(f"conditions.{name}.model")}
+
+
+# order matters: links refer to conditions drawn earlier
+CONDITION_ORDER = ("diabetes_type1", "diabetes_type2", "ndh", "hypertension", "af", "chd", "stroke_tia", "heart_failure", "ckd",
+                   "pad", "copd", "asthma", "smi", "depression", "learning_disability", "autism", "epilepsy", "dementia")
+CONDITIONS = _condition_specs()
 CONDITION_NAMES = tuple(c.name for c in CONDITIONS)
-CANCER_TARGET_5Y = 0.027   # diagnosed in the 5 years to ANCHOR, among the registered population
+CANCER_TARGET_5Y = param("conditions.cancer_5_year")  # diagnosed in the 5 years to ANCHOR, among the registered population
 
 # Cancer site mix (%) by sex, and each site's (stage-1/2 share, unstaged share, lethality factor)
 _SITE_KEYS = tuple(CANCER_SITES)
@@ -310,8 +286,9 @@ def _cancer(u: Universe, c: Clinical, seed: int) -> None:
     site_f = np.searchsorted(np.cumsum(female_w) / female_w.sum(), um, side="right")
     site_c = np.searchsorted(np.cumsum(child_w) / child_w.sum(), um, side="right")
     site = np.where(age_dx < 18, site_c, np.where(u.sex == 1, site_f, site_m)).clip(0, len(_SITE_KEYS) - 1)
-    # stage: early less likely in deprived areas
-    early_share = np.array([_SITE_STAGE[s][0] for s in _SITE_KEYS])[site] * (1 - 0.03 * (10 - u.imd))
+    # stage: early less likely in deprived areas (screening uptake, later presentation)
+    early_share = expit(logit(np.array([_SITE_STAGE[s][0] for s in _SITE_KEYS])[site]) + np.log(param("care.cancer_early_stage.odds_ratio_all_sites"))
+                        + log_shift(u, np.arange(n), "cancer_early_stage"))
     unstaged = np.array([_SITE_STAGE[s][1] for s in _SITE_KEYS])[site]
     us, ue = rng.random(n), rng.random(n)
     stage = np.where(us < unstaged, 4, np.where(ue < early_share, np.where(rng.random(n) < 0.55, 0, 1),
@@ -406,15 +383,17 @@ def _measurement_params(u: Universe, c: Clinical, seed: int) -> None:
     # blood pressure: non-hypertensive personal offset; hypertensive control class
     p["sbp_offset"] = rng.normal(0, 10, n).astype(np.float32)
     p["dbp_offset"] = rng.normal(0, 5.5, n).astype(np.float32)
-    treated = rng.random(n) < 0.75
+    everyone = np.arange(n)
+    treated = rng.random(n) < probability(u, everyone, "antihypertensive_treated")
     u_class = rng.random(n)
-    to_target = np.where(treated, 0.71, 0.5)
-    very_high = 0.05
+    to_target = np.where(treated, probability(u, everyone, "htn_to_target", day=cal.ANCHOR),
+                         probability(u, everyone, "htn_to_target", base=param("care.htn_to_target.base_untreated"), day=cal.ANCHOR))
+    very_high = param("care.htn_to_target.very_high_share")
     p["htn_treated"] = treated
     p["bp_class"] = np.where(u_class < to_target, 0, np.where(u_class < 1 - very_high, 1, 2)).astype(np.int8)
     p["htn_classes"] = np.searchsorted([0.45, 0.80], rng.random(n), side="right").astype(np.int8) + 1
     # glycaemia (mmol/mol): log-normal personal mean for diabetes, with a poorly controlled tail
-    poor = rng.random(n) < 0.19
+    poor = rng.random(n) >= probability(u, everyone, "diabetes_hba1c_controlled")
     t2 = np.exp(np.log(np.where(poor, 72.0, 53.0)) + rng.normal(0, np.where(poor, 0.14, 0.10), n))
     t1 = np.exp(np.log(64.0) + rng.normal(0, 0.15, n))
     p["hba1c_dm"] = np.where(c.onset["diabetes_type1"] < cal.NEVER, t1, t2).astype(np.float32)
@@ -434,9 +413,11 @@ def _measurement_params(u: Universe, c: Clinical, seed: int) -> None:
     p["bp_per_year"] = np.searchsorted([0.3, 0.75], rng.random(n), side="right").astype(np.int8) + 1
     p["never_bp"] = rng.random(n) < 0.07
     # persistent personal utilisation factors (gamma, mean 1): last year's users are next year's users
-    p_em = rng.gamma(0.65, 1 / 0.65, n)
+    # the heaviest users are capped: no one is admitted every month for years on end
+    p_em = np.minimum(rng.gamma(0.65, 1 / 0.65, n), param("activity.caps.emergency_propensity_max"))
     c.propensity["emergency"] = p_em.astype(np.float32)
-    c.propensity["ae"] = (np.sqrt(p_em) * rng.gamma(1.6, 1 / 1.6, n) / 0.94).astype(np.float32)
+    shape = param("activity.ae_propensity_shape")
+    c.propensity["ae"] = (np.sqrt(p_em) * rng.gamma(shape, 1 / shape, n) / 0.94).astype(np.float32)
     c.propensity["elective"] = rng.gamma(2.0, 0.5, n).astype(np.float32)
     c.propensity["outpatient"] = rng.gamma(1.5, 1 / 1.5, n).astype(np.float32)
     c.propensity["community"] = rng.gamma(1.5, 1 / 1.5, n).astype(np.float32)
@@ -487,4 +468,5 @@ def death_multiplier(u: Universe) -> np.ndarray:
                     ("stroke_tia", 0.3), ("chd", 0.2), ("af", 0.2), ("smi", 0.5), ("learning_disability", 0.6)):
         m = m + w * (c.onset[name] <= ref)
     m = m + 0.3 * (c.smoking == 2) + 0.7 * (c.care_home_day <= ref)
+    m = m + deprivation_log_hazard(u.imd)
     return np.exp(np.minimum(m, np.log(12.0)))
