@@ -15,7 +15,7 @@ import numpy as np
 
 from ..core import calendar as cal
 from ..core.codes import CANCER_SITES, CKD_STAGE_EGFR, DIAGNOSIS
-from ..core.parameters import param
+from ..core.parameters import array, group, param
 from .inequality import expit, log_shift, logit, probability
 from .population import BLACK, PAST_DECEASED, PRESENT, SOUTH_ASIAN, Universe, deprivation_log_hazard
 from ..core.randomness import stream_rng
@@ -71,16 +71,10 @@ CANCER_TARGET_5Y = param("conditions.cancer_5_year")  # diagnosed in the 5 years
 
 # Cancer site mix (%) by sex, and each site's (stage-1/2 share, unstaged share, lethality factor)
 _SITE_KEYS = tuple(CANCER_SITES)
-_SITE_MALE = dict(breast=0.3, prostate=26, lung=13, colon=8, rectum=4, melanoma=5, bladder=5, kidney=4.5, pancreas=3,
-                  oesophagus=3, stomach=2.2, uterus=0, ovary=0, head_neck=4, brain=2, lymphoma=4.5, leukaemia=3.5, myeloma=2)
-_SITE_FEMALE = dict(breast=31, prostate=0, lung=12.5, colon=7, rectum=3, melanoma=5, bladder=2, kidney=3, pancreas=3,
-                    oesophagus=1.8, stomach=1.2, uterus=5.5, ovary=4, head_neck=2, brain=1.8, lymphoma=4, leukaemia=2.6, myeloma=1.6)
-_SITE_STAGE = dict(breast=(0.85, 0.05, 0.3), prostate=(0.55, 0.1, 0.25), lung=(0.30, 0.06, 3.0), colon=(0.42, 0.08, 1.0),
-                   rectum=(0.42, 0.08, 1.0), melanoma=(0.88, 0.05, 0.3), bladder=(0.55, 0.15, 1.0), kidney=(0.55, 0.08, 0.8),
-                   pancreas=(0.18, 0.15, 5.0), oesophagus=(0.25, 0.1, 3.0), stomach=(0.3, 0.1, 2.5), uterus=(0.78, 0.06, 0.5),
-                   ovary=(0.35, 0.08, 1.5), head_neck=(0.45, 0.08, 1.0), brain=(0.1, 0.8, 3.0), lymphoma=(0.4, 0.35, 0.8),
-                   leukaemia=(0.0, 0.95, 1.2), myeloma=(0.0, 0.95, 1.5))
-_STAGE_HAZARD = np.array([0.01, 0.03, 0.11, 0.55, 0.15])  # per year, stages 1, 2, 3, 4, U (x site factor)
+_SITE_MALE = param("cancer.site_mix_male")
+_SITE_FEMALE = param("cancer.site_mix_female")
+_SITE_STAGE = param("cancer.site_stage")
+_STAGE_HAZARD = array("cancer.stage_hazard")  # per year, stages 1, 2, 3, 4, U (x site factor)
 STAGES = ("1", "2", "3", "4", "U")
 
 
@@ -203,9 +197,9 @@ def _risk_factors(u: Universe, c: Clinical, rng) -> None:
     n = u.n
     age = u.extras["age_ref"]
     band = np.clip(((np.maximum(age, 16) - 15) // 10).astype(int), 0, 6)  # 16-24 ... 75+
-    p_current = np.array([0.13, 0.17, 0.155, 0.14, 0.12, 0.08, 0.05])[band]
-    p_ex = np.array([0.05, 0.12, 0.18, 0.24, 0.32, 0.40, 0.45])[band]
-    deprivation = np.array([2.0, 1.7, 1.45, 1.25, 1.05, 0.92, 0.8, 0.7, 0.62, 0.55])[u.imd - 1]
+    p_current = array("risk_factors.current_smoker_by_age")[band]
+    p_ex = array("risk_factors.ex_smoker_by_age")[band]
+    deprivation = array("risk_factors.smoking_ratio_by_imd_decile")[u.imd - 1]
     p_current = np.clip(1.12 * p_current * deprivation * np.where(u.sex == 0, 1.15, 0.87) * np.exp(0.15 * u.latent), 0, 0.6)
     draw = rng.random(n)
     c.smoking = np.where(draw < p_current, 2, np.where(draw < p_current + p_ex, 1, 0)).astype(np.int8)
@@ -306,9 +300,9 @@ def _cancer(u: Universe, c: Clinical, seed: int) -> None:
     c.cancer_death_day = np.where(has & (u.group != PAST_DECEASED), np.maximum(death, day + 7), cal.NEVER)
 
 
-FRAILTY_SHARE_65 = (0.375, 0.16, 0.052)   # at least mild / moderate / severe among 65+ on ANCHOR
-CARE_HOME_SHARE_65 = 0.06
-FRAILTY_SLOPE = 0.085
+FRAILTY_SHARE_65 = tuple(param("frailty.share_65_plus"))   # at least mild / moderate / severe among 65+ on ANCHOR
+CARE_HOME_SHARE_65 = param("frailty.care_home_share_65_plus")
+FRAILTY_SLOPE = param("frailty.index_slope_per_year")
 
 
 def _frailty(u: Universe, c: Clinical, seed: int) -> None:
@@ -432,7 +426,9 @@ def end_of_life(u: Universe, c: Clinical) -> None:
     cancer_death = dead & (c.cancer_day <= u.exit_day) & (c.cancer_day > u.exit_day - 5 * YEAR)
     frail = c.frailty_day[1] <= u.exit_day
     dementia = c.onset["dementia"] <= u.exit_day
-    p_pal = np.where(cancer_death, 0.8, np.where(frail | dementia, 0.6, 0.3))
+    eol = group("end_of_life")
+    p_pal = np.where(cancer_death, eol["palliative_register_cancer"], np.where(frail | dementia, eol["palliative_register_frail_or_dementia"],
+                                                                             eol["palliative_register_other"]))
     pal = dead & (rng.random(n) < p_pal)
     lead = np.where(cancer_death, rng.uniform(30, 420, n), rng.uniform(14, 720, n)).astype(np.int64)
     c.palliative_day = np.where(pal, np.maximum(u.exit_day - lead, u.entry_day), cal.NEVER)
@@ -443,7 +439,7 @@ def end_of_life(u: Universe, c: Clinical) -> None:
     c.care_home_day = np.where(dead, np.maximum(c.care_home_day, u.exit_day - stay), c.care_home_day)
     c.care_home_day = np.where(c.care_home_day > u.exit_day, cal.NEVER, c.care_home_day)
     in_care_home = c.care_home_day <= u.exit_day
-    p_hosp = np.where(in_care_home, 0.25, np.where(cancer_death, 0.35, 0.5))
+    p_hosp = np.where(in_care_home, eol["hospital_death_care_home"], np.where(cancer_death, eol["hospital_death_cancer"], eol["hospital_death_other"]))
     c.died_in_hospital = dead & (rng.random(n) < p_hosp)
 
 
@@ -464,9 +460,8 @@ def death_multiplier(u: Universe) -> np.ndarray:
     c = u.clinical
     ref = u.extras["ref_day"] + np.where(u.group == PAST_DECEASED, 0, int(4 * YEAR))
     m = 0.3 * u.latent + 0.25 * (c.params["frailty_z"] - c.params["frailty_z"].mean())
-    for name, w in (("heart_failure", 0.7), ("copd", 0.5), ("dementia", 0.9), ("ckd", 0.3), ("diabetes_type2", 0.2),
-                    ("stroke_tia", 0.3), ("chd", 0.2), ("af", 0.2), ("smi", 0.5), ("learning_disability", 0.6)):
+    for name, w in param("mortality.condition_log_hazard").items():
         m = m + w * (c.onset[name] <= ref)
-    m = m + 0.3 * (c.smoking == 2) + 0.7 * (c.care_home_day <= ref)
+    m = m + param("mortality.current_smoker_log_hazard") * (c.smoking == 2) + param("mortality.care_home_log_hazard") * (c.care_home_day <= ref)
     m = m + deprivation_log_hazard(u.imd)
     return np.exp(np.minimum(m, np.log(12.0)))
