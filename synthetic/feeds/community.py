@@ -21,34 +21,34 @@ from ..model.yearly import YearState
 YEAR = cal.DAYS_PER_YEAR
 PETERBOROUGH = 4  # index in reference.DISTRICTS
 
-# team -> (rate function, mean contacts per episode, mean days between contacts, mean minutes, adult team?)
-CSDS_TEAMS = {
-    "district nursing": (lambda s: (s.age >= 18) * (0.55 * (s.frailty == 3) + 0.28 * (s.frailty == 2) + 0.07 * (s.frailty == 1)
-                                                    + 0.9 * s.palliative + 0.02 * (s.age >= 75)), 9, 7, 30, True),
-    "community matron": (lambda s: (s.age >= 65) * (0.12 * (s.n_conditions >= 3) + 0.08 * (s.frailty >= 2)), 5, 21, 45, True),
-    "falls service": (lambda s: (s.age >= 65) * (0.012 + 0.05 * (s.frailty >= 2)), 3, 14, 60, True),
-    "intermediate care": (lambda s: (s.age >= 65) * (0.008 + 0.045 * (s.frailty >= 2)), 10, 2, 45, True),
-    "physiotherapy": (lambda s: (s.age >= 18) * (0.03 + 0.0007 * s.age), 4, 14, 35, True),
-    "podiatry": (lambda s: 0.3 * s.flags["diabetes"] + 0.06 * (s.age >= 75), 3, 60, 20, True),
-    "diabetes specialist nursing": (lambda s: s.flags["diabetes"] * (0.05 + 0.3 * s.flags["diabetes_type1"]) + s.extra["hba1c_high"] * 0.3, 3, 45, 30, True),
-    "respiratory": (lambda s: 0.25 * s.flags["copd"] + 0.015 * s.flags["asthma"], 3, 30, 45, True),
-    "heart failure": (lambda s: 0.5 * s.flags["heart_failure"], 4, 21, 40, True),
-    "epilepsy specialist nursing": (lambda s: s.flags["epilepsy"] * np.where(s.age < 18, 0.65, 0.25), 2, 90, 30, False),
-    "children's community nursing": (lambda s: (s.age < 18) * (0.003 + 0.4 * s.flags["learning_disability"] + 0.2 * s.flags["epilepsy"]
-                                                                + 0.15 * s.flags["diabetes_type1"] + 0.08 * s.flags["autism"]), 6, 14, 45, False),
-    "palliative care": (lambda s: 1.4 * s.palliative, 6, 10, 60, True),
-}
+# team -> {ages, gate, terms, multiplier, contacts per episode, days between contacts, minutes, adult team}
+CSDS_TEAMS = param("community_services")
+MHSDS_SERVICES = param("mental_health_services")
 
-MHSDS_SERVICES = {
-    "Adult community mental health": (lambda s: ((s.age >= 18) & (s.age < 65)) * (0.85 * s.flags["smi"] + 0.025 * s.flags["depression"]), 8, 21),
-    "Crisis and home treatment": (lambda s: (s.age >= 18) * (0.15 * s.flags["smi"] + 0.008 * s.flags["depression"]), 8, 1.5),
-    "Early intervention in psychosis": (lambda s: ((s.age >= 14) & (s.age < 66)) * 1.0 * s.flags["smi_recent"], 12, 14),
-    "Talking therapies": (lambda s: (s.age >= 18) * (0.12 * s.flags["depression"] + 0.012), 6, 7),
-    "CYP mental health": (lambda s: (s.age < 18) * (s.age >= 4) * 0.062 * s.extra["cyp_mh_ratio"]
-                          * (1 + 1.5 * s.flags["autism"] + 0.8 * s.flags["learning_disability"]), 5, 14),
-    "Older adult mental health": (lambda s: (s.age >= 65) * (0.5 * s.flags["dementia"] + 0.6 * s.flags["smi"] + 0.03 * s.flags["depression"]), 4, 30),
-    "Perinatal mental health": (lambda s: s.extra["female_16_45"] * (0.02 * (s.flags["depression"] | s.flags["smi"]) + 0.001), 5, 14),
-}
+
+def _features(u: Universe, st: YearState) -> dict:
+    """What a service's terms can name, per person registered in the year."""
+    f = dict(st.flags)
+    f.update(st.extra)
+    f.update(const=np.ones(st.idx.size), age_years=st.age, age_75_plus=st.age >= 75, frailty_1=st.frailty == 1,
+             frailty_2=st.frailty == 2, frailty_3=st.frailty == 3, frailty_2_plus=st.frailty >= 2, ltc_3_plus=st.n_conditions >= 3,
+             palliative=st.palliative, epilepsy_child=st.flags["epilepsy"] & (st.age < 18),
+             epilepsy_adult=st.flags["epilepsy"] & (st.age >= 18), depression_or_smi=st.flags["depression"] | st.flags["smi"])
+    return f
+
+
+def service_rate(u: Universe, st: YearState, spec: dict) -> np.ndarray:
+    """Episodes a year for one service: its terms among the people its ages and gate admit."""
+    f = _features(u, st)
+    lam = np.zeros(st.idx.size)
+    for feature, coefficient in spec["terms"].items():
+        lam = lam + coefficient * f[feature]
+    eligible = (st.age >= spec.get("min_age", 0)) & (st.age < spec.get("max_age", 200))
+    if "gate" in spec:
+        eligible &= f[spec["gate"]]
+    if "multiplier" in spec:
+        lam = lam * rate_ratio(u, st.idx, spec["multiplier"])
+    return lam * eligible
 
 
 def _extras(u: Universe, st: YearState) -> None:
@@ -58,7 +58,6 @@ def _extras(u: Universe, st: YearState) -> None:
     st.extra = {
         "hba1c_high": st.flags["diabetes"] & (c.params["hba1c_dm"][st.idx] > 75),
         "female_16_45": (u.sex[st.idx] == 1) & (st.age >= 16) & (st.age < 46),
-        "cyp_mh_ratio": rate_ratio(u, st.idx, "cyp_mental_health_contact"),
     }
 
 
@@ -72,14 +71,14 @@ def _contacts(u: Universe, states, years, services: dict, stream: str, kind: int
         _extras(u, st)
         for j, name in enumerate(names):
             spec = services[name]
-            lam = spec[0](st) * st.frac * u.clinical.propensity["community"][st.idx]
+            lam = service_rate(u, st, spec) * st.frac * u.clinical.propensity["community"][st.idx]
             counts, rng = yearly_counts(u.seed, f"{stream}-{name}", year, lam)
             local, seq = expand(np.arange(st.idx.size), counts)
             if local.size == 0:
                 continue
             person = st.idx[local]
             start = st.lo[local] + np.floor(rng.random(local.size) * (st.hi[local] - st.lo[local] + 1)).astype(np.int64)
-            rows, k, day = episodes(rng, person, start, spec[1], spec[2])
+            rows, k, day = episodes(rng, person, start, spec["contacts"], spec["gap_days"])
             keep = (day <= u.exit_day[person[rows]]) & (day >= lo) & (day <= hi) & in_drop[person[rows]]
             rows, k, day = rows[keep], k[keep], day[keep]
             out["person"].append(person[rows])
@@ -90,7 +89,7 @@ def _contacts(u: Universe, states, years, services: dict, stream: str, kind: int
                 raise OverflowError(f"{name}: too many episodes or contacts for the contact id")
             out["id"].append(_ids(np.full(rows.size, kind), person[rows], start[rows], (j * 100 + seq[rows]) * 100 + k, 6))
             if with_duration:
-                out["minutes"].append(np.full(rows.size, spec[3], dtype=np.float64))
+                out["minutes"].append(np.full(rows.size, spec["minutes"], dtype=np.float64))
     res = {k: np.concatenate(v) if v else np.zeros(0) for k, v in out.items()}
     res["names"] = names
     return res
@@ -102,7 +101,7 @@ def csds(u: Universe, states, years, in_drop, lo, hi):
     v1, v2 = kr.uniforms(2, r["id"])
     status = np.select([v1 < 0.05, v1 < 0.11, v1 < 0.13], [3, 2, 6], 5)
     minutes = np.where(status >= 5, np.round(r["minutes"] * np.exp(0.35 * (v2 - 0.5) * 2)), np.nan)
-    adult_team = np.array([CSDS_TEAMS[n][4] for n in r["names"]])[r["service"].astype(int)]
+    adult_team = np.array([CSDS_TEAMS[n]["adult_team"] for n in r["names"]])[r["service"].astype(int)]
     person = r["person"].astype(np.int64)
     provider = np.where(adult_team & (u.district[person] == PETERBOROUGH), 4, 3)  # RT1 runs adult services in Peterborough
     return dict(id=r["id"], person=person, provider=provider, day=r["day"].astype(np.int64),
