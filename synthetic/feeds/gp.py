@@ -246,27 +246,28 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
         rows, k, day = periodic(Keyed(u.seed, name), sel, st, en, per, lo, hi, jitter=jitter, skip=sk)
         return sel[rows], day, k
 
-    def missed_share(process, base):
-        """Per-person chance a scheduled process is missed: the usual chance, moved by who they are."""
-        return 1.0 - probability(u, people, process, base=1.0 - base)
+    def missed_share(process, schedule_name):
+        """Per-person chance a scheduled process is missed: the schedule's usual chance, moved by who they are."""
+        usual = param(f"care.{process}.missed_share")[schedule_name]
+        return 1.0 - probability(u, people, process, base=1.0 - usual)
 
     htn_on = c.onset["hypertension"][people]
     dm_on = c.onset["diabetes"][people]
     adult_gp = ~p["never_bp"][people]
     # --- blood pressure: hypertensives 1-3 times a year, diabetics twice, other adults every 3-5 years
-    idx, day, k = schedule("bp-htn", htn_on, exit_, 365.25 / p["bp_per_year"][people], lo5, skip=missed_share("bp_recorded", 0.08))
+    idx, day, k = schedule("bp-htn", htn_on, exit_, 365.25 / p["bp_per_year"][people], lo5, skip=missed_share("bp_recorded", "hypertension"))
     add_bp(idx, day, k)
     idx, day, k = schedule("bp-adult", _bday(u, people, 18), np.minimum(np.minimum(_bday(u, people, 45), htn_on), exit_),
                            5 * 365.25, lo5, skip=0.3, who=adult_gp)
     add_bp(idx, day, k)
-    idx, day, k = schedule("bp-45", _bday(u, people, 45), np.minimum(htn_on, exit_), 3 * 365.25, lo5, skip=missed_share("bp_recorded", 0.12),
+    idx, day, k = schedule("bp-45", _bday(u, people, 45), np.minimum(htn_on, exit_), 3 * 365.25, lo5, skip=missed_share("bp_recorded", "age_45_plus"),
                            who=adult_gp)
     add_bp(idx, day, k)
-    idx, day, k = schedule("bp-dm", dm_on, np.minimum(htn_on, exit_), 182.6, lo3, skip=missed_share("diabetes_care_processes", 0.15))
+    idx, day, k = schedule("bp-dm", dm_on, np.minimum(htn_on, exit_), 182.6, lo3, skip=missed_share("diabetes_care_processes", "bp"))
     add_bp(idx, day, k)
     # --- HbA1c: diabetes twice a year, NDH yearly, screening from 40
     ndh_on = c.onset["ndh"][people]
-    idx, day, k = schedule("hba1c-dm", dm_on, exit_, 182.6, lo3, skip=missed_share("diabetes_care_processes", 0.1))
+    idx, day, k = schedule("hba1c-dm", dm_on, exit_, 182.6, lo3, skip=missed_share("diabetes_care_processes", "hba1c"))
     ev.add(idx, day, obs["hba1c"][0], vals.hba1c(idx, day, k), obs["hba1c"][1])
     idx, day, k = schedule("hba1c-ndh", ndh_on, np.minimum(dm_on, exit_), 365.25, lo3, skip=0.15)
     ev.add(idx, day, obs["hba1c"][0], vals.hba1c(idx, day, k), obs["hba1c"][1])
@@ -285,7 +286,7 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
     # --- lipids: yearly with a long-term condition, five-yearly from 40 otherwise
     chronic_on = np.minimum.reduce([htn_on, dm_on, c.onset["chd"][people], c.onset["stroke_tia"][people],
                                     c.onset["pad"][people], c.onset["ckd"][people]])
-    for name, start, end, period, missed in (("chol-chronic", chronic_on, exit_, 365.25, missed_share("cholesterol_recorded", 0.25)),
+    for name, start, end, period, missed in (("chol-chronic", chronic_on, exit_, 365.25, missed_share("cholesterol_recorded", "long_term_condition")),
                                              ("chol-screen", _bday(u, people, 40), np.minimum(chronic_on, exit_), 5 * 365.25, 0.3)):
         idx, day, k = schedule(name, start, end, period, lo3, skip=missed)
         total, non_hdl = vals.cholesterol(idx, day, k)
@@ -295,7 +296,7 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
     # --- BMI and smoking status for most adults
     idx, day, k = schedule("bmi-adult", _bday(u, people, 18), exit_, 3 * 365.25, lo3, skip=0.25)
     ev.add(idx, day, obs["bmi"][0], vals.bmi(idx, day, k), "kg/m2")
-    idx, day, k = schedule("bmi-dm", dm_on, exit_, 365.25, lo3, skip=missed_share("diabetes_care_processes", 0.25))
+    idx, day, k = schedule("bmi-dm", dm_on, exit_, 365.25, lo3, skip=missed_share("diabetes_care_processes", "bmi"))
     ev.add(idx, day, obs["bmi"][0], vals.bmi(idx, day, k), "kg/m2")
     idx, day, k = schedule("smoking", _bday(u, people, 16), exit_, 2 * 365.25, lo3, skip=0.2)
     status = c.smoking[idx]
@@ -306,11 +307,11 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
     # --- QRISK for 25-84 without CVD: health checks 40-74, yearly with hypertension/diabetes
     cvd_on = np.minimum.reduce([c.onset["chd"][people], c.onset["stroke_tia"][people], c.onset["pad"][people]])
     idx, day, k = schedule("qrisk-check", _bday(u, people, 40), np.minimum.reduce([_bday(u, people, 75), cvd_on, exit_]),
-                           5 * 365.25, lo5, skip=missed_share("qrisk_recorded", 0.35))
+                           5 * 365.25, lo5, skip=missed_share("qrisk_recorded", "health_check"))
     ev.add(idx, day, obs["qrisk"][0], _round(np.clip(qrisk_percent(u, idx, day), 0.1, 99), 1), "%")
     idx, day, k = schedule("qrisk-ltc", np.maximum(np.minimum(htn_on, dm_on), _bday(u, people, 25)),
                            np.minimum.reduce([_bday(u, people, 85), cvd_on, exit_]), 365.25, lo5,
-                           skip=missed_share("qrisk_recorded", 0.5))
+                           skip=missed_share("qrisk_recorded", "long_term_condition"))
     ev.add(idx, day, obs["qrisk"][0], _round(np.clip(qrisk_percent(u, idx, day), 0.1, 99), 1), "%")
     # --- kidney function: eGFR + creatinine, urine ACR
     ckd_on = c.onset["ckd"][people]
@@ -322,7 +323,7 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
         egfr, creat = vals.egfr(idx, day, k)
         ev.add(idx, day, obs["egfr"][0], egfr, obs["egfr"][1])
         ev.add(idx, day, obs["creatinine"][0], creat, obs["creatinine"][1])
-    idx, day, k = schedule("acr-dm-ckd", np.minimum(dm_on, ckd_on), exit_, 365.25, lo3, skip=missed_share("diabetes_care_processes", 0.35))
+    idx, day, k = schedule("acr-dm-ckd", np.minimum(dm_on, ckd_on), exit_, 365.25, lo3, skip=missed_share("diabetes_care_processes", "urine_acr"))
     ev.add(idx, day, obs["urine_acr"][0], vals.acr(idx, day, k), obs["urine_acr"][1])
     idx, day, k = schedule("acr-htn", htn_on, np.minimum(np.minimum(dm_on, ckd_on), exit_), 2 * 365.25, lo3, skip=0.5)
     ev.add(idx, day, obs["urine_acr"][0], vals.acr(idx, day, k), obs["urine_acr"][1])
@@ -337,7 +338,7 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
     for name, start, end, missed in (("asthma_review", c.onset["asthma"][people], np.minimum(ast_end, exit_), 0.3),
                                      ("copd_review", c.onset["copd"][people], exit_, 0.2),
                                      ("diabetes_foot_check", np.maximum(dm_on, _bday(u, people, 12)), exit_,
-                                      missed_share("diabetes_care_processes", 0.25))):
+                                      missed_share("diabetes_care_processes", "foot_check"))):
         idx, day, k = schedule(name, start, end, 365.25, lo3, skip=missed)
         ev.add_choice(idx, day, codes.PROCESS[name], Keyed(u.seed, name + "-code").uniform(idx, k))
     first_med = np.full(u.n, cal.NEVER, dtype=np.int64)
