@@ -60,6 +60,9 @@ LOCAL_CODELISTS = {
     ],
     # The LD annual health check refset of the LD health check business rules was not found in any public repository.
     "local-ld-health-check": [("401131001", "Learning disabilities health assessment")],
+    # The published COPD admission list starts at J41; the spec counts J40-J44 (clinical spec v2: J40 is a documented
+    # local addition beside the published list).
+    "local-copd-admission-j40": [("J40", "Bronchitis, not specified as acute or chronic")],
     # No published dm+d terbutaline list found (the OpenSAFELY SABA list is salbutamol only).
     "local-terbutaline-inhaler": [
         ("320208003", "Terbutaline 500micrograms/dose dry powder inhaler"),
@@ -78,6 +81,9 @@ LOCAL_SOURCES = {
         "reachable here; replace when it is"),
     "local-ld-health-check": "local, unpublished: LD annual health check refset not found in any public repository; verify code",
     "local-terbutaline-inhaler": "local, unpublished: no published dm+d terbutaline list found; verify dm+d codes",
+    "local-copd-admission-j40": (
+        "local, unpublished: J40 added beside user/markdrussell/COPD_admission (which starts at J41) for the spec's "
+        "J40-J44 emergency COPD admissions"),
     "local-bp-not-a-reading": (
         "local, unpublished: codes of sysbp_cod + diabp_cod whose term names a minimum, maximum, night or sleeping "
         "summary (derived by term from the published files)"),

@@ -38,6 +38,7 @@
         "local-bp-ambulatory-average",
         "local-bp-not-a-reading",
         "local-cha2ds2-vasc",
+        "local-copd-admission-j40",
         "local-diabetic-foot-examination",
         "local-gypsy-roma-traveller",
         "local-ld-health-check",
