@@ -24,6 +24,7 @@ PETERBOROUGH = 4  # index in reference.DISTRICTS
 # team -> {ages, gate, terms, multiplier, contacts per episode, days between contacts, minutes, adult team}
 CSDS_TEAMS = param("community_services")
 MHSDS_SERVICES = param("mental_health_services")
+SOCIAL_CARE_SERVICES = param("social_care_services")  # new episodes a year (residential/nursing follow care-home moves)
 
 
 def _features(u: Universe, st: YearState) -> dict:
@@ -33,22 +34,28 @@ def _features(u: Universe, st: YearState) -> dict:
     f.update(const=np.ones(st.idx.size), age_years=st.age, age_75_plus=st.age >= 75, frailty_1=st.frailty == 1,
              frailty_2=st.frailty == 2, frailty_3=st.frailty == 3, frailty_2_plus=st.frailty >= 2, ltc_3_plus=st.n_conditions >= 3,
              palliative=st.palliative, epilepsy_child=st.flags["epilepsy"] & (st.age < 18),
-             epilepsy_adult=st.flags["epilepsy"] & (st.age >= 18), depression_or_smi=st.flags["depression"] | st.flags["smi"])
+             epilepsy_adult=st.flags["epilepsy"] & (st.age >= 18), depression_or_smi=st.flags["depression"] | st.flags["smi"],
+             ltc_3_plus_under_65=(st.n_conditions >= 3) & (st.age < 65), at_home=~st.care_home,
+             carer_coded=u.clinical.social["carer"][st.idx] <= st.hi)
     return f
 
 
 def service_rate(u: Universe, st: YearState, spec: dict) -> np.ndarray:
-    """Episodes a year for one service: its terms among the people its ages and gate admit."""
+    """Episodes (or service starts) a year for one service: the sum of its components (a spec without
+    `components` is one), each its terms among the people its ages and gate admit."""
     f = _features(u, st)
-    lam = np.zeros(st.idx.size)
-    for feature, coefficient in spec["terms"].items():
-        lam = lam + coefficient * f[feature]
-    eligible = (st.age >= spec.get("min_age", 0)) & (st.age < spec.get("max_age", 200))
-    if "gate" in spec:
-        eligible &= f[spec["gate"]]
-    if "multiplier" in spec:
-        lam = lam * rate_ratio(u, st.idx, spec["multiplier"])
-    return lam * eligible
+    total = np.zeros(st.idx.size)
+    for part in spec.get("components", [spec]):
+        lam = np.zeros(st.idx.size)
+        for feature, coefficient in part["terms"].items():
+            lam = lam + coefficient * f[feature]
+        eligible = (st.age >= part.get("min_age", 0)) & (st.age < part.get("max_age", 200))
+        if "gate" in part:
+            eligible &= f[part["gate"]]
+        if "multiplier" in part:
+            lam = lam * rate_ratio(u, st.idx, part["multiplier"])
+        total = total + lam * eligible
+    return total
 
 
 def _extras(u: Universe, st: YearState) -> None:
@@ -152,21 +159,14 @@ def social_care(u: Universe, states, years, in_drop, extract_day: int, spells: d
     for year in years:
         st = states[year]
         f = st.flags
-        adult = st.age >= 18
-        at_home = ~st.care_home
-        rates = {
-            2: at_home * (st.age >= 65) * (0.012 + 0.09 * (st.frailty == 2) + 0.2 * (st.frailty == 3) + 0.08 * f["dementia"])
-            + adult * (st.age < 65) * (0.03 * f["learning_disability"] + 0.004 * (st.n_conditions >= 3)),
-            3: adult * (0.06 * f["learning_disability"] + 0.015 * f["autism"] + 0.003 * (st.n_conditions >= 3) * (st.age < 65)),
-            4: adult * (st.age < 75) * (0.035 * f["learning_disability"] + 0.008 * f["smi"]),
-            6: adult * 0.08 * (c.social["carer"][st.idx] <= st.hi),
-        }
-        for stype, lam in rates.items():
-            counts, rng = yearly_counts(u.seed, f"asc-{stype}", year, lam * st.frac)
+        _extras(u, st)
+        for name, spec in SOCIAL_CARE_SERVICES.items():
+            stype = SERVICE_TYPES.index(name)
+            counts, rng = yearly_counts(u.seed, f"asc-{stype}", year, service_rate(u, st, spec) * st.frac)
             local, seq = expand(np.arange(st.idx.size), counts)
             person = st.idx[local]
             start = st.lo[local] + np.floor(rng.random(local.size) * (st.hi[local] - st.lo[local] + 1)).astype(np.int64)
-            median = {2: 240, 3: 900, 4: 1500, 6: 150}[stype]
+            median = spec["median_days"]
             length = np.exp(np.log(median) + 0.8 * rng.standard_normal(local.size)).astype(np.int64) + 14
             r = rng.random(local.size)
             if stype == 2:

@@ -44,27 +44,22 @@ class ConditionSpec:
     rediagnose_share: float = 0.0
 
 
+# the order conditions are drawn in: links refer to conditions drawn earlier
+CONDITION_ORDER = ("diabetes_type1", "diabetes_type2", "ndh", "hypertension", "af", "chd", "stroke_tia", "heart_failure", "ckd",
+                   "pad", "copd", "asthma", "smi", "depression", "learning_disability", "autism", "epilepsy", "dementia")
 
 
 def _condition_specs() -> tuple[ConditionSpec, ...]:
     """Targets (QOF-like crude register prevalence on ANCHOR) and curve shapes from parameters.yaml."""
     specs = []
-    for name, entry in _condition_entries():
-        model = dict(entry["model"])
+    for name in CONDITION_ORDER:
+        model = dict(param(f"conditions.{name}.model"))
         model["knots"] = tuple(tuple(k) for k in model["knots"])
         model["links"] = tuple(tuple(k) for k in model["links"])
-        specs.append(ConditionSpec(name, entry["target"], **model))
+        specs.append(ConditionSpec(name, param(f"conditions.{name}.target"), **model))
     return tuple(specs)
 
 
-def _condition_entries():
-    for name in CONDITION_ORDER:
-        yield name, {"target": param(f"conditions.{name}.target"), "model": param(f"conditions.{name}.model")}
-
-
-# order matters: links refer to conditions drawn earlier
-CONDITION_ORDER = ("diabetes_type1", "diabetes_type2", "ndh", "hypertension", "af", "chd", "stroke_tia", "heart_failure", "ckd",
-                   "pad", "copd", "asthma", "smi", "depression", "learning_disability", "autism", "epilepsy", "dementia")
 CONDITIONS = _condition_specs()
 CONDITION_NAMES = tuple(c.name for c in CONDITIONS)
 CANCER_TARGET_5Y = param("conditions.cancer_5_year")  # diagnosed in the 5 years to ANCHOR, among the registered population

@@ -298,7 +298,6 @@ def future_exits(u: Universe, rng, multiplier: np.ndarray) -> None:
     start = np.maximum(u.entry_day[future], cal.ANCHOR)
     a0 = np.maximum(cal.age_years(u.dob[future], start), 0.0)
     present = u.group[future] == PRESENT
-    # calibrate the baseline so the crude death rate among the present population is DEATH_RATE
     # calibrate the baseline so the crude death rate among the present population is DEATH_RATE, cancer
     # deaths (which come from the tumour's own survival) included; solve on P(death in year 1), not the
     # summed hazard, because the frailest have hazards near or above 1
