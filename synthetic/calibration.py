@@ -304,8 +304,9 @@ def bcf_rows(d: Drop) -> dict:
     out = {}
     apc = _read(d.dir, "sus_apc_spells").join(d.people.select("nhs_number", "la"), on="nhs_number", how="inner")
     emergency = apc.filter(pl.col("admission_method").str.starts_with("2"))
-    discharged = emergency.filter(_in("discharge_date", d.y1, d.E) & pl.col("discharge_destination").is_not_null()
-                                  & (pl.col("discharge_destination") != "79"))
+    # spec v2 (seeds/bcf_metric_definitions.csv): every discharged spell, any admission method
+    discharged = apc.filter(_in("discharge_date", d.y1, d.E) & pl.col("discharge_destination").is_not_null()
+                            & (pl.col("discharge_destination") != "79"))
     definitions = pl.read_csv(SEEDS / "bcf_metric_definitions.csv", infer_schema_length=0)
     prefixes = definitions.filter(pl.col("metric_id") == "avoidable_admissions")["icd10_prefixes"][0].split()
     acsc = emergency.filter(_in("admission_date", d.y1, d.E)

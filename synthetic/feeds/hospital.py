@@ -367,7 +367,8 @@ class Hospital:
         spell_id = _ids(s["kind"], person, s["admit"] - np.where(s["ae_minute"] >= 0, (s["ae_minute"] + s["ae_duration"]) // 1440, 0), s["seq"])
         kr = Keyed(u.seed, "discharge")
         ud = kr.uniform(spell_id)
-        dest = discharge_destination(u, person, admit, discharge, died_here | (s["dest"] == 79), ud)
+        emergency = (s["method"] >= 21) & (s["method"] <= 28)
+        dest = discharge_destination(u, person, admit, discharge, died_here | (s["dest"] == 79), emergency, ud)
         open_spell = discharge > E
         return dict(spell_id=spell_id, person=person, admit=admit, discharge=discharge, open=open_spell, dest=dest,
                     in_window=admit >= self.lo,
@@ -577,16 +578,17 @@ def care_home_code(u: Universe, person: np.ndarray) -> np.ndarray:
     return codes_[pick.clip(0, codes_.size - 1)]
 
 
-def discharge_destination(u: Universe, person, admit, discharge, died, ud) -> np.ndarray:
+def discharge_destination(u: Universe, person, admit, discharge, died, emergency, ud) -> np.ndarray:
     """Where a spell ends is a property of the person: a care-home resident goes back to their care home,
     which is their usual place of residence (19); someone moving into a care home at discharge goes to
-    that home's code; people living at home go home, bar transfers and temporary or step-down placements."""
+    that home's code; people living at home go home, bar transfers, temporary stays and (after an emergency
+    admission, from 65) step-down or respite care-home placements."""
     c, d = u.clinical, group("activity.discharge")
     resident = c.care_home_day[person] <= admit
     moving_in = (c.care_home_day[person] > admit) & (c.care_home_day[person] <= discharge + 21)
     older = cal.age_years(u.dob[person], admit) >= 65
     temporary = d["other_hospital_share"] + d["temporary_residence_share"]
-    step_down = older & (ud >= temporary) & (ud < temporary + d["older_home_to_care_home_share"])
+    step_down = emergency & older & (ud >= temporary) & (ud < temporary + d["older_emergency_to_care_home_share"])
     return np.select([died, moving_in | step_down, resident, ud < d["other_hospital_share"], ud < temporary],
                      [79, care_home_code(u, person), 19, 51, 29], 19)
 
