@@ -46,7 +46,7 @@ def generate(
     csv: bool = typer.Option(False, "--csv", help="Write CSV instead of Parquet."),
 ):
     """Write one synthetic landing drop (every feed of the contract, plus manifest.json)."""
-    from assets.synthetic import generate_drop
+    from synthetic import generate_drop
 
     day = _parse_date(extract_date, "--extract-date")
     started = time.time()
@@ -61,6 +61,36 @@ def generate(
     defects = [d for d in manifest.get("defects", []) if d["rule_id"] != "unlinkable"]
     console.print(f"injected defects: {sum(d['rows'] for d in defects):,} rows in {len(defects)} (feed, rule) pairs, "
                   "listed in manifest.json")
+
+
+@app.command()
+def calibrate(
+    patients: int = typer.Option(100_000, "--patients", help="Registered people in the drop the figures come from."),
+    seed: int = typer.Option(DEFAULT_SEED, "--seed"),
+    extract_date: str = typer.Option("2026-11-30", "--extract-date", help="YYYY-MM-DD"),
+    out: Path = typer.Option(Path("calibration"), "--out", help="Where the drop and calibration.md / .json go."),
+):
+    """Generate a clean drop and compare every C&P calibration figure with its target; exit 1 if any is out."""
+    from synthetic import generate_drop
+    from synthetic.calibration import compute, write_report
+
+    day = _parse_date(extract_date, "--extract-date")
+    out_dir = resolve(out)
+    started = time.time()
+    with console.status(f"generating {patients:,} patients for {day} ..."):
+        generate_drop(patients, seed, day, out_dir / "landing", defect_rate=0.0)
+    rows = compute(out_dir / "landing" / day.isoformat())
+    table = Table(title=f"calibration: {patients:,} patients, seed {seed}, extract {day} ({time.time() - started:.0f} s)")
+    for column in ("figure", "target", "tolerance", "value", "verdict"):
+        table.add_column(column, justify="right" if column in ("value", "target") else "left")
+    for r in rows:
+        table.add_row(r.figure, r.target, r.tolerance, f"{r.value:,.2f}" if r.value is not None else "-",
+                      r.verdict if r.verdict == "ok" else f"[red]{r.verdict}[/red]")
+    console.print(table)
+    md, js = write_report(rows, out_dir, f"Calibration, {patients:,} patients, seed {seed}, extract {day}",
+                          {"patients": patients, "seed": seed, "extract_date": day.isoformat()})
+    console.print(f"report: {md} and {js}")
+    raise typer.Exit(0 if all(r.verdict == "ok" for r in rows) else 1)
 
 
 @app.command()

@@ -16,7 +16,7 @@ import pytest
 from rich.console import Console
 
 from assets.mart_contract import load_contract
-from assets.synthetic import generate_drop
+from synthetic import generate_drop
 from phm.refresh import run_refresh
 from tests.drops import write_manifest
 

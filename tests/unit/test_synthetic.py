@@ -1,4 +1,4 @@
-"""Tests of the synthetic source systems (assets/synthetic).
+"""Tests of the synthetic source systems (synthetic/).
 
 Drops are generated once per module into tmp_path_factory and checked independently of the generator:
 contract shape with Polars, the quality-gate rules re-implemented in DuckDB SQL (mod-11 check digits,
@@ -18,10 +18,10 @@ import polars as pl
 import pytest
 
 from assets.contract import load_contract
-from assets.synthetic import generate_drop
-from assets.synthetic.codes import check_codes
-from assets.synthetic.drop import universe
-from assets.synthetic.nhs_number import invalidate, is_valid, make_nhs_numbers
+from synthetic import generate_drop
+from synthetic.core.codes import check_codes
+from synthetic.feeds.drop import universe
+from synthetic.core.nhs_number import invalidate, is_valid, make_nhs_numbers
 
 ROOT = Path(__file__).resolve().parents[2]
 CODELISTS = ROOT / "seeds" / "codelists"

@@ -18,12 +18,11 @@ How it hangs together:
   the RTT list is a snapshot of pathways open on the extract date.
 * Deterministic files: fixed row order, fixed writer settings, written to a temporary name and renamed.
 
-Modules: population (people, registrations, deaths, moves), clinical (conditions, risk factors, frailty,
-cancer, care homes), treatment (repeat prescribing), primary_care (GP feeds), activity (hospital feeds),
-community (community, mental health, social care), yearly (per-year state for activity models),
-schedule (calendar-anchored event schedules), codes (code tables, checked against seeds/codelists),
-defects, writer, drop (orchestration). 1M patients take about 80 s and 4 GB on two cores.
+Layout: core/ (calendar, keyed randomness, schedules, reference data, code tables, parameters.py reading
+parameters.yaml), model/ (population, conditions, care = prescribing, inequality = who gets which care, activity
+= hospital rate models, yearly state, world = the order they are built in), feeds/ (gp, hospital, community,
+defects, writer, drop), calibration.py (`phm calibrate`). The pipeline never imports this package.
 """
-from .drop import generate_drop
+from .feeds.drop import generate_drop
 
 __all__ = ["generate_drop"]

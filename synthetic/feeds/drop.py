@@ -14,16 +14,17 @@ import polars as pl
 
 from assets.contract import file_sha256, load_contract
 
-from . import calendar as cal
-from .activity import CALIBRATION_YEAR, PROVIDERS, Hospital
+from ..core import calendar as cal
+from .hospital import CALIBRATION_YEAR, PROVIDERS, Hospital
 from .community import REASONS, SERVICE_TYPES, csds, mhsds, social_care
 from .defects import inject
-from .population import ETHNIC_CATEGORIES, SEX_CODES, Universe, build_universe
-from .primary_care import HOSPITAL_LOOKBACK_YEARS, antenatal_bookings, gp_events, medication_issues, registrations, window_start
-from .randomness import Keyed
-from .reference import geography
-from .treatment import DRUGS, build_regimens
-from .yearly import year_state
+from ..model.population import ETHNIC_CATEGORIES, SEX_CODES, Universe
+from ..model.world import build_universe
+from .gp import HOSPITAL_LOOKBACK_YEARS, antenatal_bookings, gp_events, medication_issues, registrations, window_start
+from ..core.randomness import Keyed
+from ..core.reference import geography
+from ..model.care import DRUGS, build_regimens
+from ..model.yearly import year_state
 
 GENERATOR = {"name": "phm-synthetic", "version": "1"}
 # build order: primary care, then hospital (A&E and social care reuse the hospital spells), then community
@@ -147,7 +148,7 @@ def _gp_events(u: Universe, people, E) -> pl.DataFrame:
 
 
 def _gp_medications(u: Universe, in_drop, E) -> pl.DataFrame:
-    from .codes import MEDICINE
+    from ..core.codes import MEDICINE
 
     person, day, drug, qty = medication_issues(u, u.extras["regimens"], in_drop, E)
     practice = u.practice_at(person, day)
@@ -165,8 +166,8 @@ def _gp_medications(u: Universe, in_drop, E) -> pl.DataFrame:
 def _apc(u: Universe, h: Hospital, spells: dict) -> pl.DataFrame:
     keep = spells["in_window"]
     s = _by_day({k: v[keep] for k, v in spells.items()}, "admit")
-    from .activity import CONDITION_BITS
-    from .codes import COMORBIDITY_ICD
+    from .hospital import CONDITION_BITS
+    from ..core.codes import COMORBIDITY_ICD
     # secondary diagnoses: build each distinct (comorbidity set, fall code) string once
     combo = s["bits"].astype(np.int64) * 1000 + (s["fall"].astype(np.int64) + 1)
     uniq, inverse = np.unique(combo, return_inverse=True)
@@ -237,7 +238,7 @@ def _rtt(u: Universe, r: dict) -> pl.DataFrame:
 
 
 def _cancer(u: Universe, t: dict) -> pl.DataFrame:
-    from .clinical import STAGES
+    from ..model.conditions import STAGES
 
     t = _by_day(t, "day")
     return pl.DataFrame({

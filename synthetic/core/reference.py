@@ -23,6 +23,8 @@ class Geography:
     lsoa_district: np.ndarray  # int8
     lsoa_imd_decile: np.ndarray  # int8
     lsoa_population: np.ndarray  # float64
+    lsoa_age_shares: np.ndarray  # (LSOAs, 3) float64: shares aged 0-15, 16-59, 60+
+    practice_pcn: np.ndarray  # int index of the practice's PCN
     district_la: tuple[str, ...]
 
 
@@ -39,8 +41,15 @@ def geography() -> Geography:
         lsoa_district=np.array([dindex[d] for d in lsoas["lad_name"]], dtype=np.int8),
         lsoa_imd_decile=lsoas["imd_decile"].cast(pl.Int8).to_numpy(),
         lsoa_population=lsoas["population"].cast(pl.Float64).to_numpy(),
+        lsoa_age_shares=_age_shares(lsoas),
+        practice_pcn=np.unique(practices["pcn_code"].to_numpy().astype(str), return_inverse=True)[1],
         district_la=tuple(la.get(d, PETERBOROUGH_LA if d == "Peterborough" else CAMBRIDGESHIRE_LA) for d in DISTRICTS),
     )
+
+
+def _age_shares(lsoas: pl.DataFrame) -> np.ndarray:
+    groups = lsoas.select(pl.col(c).cast(pl.Float64) for c in ("population_0_15", "population_16_59", "population_60_plus")).to_numpy()
+    return groups / groups.sum(axis=1, keepdims=True)
 
 
 @lru_cache(maxsize=1)

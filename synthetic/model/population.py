@@ -12,37 +12,29 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import calendar as cal
-from .nhs_number import make_nhs_numbers
-from .randomness import stream_rng
-from .reference import DISTRICTS, geography
+from ..core import calendar as cal
+from ..core.nhs_number import make_nhs_numbers
+from ..core.parameters import array, param
+from ..core.randomness import stream_rng
+from ..core.reference import DISTRICTS, geography
 
-# ONS-like England mid-year population, % by 5-year band 0-4 ... 95-99, 100-104
-AGE_BAND_PCT = np.array([5.4, 5.9, 6.1, 5.8, 6.1, 6.6, 6.9, 6.8, 6.4, 6.2, 6.8, 6.7, 5.9, 5.0, 4.8, 3.9, 2.5, 1.5, 0.7, 0.2, 0.03])
-FEMALE_SHARE = np.array([.488, .488, .487, .485, .49, .50, .505, .505, .505, .505, .505, .507, .51, .515, .52, .53, .555, .60, .67, .75, .8])
-# relative chance of moving house into/out of the area by age band (students, young workers, families)
-MOBILITY = np.array([1.0, 0.6, 0.4, 1.6, 3.2, 2.8, 1.9, 1.2, 0.9, 0.7, 0.5, 0.45, 0.4, 0.35, 0.3, 0.3, 0.3, 0.35, 0.35, 0.3, 0.3])
-
-DEATH_RATE = 0.0090        # crude deaths per person-year
-MOVE_OUT_RATE = 0.020      # moves out of the ICB per person-year
-BIRTH_RATE = 0.0110        # births per person-year
-MOVE_IN_RATE = 0.0195      # arrivals per person-year
-PRACTICE_SWITCH_SHARE = 0.10   # people who change practice within the area (two registration episodes)
-OUT_OF_DISTRICT_SHARE = 0.03   # registered with a practice outside their district of residence
-OPT_OUT_SHARE = 0.03
-LSOA_MISSING_SHARE = 0.003
+# rates and shares: synthetic/parameters.yaml (population.*), each with its source
+AGE_BAND_PCT = array("population.age_band_pct")
+FEMALE_SHARE = array("population.female_share")
+MOBILITY = array("population.mobility_by_band")  # relative chance of moving into/out of the area by age band
+DEATH_RATE = param("population.death_rate")
+MOVE_OUT_RATE = param("population.move_out_rate")
+BIRTH_RATE = param("population.birth_rate")
+MOVE_IN_RATE = param("population.move_in_rate")
+PRACTICE_SWITCH_SHARE = param("population.practice_switch_share")
+OUT_OF_DISTRICT_SHARE = param("population.out_of_district_share")
+OPT_OUT_SHARE = param("population.opt_out_share")
+LSOA_MISSING_SHARE = param("population.lsoa_missing_share")
 
 ETHNIC_CATEGORIES = ("A", "B", "C", "D", "E", "F", "G", "H", "J", "K", "L", "M", "N", "P", "R", "S", "Z")
 # share by district (order of DISTRICTS): Cambridge, East Cambs, Fenland, Huntingdonshire, Peterborough, South Cambs
-_ETHNIC_BY_DISTRICT = np.array([
-    [.640, .012, .125, .008, .006, .015, .012, .035, .005, .010, .030, .005, .015, .004, .040, .030, .020],
-    [.880, .006, .055, .005, .002, .006, .004, .007, .002, .002, .006, .002, .004, .001, .005, .005, .010],
-    [.850, .004, .100, .004, .002, .004, .003, .004, .003, .001, .004, .002, .003, .001, .002, .004, .010],
-    [.860, .006, .055, .006, .003, .006, .005, .012, .005, .002, .008, .004, .008, .002, .004, .006, .010],
-    [.700, .005, .100, .010, .005, .008, .007, .025, .055, .004, .020, .006, .015, .004, .006, .010, .015],
-    [.830, .008, .070, .005, .003, .010, .007, .015, .002, .002, .012, .002, .005, .001, .012, .008, .010],
-])
-ETHNICITY_NOT_RECORDED = 0.05
+_ETHNIC_BY_DISTRICT = array("population.ethnicity_by_district")
+ETHNICITY_NOT_RECORDED = param("population.ethnicity_not_recorded")
 SOUTH_ASIAN = (7, 8, 9, 10)   # H J K L
 BLACK = (11, 12, 13)          # M N P
 MIXED_OR_OTHER = (3, 4, 5, 6, 14, 15)
@@ -104,6 +96,33 @@ def _sample_ages(rng, n, weights) -> np.ndarray:
     return band * 5 + rng.random(n) * 5
 
 
+def deprivation_log_hazard(imd_decile: np.ndarray) -> np.ndarray:
+    """Log relative hazard of dying by national IMD quintile (sized to the life-expectancy gap)."""
+    by_quintile = array("mortality.deprivation_log_hazard_by_imd_quintile")
+    return by_quintile[((np.asarray(imd_decile, dtype=np.int64) + 1) // 2).clip(1, 5) - 1]
+
+
+def _sample_ages_between(rng, n, lo: float, hi: float) -> np.ndarray:
+    """Ages in [lo, hi) with the England pyramid's shape inside the range (single years)."""
+    years = np.arange(int(lo), int(hi))
+    w = AGE_BAND_PCT[np.minimum(years // 5, AGE_BAND_PCT.size - 1)]
+    return rng.choice(years, size=n, p=w / w.sum()) + rng.random(n)
+
+
+def _present_ages(rng, lsoa: np.ndarray) -> np.ndarray:
+    """Ages of the people registered on ANCHOR: the broad 0-15 / 16-59 / 60+ split of their own LSOA
+    (seeds/imd2019_lsoa.csv), the England pyramid within each (so Fenland is older, Core20 areas younger)."""
+    geo = geography()
+    shares = geo.lsoa_age_shares[lsoa]
+    cum = np.cumsum(shares, axis=1)
+    group = (rng.random(lsoa.size)[:, None] > cum[:, :-1]).sum(axis=1)
+    age = np.empty(lsoa.size)
+    for g, (lo, hi) in enumerate(((0, 16), (16, 60), (60, 105))):
+        m = group == g
+        age[m] = _sample_ages_between(rng, int(m.sum()), lo, hi)
+    return age
+
+
 def _band(age) -> np.ndarray:
     return np.clip((np.asarray(age) // 5).astype(np.int64), 0, AGE_BAND_PCT.size - 1)
 
@@ -137,8 +156,13 @@ def _ethnicity(rng, district, age) -> np.ndarray:
 def _practices(rng, seed, district) -> tuple[np.ndarray, np.ndarray]:
     geo = geography()
     n_prac = geo.practice_codes.size
-    # practice list sizes vary (lognormal weights, fixed per seed)
-    weight = np.exp(stream_rng(seed, "practice-size").normal(0, 0.55, n_prac))
+    # practice list sizes vary (lognormal weights, fixed per seed) within PCNs of similar size: a PCN is
+    # formed to serve 30-50k people, so each PCN's share of its district is about equal
+    sizes = stream_rng(seed, "practice-size")
+    weight = np.exp(sizes.normal(0, param("population.practice_size_sd"), n_prac))
+    pcn_total = np.bincount(geo.practice_pcn, weights=weight)
+    pcn_weight = np.exp(sizes.normal(0, param("population.pcn_size_sd"), pcn_total.size))
+    weight = weight / pcn_total[geo.practice_pcn] * pcn_weight[geo.practice_pcn]
     by_district = [np.flatnonzero(geo.practice_district == d) for d in range(len(DISTRICTS))]
     first = np.empty(district.size, dtype=np.int16)
     second = np.empty(district.size, dtype=np.int16)
@@ -159,10 +183,9 @@ def _practices(rng, seed, district) -> tuple[np.ndarray, np.ndarray]:
     return first, second
 
 
-def build_universe(patients: int, seed: int) -> Universe:
-    """Everyone in the synthetic world for (patients, seed); independent of any extract date."""
-    from .clinical import assign_clinical, death_multiplier
-
+def draw_people(patients: int, seed: int) -> tuple[Universe, np.random.Generator]:
+    """Everyone in the synthetic world for (patients, seed), before conditions and future exits (world.py
+    adds those); returns the population stream, which future exits continue."""
     if patients < 1:
         raise ValueError("patients must be >= 1")
     rng = stream_rng(seed, "population")
@@ -177,6 +200,14 @@ def build_universe(patients: int, seed: int) -> Universe:
                       [n_present, n_dead, n_moved, n_births, n_arrivals])
     n = group.size
 
+    # --- where they live: LSOAs by population; the people who died before ANCHOR lived, more often, where
+    # mortality is higher (the same deprivation hazard that future deaths get in world.py)
+    geo = geography()
+    lsoa = rng.choice(geo.lsoa_codes.size, size=n, p=geo.lsoa_population / geo.lsoa_population.sum()).astype(np.int16)
+    dead_w = geo.lsoa_population * np.exp(deprivation_log_hazard(geo.lsoa_imd_decile))
+    dead = group == PAST_DECEASED
+    lsoa[dead] = rng.choice(geo.lsoa_codes.size, size=int(dead.sum()), p=dead_w / dead_w.sum())
+
     # --- ages and key dates per group ------------------------------------------------------------
     dob = np.empty(n, dtype=np.int64)
     entry = np.empty(n, dtype=np.int64)
@@ -185,7 +216,7 @@ def build_universe(patients: int, seed: int) -> Universe:
     age_ref = np.empty(n)  # age at the group's reference moment (anchor / exit / entry)
 
     s = slice(0, n_present)
-    age = _sample_ages(rng, n_present, AGE_BAND_PCT)
+    age = _present_ages(rng, lsoa[s])
     age_ref[s] = age
     dob[s] = cal.ANCHOR - np.round(age * cal.DAYS_PER_YEAR).astype(np.int64)
     # registration start: born here since HISTORY_START, arrived since then (the mobile more often), or
@@ -202,7 +233,7 @@ def build_universe(patients: int, seed: int) -> Universe:
     entry[s] = np.minimum(entry[s], cal.ANCHOR - 1)
 
     s = slice(n_present, n_present + n_dead)
-    death_w = AGE_BAND_PCT * np.exp(0.09 * (np.arange(AGE_BAND_PCT.size) * 5 + 2.5))
+    death_w = AGE_BAND_PCT * np.exp(GOMPERTZ_SLOPE * (np.arange(AGE_BAND_PCT.size) * 5 + 2.5))
     death_w[0] += AGE_BAND_PCT[0] * 0.9  # infant deaths
     age = np.minimum(_sample_ages(rng, n_dead, death_w), 106)
     exit_[s] = cal.HISTORY_START + (rng.random(n_dead) * (cal.ANCHOR - cal.HISTORY_START)).astype(np.int64)
@@ -235,9 +266,7 @@ def build_universe(patients: int, seed: int) -> Universe:
     entry = np.where(exit_ < cal.NEVER, np.minimum(entry, np.maximum(exit_, dob)), entry)
 
     # --- who they are and where they live --------------------------------------------------------
-    geo = geography()
     sex = _sex_for_age(rng, age_ref)
-    lsoa = rng.choice(geo.lsoa_codes.size, size=n, p=geo.lsoa_population / geo.lsoa_population.sum()).astype(np.int16)
     district = geo.lsoa_district[lsoa]
     imd = geo.lsoa_imd_decile[lsoa]
     ethnicity = _ethnicity(rng, district, age_ref)
@@ -256,25 +285,19 @@ def build_universe(patients: int, seed: int) -> Universe:
     u.extras["age_ref"] = age_ref
     u.extras["ref_day"] = np.where(group == PRESENT, cal.ANCHOR, np.where(group == FUTURE_ENTRANT, entry, exit_))
 
-    # --- conditions first (they raise the hazard of dying), then future deaths and moves --------------
-    assign_clinical(u)
-    _future_exits(u, rng, death_multiplier(u))
-    u.clinical.after_exits(u)
-    u.switch_day = np.where(u.switch_day < u.exit_day, u.switch_day, cal.NEVER)
-    return u
+    return u, rng
 
 
-GOMPERTZ_SLOPE = 0.09
+GOMPERTZ_SLOPE = param("mortality.gompertz_slope")
 
 
-def _future_exits(u: Universe, rng, multiplier: np.ndarray) -> None:
+def future_exits(u: Universe, rng, multiplier: np.ndarray) -> None:
     """Deaths (Gompertz hazard x personal multiplier, calibrated to DEATH_RATE) and moves for people
     registered on or after ANCHOR; past leavers already have their exit."""
     future = np.flatnonzero((u.group == PRESENT) | (u.group == FUTURE_ENTRANT))
     start = np.maximum(u.entry_day[future], cal.ANCHOR)
     a0 = np.maximum(cal.age_years(u.dob[future], start), 0.0)
     present = u.group[future] == PRESENT
-    # calibrate the baseline so the crude death rate among the present population is DEATH_RATE
     # calibrate the baseline so the crude death rate among the present population is DEATH_RATE, cancer
     # deaths (which come from the tumour's own survival) included; solve on P(death in year 1), not the
     # summed hazard, because the frailest have hazards near or above 1

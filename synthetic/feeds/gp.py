@@ -10,12 +10,14 @@ from statistics import NormalDist
 
 import numpy as np
 
-from . import calendar as cal
-from . import codes
-from .population import SEX_CODES, Universe
-from .randomness import Keyed
-from .schedule import periodic
-from .treatment import DRUGS, Regimens, cha2ds2_vasc, qrisk_percent
+from ..core import calendar as cal
+from ..core import codes
+from ..model.population import SEX_CODES, Universe
+from ..core.randomness import Keyed
+from ..core.schedule import periodic
+from ..core.parameters import param
+from ..model.care import DRUGS, Regimens, cha2ds2_vasc, qrisk_percent
+from ..model.inequality import expit, log_shift, logit, probability
 
 YEAR = cal.DAYS_PER_YEAR
 OBS_LOOKBACK_YEARS = 3        # observations and processes: the last 3 years
@@ -244,22 +246,28 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
         rows, k, day = periodic(Keyed(u.seed, name), sel, st, en, per, lo, hi, jitter=jitter, skip=sk)
         return sel[rows], day, k
 
+    def missed_share(process, schedule_name):
+        """Per-person chance a scheduled process is missed: the schedule's usual chance, moved by who they are."""
+        usual = param(f"care.{process}.missed_share")[schedule_name]
+        return 1.0 - probability(u, people, process, base=1.0 - usual)
+
     htn_on = c.onset["hypertension"][people]
     dm_on = c.onset["diabetes"][people]
     adult_gp = ~p["never_bp"][people]
     # --- blood pressure: hypertensives 1-3 times a year, diabetics twice, other adults every 3-5 years
-    idx, day, k = schedule("bp-htn", htn_on, exit_, 365.25 / p["bp_per_year"][people], lo5, skip=0.08)
+    idx, day, k = schedule("bp-htn", htn_on, exit_, 365.25 / p["bp_per_year"][people], lo5, skip=missed_share("bp_recorded", "hypertension"))
     add_bp(idx, day, k)
     idx, day, k = schedule("bp-adult", _bday(u, people, 18), np.minimum(np.minimum(_bday(u, people, 45), htn_on), exit_),
                            5 * 365.25, lo5, skip=0.3, who=adult_gp)
     add_bp(idx, day, k)
-    idx, day, k = schedule("bp-45", _bday(u, people, 45), np.minimum(htn_on, exit_), 3 * 365.25, lo5, skip=0.12, who=adult_gp)
+    idx, day, k = schedule("bp-45", _bday(u, people, 45), np.minimum(htn_on, exit_), 3 * 365.25, lo5, skip=missed_share("bp_recorded", "age_45_plus"),
+                           who=adult_gp)
     add_bp(idx, day, k)
-    idx, day, k = schedule("bp-dm", dm_on, np.minimum(htn_on, exit_), 182.6, lo3, skip=0.15)
+    idx, day, k = schedule("bp-dm", dm_on, np.minimum(htn_on, exit_), 182.6, lo3, skip=missed_share("diabetes_care_processes", "bp"))
     add_bp(idx, day, k)
     # --- HbA1c: diabetes twice a year, NDH yearly, screening from 40
     ndh_on = c.onset["ndh"][people]
-    idx, day, k = schedule("hba1c-dm", dm_on, exit_, 182.6, lo3, skip=0.1)
+    idx, day, k = schedule("hba1c-dm", dm_on, exit_, 182.6, lo3, skip=missed_share("diabetes_care_processes", "hba1c"))
     ev.add(idx, day, obs["hba1c"][0], vals.hba1c(idx, day, k), obs["hba1c"][1])
     idx, day, k = schedule("hba1c-ndh", ndh_on, np.minimum(dm_on, exit_), 365.25, lo3, skip=0.15)
     ev.add(idx, day, obs["hba1c"][0], vals.hba1c(idx, day, k), obs["hba1c"][1])
@@ -278,9 +286,9 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
     # --- lipids: yearly with a long-term condition, five-yearly from 40 otherwise
     chronic_on = np.minimum.reduce([htn_on, dm_on, c.onset["chd"][people], c.onset["stroke_tia"][people],
                                     c.onset["pad"][people], c.onset["ckd"][people]])
-    for name, start, end, period, skip in (("chol-chronic", chronic_on, exit_, 365.25, 0.25),
-                                           ("chol-screen", _bday(u, people, 40), np.minimum(chronic_on, exit_), 5 * 365.25, 0.3)):
-        idx, day, k = schedule(name, start, end, period, lo3, skip=skip)
+    for name, start, end, period, missed in (("chol-chronic", chronic_on, exit_, 365.25, missed_share("cholesterol_recorded", "long_term_condition")),
+                                             ("chol-screen", _bday(u, people, 40), np.minimum(chronic_on, exit_), 5 * 365.25, 0.3)):
+        idx, day, k = schedule(name, start, end, period, lo3, skip=missed)
         total, non_hdl = vals.cholesterol(idx, day, k)
         ev.add(idx, day, obs["cholesterol"][0], total, "mmol/L")
         both = Keyed(u.seed, name + "-nonhdl").uniform(idx, k) < 0.7
@@ -288,7 +296,7 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
     # --- BMI and smoking status for most adults
     idx, day, k = schedule("bmi-adult", _bday(u, people, 18), exit_, 3 * 365.25, lo3, skip=0.25)
     ev.add(idx, day, obs["bmi"][0], vals.bmi(idx, day, k), "kg/m2")
-    idx, day, k = schedule("bmi-dm", dm_on, exit_, 365.25, lo3, skip=0.25)
+    idx, day, k = schedule("bmi-dm", dm_on, exit_, 365.25, lo3, skip=missed_share("diabetes_care_processes", "bmi"))
     ev.add(idx, day, obs["bmi"][0], vals.bmi(idx, day, k), "kg/m2")
     idx, day, k = schedule("smoking", _bday(u, people, 16), exit_, 2 * 365.25, lo3, skip=0.2)
     status = c.smoking[idx]
@@ -299,10 +307,11 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
     # --- QRISK for 25-84 without CVD: health checks 40-74, yearly with hypertension/diabetes
     cvd_on = np.minimum.reduce([c.onset["chd"][people], c.onset["stroke_tia"][people], c.onset["pad"][people]])
     idx, day, k = schedule("qrisk-check", _bday(u, people, 40), np.minimum.reduce([_bday(u, people, 75), cvd_on, exit_]),
-                           5 * 365.25, lo5, skip=0.35)
+                           5 * 365.25, lo5, skip=missed_share("qrisk_recorded", "health_check"))
     ev.add(idx, day, obs["qrisk"][0], _round(np.clip(qrisk_percent(u, idx, day), 0.1, 99), 1), "%")
     idx, day, k = schedule("qrisk-ltc", np.maximum(np.minimum(htn_on, dm_on), _bday(u, people, 25)),
-                           np.minimum.reduce([_bday(u, people, 85), cvd_on, exit_]), 365.25, lo5, skip=0.5)
+                           np.minimum.reduce([_bday(u, people, 85), cvd_on, exit_]), 365.25, lo5,
+                           skip=missed_share("qrisk_recorded", "long_term_condition"))
     ev.add(idx, day, obs["qrisk"][0], _round(np.clip(qrisk_percent(u, idx, day), 0.1, 99), 1), "%")
     # --- kidney function: eGFR + creatinine, urine ACR
     ckd_on = c.onset["ckd"][people]
@@ -314,7 +323,7 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
         egfr, creat = vals.egfr(idx, day, k)
         ev.add(idx, day, obs["egfr"][0], egfr, obs["egfr"][1])
         ev.add(idx, day, obs["creatinine"][0], creat, obs["creatinine"][1])
-    idx, day, k = schedule("acr-dm-ckd", np.minimum(dm_on, ckd_on), exit_, 365.25, lo3, skip=0.35)
+    idx, day, k = schedule("acr-dm-ckd", np.minimum(dm_on, ckd_on), exit_, 365.25, lo3, skip=missed_share("diabetes_care_processes", "urine_acr"))
     ev.add(idx, day, obs["urine_acr"][0], vals.acr(idx, day, k), obs["urine_acr"][1])
     idx, day, k = schedule("acr-htn", htn_on, np.minimum(np.minimum(dm_on, ckd_on), exit_), 2 * 365.25, lo3, skip=0.5)
     ev.add(idx, day, obs["urine_acr"][0], vals.acr(idx, day, k), obs["urine_acr"][1])
@@ -326,10 +335,11 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
     # --- reviews: asthma, COPD, medication, diabetic foot
     ast_end = np.where((c.resolve["asthma"][people] < cal.NEVER) & (c.rediagnose["asthma"][people] >= cal.NEVER),
                        c.resolve["asthma"][people], exit_)
-    for name, start, end, skip in (("asthma_review", c.onset["asthma"][people], np.minimum(ast_end, exit_), 0.3),
-                                   ("copd_review", c.onset["copd"][people], exit_, 0.2),
-                                   ("diabetes_foot_check", np.maximum(dm_on, _bday(u, people, 12)), exit_, 0.25)):
-        idx, day, k = schedule(name, start, end, 365.25, lo3, skip=skip)
+    for name, start, end, missed in (("asthma_review", c.onset["asthma"][people], np.minimum(ast_end, exit_), 0.3),
+                                     ("copd_review", c.onset["copd"][people], exit_, 0.2),
+                                     ("diabetes_foot_check", np.maximum(dm_on, _bday(u, people, 12)), exit_,
+                                      missed_share("diabetes_care_processes", "foot_check"))):
+        idx, day, k = schedule(name, start, end, 365.25, lo3, skip=missed)
         ev.add_choice(idx, day, codes.PROCESS[name], Keyed(u.seed, name + "-code").uniform(idx, k))
     first_med = np.full(u.n, cal.NEVER, dtype=np.int64)
     np.minimum.at(first_med, regimens.person, regimens.start)
@@ -349,8 +359,9 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
     smi_end = np.where((c.resolve["smi"][people] < cal.NEVER), c.resolve["smi"][people], exit_)
     idx, day, k = schedule("smi-check", smi_on + 30, np.minimum(smi_end, exit_), 365.25, lo3, skip=0.15)
     kr = Keyed(u.seed, "smi-check-elements")
-    complete = kr.uniform(idx, k, 0) < 0.42
-    el = [complete | (kr.uniform(idx, k, j) < 0.45) for j in range(1, 7)]
+    complete = kr.uniform(idx, k, 0) < probability(u, idx, "smi_health_check")
+    element = probability(u, idx, "smi_element_without_full_check")
+    el = [complete | (kr.uniform(idx, k, j) < element) for j in range(1, 7)]
     add_bp(idx[el[0]], day[el[0]], k[el[0]] + 10_000)
     ev.add(idx[el[1]], day[el[1]], obs["bmi"][0], vals.bmi(idx[el[1]], day[el[1]], k[el[1]] + 10_000), "kg/m2")
     tot, _ = vals.cholesterol(idx[el[2]], day[el[2]], k[el[2]] + 10_000)
@@ -363,10 +374,15 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
     ev.add(idx[m], day[m], code_idx)
     m = el[5]
     ev.add(idx[m], day[m], obs["alcohol"][0], vals.alcohol(idx[m], day[m], k[m] + 10_000), obs["alcohol"][1])
+    # --- learning disability annual health check from 14
+    ld_on = np.maximum(c.onset["learning_disability"][people], _bday(u, people, 14))
+    idx, day, k = schedule("ld-health-check", ld_on, exit_, 365.25, lo3, skip=1.0 - probability(u, people, "ld_health_check"))
+    ev.add_choice(idx, day, codes.PROCESS["ld_health_check"], Keyed(u.seed, "ld-health-check-code").uniform(idx, k))
     flu_vaccinations(u, ev, people, extract_day, lo3)
 
 
-_Z = NormalDist()
+_P_GRID = np.linspace(1e-6, 1 - 1e-6, 4001)
+_Z_GRID = np.array([NormalDist().inv_cdf(x) for x in _P_GRID])
 
 
 def flu_vaccinations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, lo: int) -> None:
@@ -374,6 +390,10 @@ def flu_vaccinations(u: Universe, ev: Events, people: np.ndarray, extract_day: i
     c = u.clinical
     kr = Keyed(u.seed, "flu")
     habit = kr.normal(people, -1)
+    p_older = probability(u, people, "flu_vaccination_65plus")
+    p_child = probability(u, people, "flu_vaccination_child")
+    at_risk_shift = log_shift(u, people, "flu_vaccination_at_risk")
+    group_base = param("care.flu_vaccination_at_risk.base_by_group")
     first = cal.year_of(lo) - 1
     last = cal.year_of(extract_day)
     for season in range(int(first), int(last) + 1):
@@ -386,14 +406,14 @@ def flu_vaccinations(u: Universe, ev: Events, people: np.ndarray, extract_day: i
         at_risk = (c.has("diabetes", people, start) | c.has("chd", people, start) | c.has("heart_failure", people, start)
                    | c.has("ckd", people, start) | c.has("stroke_tia", people, start) | c.has("cancer", people, start)
                    | c.has("learning_disability", people, start) | c.in_care_home(people, start))
-        asthma = c.has("asthma", people, start)
-        p = np.select([age >= 65, at_risk_copd, at_risk, asthma & (age >= 18)], [0.78, 0.72, 0.55, 0.42], 0.0)
-        p = np.where((age < 65) & (age >= 2) & (age < 11), np.maximum(p, 0.45), p)  # children's programme
-        threshold = np.array([_Z.inv_cdf(min(max(x, 1e-6), 1 - 1e-6)) for x in (0.78, 0.72, 0.55, 0.42, 0.45)])
+        asthma = c.has("asthma", people, start) & (age >= 18)
+        at_risk_base = np.select([at_risk_copd, at_risk, asthma], [group_base["copd"], group_base["other"], group_base["asthma_adult"]], 0.0)
+        p = np.where(age >= 65, p_older, np.where(at_risk_base > 0, expit(logit(at_risk_base) + at_risk_shift), 0.0))
+        child = (age < 65) & (age >= 2) & (age < 11)  # children's programme
+        p = np.where(child, np.maximum(p, p_child), p)
+        # uptake is a persistent habit: the person's habit and the season's draw against their own threshold
         z = 0.8 * habit + 0.6 * kr.normal(people, season)
-        zq = np.full(people.size, -np.inf)
-        for pv, th in zip((0.78, 0.72, 0.55, 0.42, 0.45), threshold):
-            zq = np.where(p == pv, th, zq)
+        zq = np.interp(p, _P_GRID, _Z_GRID)
         vacc = (p > 0) & (z < zq)
         offset = (7 - 35 * np.log1p(-np.minimum(kr.uniform(people, season, 1), 0.997))).astype(np.int64)
         day = start + offset
@@ -421,8 +441,9 @@ def antenatal_bookings(u: Universe, lo: int, hi: int):
         yes = u1 < rate
         w = women[yes]
         day = y0 + (u2[yes] * (y1 - y0 + 1)).astype(np.int64)
-        late = u3[yes] < 0.08
-        gest = np.where(late, 85 + np.floor(u4[yes] * 70), 52 + np.floor(32 * u4[yes] ** 1.55))
+        early = u3[yes] < probability(u, w, "antenatal_booking_by_10_weeks", day=day)
+        # by 10+0 weeks: 7+3 to 10+0; later: mostly 10-14 weeks, a tail to 22 weeks
+        gest = np.where(early, 52 + np.floor(19 * u4[yes]), 71 + np.floor(84 * u4[yes] ** 2.2))
         ok = (day >= u.entry_day[w]) & (day < u.exit_day[w]) & (day >= lo) & (day <= hi)
         out_p.append(w[ok]), out_d.append(day[ok]), out_g.append(gest[ok])
     return np.concatenate(out_p), np.concatenate(out_d), np.concatenate(out_g)
@@ -443,7 +464,7 @@ def gp_events(u: Universe, people: np.ndarray, extract_day: int, regimens: Regim
 
 def medication_issues(u: Universe, regimens: Regimens, people_mask: np.ndarray, extract_day: int):
     """Repeat issues in the last MEDS_LOOKBACK_YEARS: every `interval` days from the regimen start."""
-    from .codes import MEDICINE
+    from ..core.codes import MEDICINE
 
     r = regimens
     sel = np.flatnonzero(people_mask[r.person])

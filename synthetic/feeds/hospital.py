@@ -13,23 +13,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import calendar as cal
-from . import codes
-from .population import Universe
-from .primary_care import HOSPITAL_LOOKBACK_YEARS, Vocab, window_start
-from .randomness import Keyed, stream_rng
-from .schedule import episodes, expand, yearly_counts
-from .yearly import YearState, rate_by_age
+from ..core import calendar as cal
+from ..core import codes
+from ..model.population import Universe
+from .gp import HOSPITAL_LOOKBACK_YEARS, Vocab, window_start
+from ..core.randomness import Keyed, stream_rng
+from ..core.schedule import episodes, expand, yearly_counts
+from ..core.parameters import group, param
+from ..model.activity import Rates
+from ..model.yearly import YearState, rate_by_age
 
 YEAR = cal.DAYS_PER_YEAR
 CALIBRATION_YEAR = 2026
-
-# Volumes per person-year on the calibration population (England-like, per the brief)
-EMERGENCY_BASE_RATE = 0.100     # + stroke/MI/HF onset, end-of-life and in-hospital death spells ~= 0.119
-AE_OTHER_RATE = 0.355           # A&E attendances not leading to a spell (total A&E ~= 0.465)
-ELECTIVE_RATE = 0.112           # + chemotherapy and cardiac procedures ~= 0.130
-OP_EPISODE_RATE = 0.79          # outpatient courses; x ~3.4 appointments ~= 1.9 per person-year
-RTT_START_RATE = 0.135          # clock starts per person-year (open at any time ~7% of the population)
 
 PROVIDERS = ("RGT", "RGN", "RGM", "RYV", "RT1")
 # district -> acute trust: Cambridge, East Cambs, South Cambs -> CUH (RGT); Fenland, Hunts, Peterborough -> NWAFT (RGN)
@@ -41,10 +36,6 @@ def local_trust(u: Universe, persons: np.ndarray, u01: np.ndarray) -> np.ndarray
     """The person's local acute trust; 5% go to the other one."""
     t = DISTRICT_TRUST[u.district[persons]]
     return np.where(u01 < 0.05, 1 - t, t).astype(np.int8)
-
-
-def _scale(target_rate: float, lam: np.ndarray) -> float:
-    return target_rate * lam.size / max(lam.sum(), 1e-9)
 
 
 @dataclass
@@ -91,49 +82,8 @@ class Hospital:
         self.states = states
         self.icd, self.opcs, self.snomed = Vocab(), Vocab(), Vocab()
         self.bookings = bookings
-        cal_state = states[CALIBRATION_YEAR]
-        self.em_scale = _scale(EMERGENCY_BASE_RATE, self.emergency_rate(cal_state, scaled=False))
-        self.ae_scale = _scale(AE_OTHER_RATE, self.ae_rate(cal_state, scaled=False))
-        self.el_scale = _scale(ELECTIVE_RATE, self.elective_rate(cal_state, scaled=False))
-        self.op_scale = _scale(OP_EPISODE_RATE, self.op_rate(cal_state, scaled=False))
+        self.rates = Rates(u, states[CALIBRATION_YEAR])
         self.cause_names = tuple(codes.EMERGENCY_CAUSE)
-
-    # ------------------------------------------------------------------ rates
-    def emergency_rate(self, st: YearState, scaled=True) -> np.ndarray:
-        u, c, f = self.u, self.c, st.flags
-        idx = st.idx
-        base = rate_by_age(st.age, [0, 1, 5, 15, 25, 45, 65, 75, 85, 95], [0.22, 0.09, 0.045, 0.055, 0.06, 0.07, 0.12, 0.2, 0.36, 0.5])
-        x = (0.8 * f["copd"] + 0.8 * f["heart_failure"] + 0.25 * f["ckd"] + 0.3 * f["diabetes"] + 0.3 * f["chd"]
-             + 0.3 * f["stroke_tia"] + 0.25 * f["af"] + 0.5 * f["dementia"] + 0.4 * f["smi"] + 0.6 * f["cancer"]
-             + 0.4 * f["epilepsy"] + 0.2 * f["asthma"] + 0.4 * f["learning_disability"] + 0.3 * st.frailty
-             + 0.3 * st.care_home + 0.05 * (10 - u.imd[idx]) + 0.25 * (c.smoking[idx] == 2)
-             + 0.2 * (f["hypertension"] & (c.params["bp_class"][idx] == 2))
-             + 0.3 * (f["diabetes"] & (c.params["hba1c_dm"][idx] > 75)))
-        lam = base * np.exp(x) * c.propensity["emergency"][idx]
-        return lam * st.frac * (self.em_scale if scaled else 1.0)
-
-    def ae_rate(self, st: YearState, scaled=True) -> np.ndarray:
-        u, c, f = self.u, self.c, st.flags
-        idx = st.idx
-        base = rate_by_age(st.age, [0, 2, 5, 15, 20, 30, 45, 65, 75, 85, 95], [0.6, 0.45, 0.3, 0.35, 0.5, 0.4, 0.32, 0.3, 0.38, 0.55, 0.7])
-        x = (0.07 * (10 - u.imd[idx]) + 0.3 * f["smi"] + 0.25 * f["copd"] + 0.2 * f["asthma"] + 0.2 * f["diabetes"]
-             + 0.3 * f["epilepsy"] + 0.15 * st.frailty + 0.3 * f["depression"] + 0.2 * (c.smoking[idx] == 2)
-             + 0.4 * (c.social["homeless"][idx] < cal.NEVER))
-        lam = base * np.exp(x) * c.propensity["ae"][idx]
-        return lam * st.frac * (self.ae_scale if scaled else 1.0)
-
-    def elective_rate(self, st: YearState, scaled=True) -> np.ndarray:
-        idx, f = st.idx, st.flags
-        base = rate_by_age(st.age, [0, 5, 18, 40, 55, 65, 75, 85, 95], [0.04, 0.03, 0.05, 0.08, 0.14, 0.22, 0.27, 0.2, 0.08])
-        x = 0.15 * st.n_conditions.clip(0, 4) + 0.2 * f["diabetes"] - 0.6 * st.care_home - 0.25 * (st.frailty >= 3)
-        return base * np.exp(x) * self.c.propensity["elective"][idx] * st.frac * (self.el_scale if scaled else 1.0)
-
-    def op_rate(self, st: YearState, scaled=True) -> np.ndarray:
-        idx, f = st.idx, st.flags
-        base = rate_by_age(st.age, [0, 5, 18, 30, 45, 60, 75, 85, 95], [0.35, 0.25, 0.3, 0.4, 0.5, 0.7, 0.85, 0.75, 0.45])
-        x = (0.2 * st.n_conditions.clip(0, 5) + 0.5 * f["cancer"] + 0.3 * f["heart_failure"] + 0.2 * f["diabetes"]
-             + 0.15 * (self.u.sex[idx] == 1) - 0.5 * st.care_home)
-        return base * np.exp(x) * self.c.propensity["outpatient"][idx] * st.frac * (self.op_scale if scaled else 1.0)
 
     # ------------------------------------------------------------------ helpers
     def years(self, back: int = 0):
@@ -175,7 +125,8 @@ class Hospital:
         site_icd = [v[1] for v in codes.CANCER_SITES.values()]
         for year in self.years(back=1):
             st = self.states[year]
-            counts, rng = yearly_counts(u.seed, "emergency", year, self.emergency_rate(st))
+            counts, rng = yearly_counts(u.seed, "emergency", year, self.rates("emergency", st))
+            counts = np.minimum(counts, param("activity.caps.emergency_spells_per_year"))
             local, seq = expand(np.arange(st.idx.size), counts)
             person = st.idx[local]
             day = self._days_in_active(rng, st, local)
@@ -211,14 +162,16 @@ class Hospital:
             else:
                 primary[m] = self._icd_ids(icds, u1[m])
         age = cal.age_years(u.dob[person], day)
-        p_zero = np.select([age < 18, age < 65, age < 80], [0.5, 0.38, 0.24], 0.15)
-        median = np.select([age < 18, age < 65, age < 80], [1.5, 2.5, 4.0], 6.0)
+        los_model = group("activity.length_of_stay")
+        band = np.searchsorted([18, 65, 80], age, side="right")
+        p_zero = np.asarray(los_model["same_day_share_by_age"])[band]
+        median = np.asarray(los_model["median_days_by_age"])[band]
         factor = np.ones(n)
         for name, fct in (("hip_fracture", 3.0), ("stroke", 2.5), ("heart_failure", 1.6), ("sepsis", 1.6), ("pneumonia", 1.3),
                           ("chest_pain", 0.4), ("abdominal_pain", 0.6), ("delirium", 1.8), ("copd", 1.2)):
             factor = np.where(cause == names.index(name), fct, factor)
         los = np.where(u2 < p_zero * np.where(factor > 1.5, 0.2, 1.0), 0,
-                       np.ceil(median * factor * np.exp(0.7 * rng.standard_normal(n) + 0.12 * c.frailty_level(person, day)))).astype(np.int64)
+                       np.ceil(median * factor * np.exp(0.7 * rng.standard_normal(n) + los_model["frailty_log_per_level"] * c.frailty_level(person, day)))).astype(np.int64)
         los = np.minimum(los, 150) if force_los is None else force_los
         method = np.select([u3 < 0.85, u3 < 0.93, u3 < 0.94, u3 < 0.97, u3 < 0.997], [21, 22, 23, 24, 28], 81)
         provider = local_trust(u, person, u4)
@@ -273,15 +226,19 @@ class Hospital:
             self._add_emergency(parts, pr, who, onset[who], cause_idx, kind=6, seq=np.full(who.size, slot), site_icd=site_icd)
         # last year of life: extra emergency admissions; and the spell in which people die in hospital
         dead = np.flatnonzero(u.died & (u.exit_day < cal.NEVER) & (u.exit_day >= lo_bound) & (u.exit_day <= hi_bound))
-        n_extra = np.minimum((kr.uniform(dead, 10) * 3.2).astype(np.int64), 3) * (kr.uniform(dead, 11) < 0.75)
+        eol = group("activity.end_of_life")
+        n_extra = (np.minimum((kr.uniform(dead, 10) * (eol["extra_spells_max"] + 0.2)).astype(np.int64), eol["extra_spells_max"])
+                   * (kr.uniform(dead, 11) < eol["share_with_extra_spells"]))
         rows, seq = expand(dead, n_extra)
         rng = np.random.default_rng(stream_rng(u.seed, "eol-spells").integers(1 << 62))
-        back = (kr.uniform(rows, 20 + seq) * 330 + 20).astype(np.int64)
+        # admissions crowd into the last months of life (C&P: most last-two-years bed-days in the last 3 months)
+        back = (7 + np.minimum(-eol["days_before_death_mean"] * np.log1p(-kr.uniform(rows, 20 + seq) * 0.999), 700)).astype(np.int64)
         day = np.maximum(u.exit_day[rows] - back, u.entry_day[rows])
         cause = self._eol_cause(rows, day, kr.uniform(rows, 40 + seq))
         self._add_emergency(parts, rng, rows, day, cause, kind=7, seq=seq, site_icd=site_icd)
         in_hosp = dead[c.died_in_hospital[dead]]
-        los = np.minimum((kr.uniform(in_hosp, 30) ** 2 * 25).astype(np.int64) + 1, u.exit_day[in_hosp] - u.entry_day[in_hosp])
+        los = np.minimum((kr.uniform(in_hosp, 30) ** 2 * eol["death_spell_los_max"]).astype(np.int64) + 1,
+                         u.exit_day[in_hosp] - u.entry_day[in_hosp])
         admit_day = u.exit_day[in_hosp] - los
         cause = self._eol_cause(in_hosp, admit_day, kr.uniform(in_hosp, 31))
         rng = np.random.default_rng(stream_rng(u.seed, "death-spells").integers(1 << 62))
@@ -308,7 +265,7 @@ class Hospital:
         site_icd = [v[1] for v in codes.CANCER_SITES.values()]
         for year in self.years(back=1):
             st = self.states[year]
-            counts, rng = yearly_counts(u.seed, "elective", year, self.elective_rate(st))
+            counts, rng = yearly_counts(u.seed, "elective", year, self.rates("elective", st))
             local, seq = expand(np.arange(st.idx.size), counts)
             person = st.idx[local]
             day = self._days_in_active(rng, st, local)
@@ -410,10 +367,8 @@ class Hospital:
         spell_id = _ids(s["kind"], person, s["admit"] - np.where(s["ae_minute"] >= 0, (s["ae_minute"] + s["ae_duration"]) // 1440, 0), s["seq"])
         kr = Keyed(u.seed, "discharge")
         ud = kr.uniform(spell_id)
-        care_home_now = c.care_home_day[person] <= discharge
-        new_care_home = (c.care_home_day[person] > admit) & (c.care_home_day[person] <= discharge + 21)
-        dest = np.select([died_here | (s["dest"] == 79), care_home_now | new_care_home, ud < 0.02, ud < 0.035],
-                         [79, np.where(ud < 0.3, 65, np.where(ud < 0.9, 85, 54)), 51, 29], 19)
+        emergency = (s["method"] >= 21) & (s["method"] <= 28)
+        dest = discharge_destination(u, person, admit, discharge, died_here | (s["dest"] == 79), emergency, ud)
         open_spell = discharge > E
         return dict(spell_id=spell_id, person=person, admit=admit, discharge=discharge, open=open_spell, dest=dest,
                     in_window=admit >= self.lo,
@@ -442,7 +397,8 @@ class Hospital:
         out = {k: [] for k in ("person", "arr", "dep", "diag", "id", "admitted", "acuity_u", "mode_u")}
         for year in self.years():
             st = self.states[year]
-            counts, rng = yearly_counts(u.seed, "ae", year, self.ae_rate(st))
+            counts, rng = yearly_counts(u.seed, "ae", year, self.rates("ae", st))
+            counts = np.minimum(counts, param("activity.caps.ae_attendances_per_year"))
             local, seq = expand(np.arange(st.idx.size), counts)
             person = st.idx[local]
             day = self._days_in_active(rng, st, local)
@@ -514,7 +470,7 @@ class Hospital:
         out = {k: [] for k in ("person", "day", "spec", "first", "id")}
         for year in self.years(back=1):
             st = self.states[year]
-            counts, rng = yearly_counts(u.seed, "outpatients", year, self.op_rate(st))
+            counts, rng = yearly_counts(u.seed, "outpatients", year, self.rates("outpatient", st))
             local, seq = expand(np.arange(st.idx.size), counts)
             person = st.idx[local]
             start = self._days_in_active(rng, st, local)
@@ -553,7 +509,7 @@ class Hospital:
         kr = Keyed(u.seed, "op-status")
         v1, v2 = kr.uniforms(2, app_id)
         age = cal.age_years(u.dob[person], day)
-        dna = np.clip(0.055 * c.propensity["dna"][person] * (1 + 0.06 * (10 - u.imd[person])) * np.where((age >= 18) & (age < 35), 1.6, 1.0), 0, 0.6)
+        dna = np.clip(0.055 * c.propensity["dna"][person] * (1 + param("activity.deprivation.dna_per_decile") * (10 - u.imd[person])) * np.where((age >= 18) & (age < 35), 1.6, 1.0), 0, 0.6)
         status = np.select([v1 < dna, v1 < dna + 0.04, v1 < dna + 0.07, v1 < dna + 0.072], [3, 2, 4, 7], np.where(v2 < 0.03, 6, 5))
         cardio_resp = np.isin(sp, [spec.index("cardiology"), spec.index("respiratory")])
         provider = np.where(cardio_resp & (v2 < 0.25), 2, local_trust(u, person, v2))
@@ -574,7 +530,7 @@ class Hospital:
         first_year = int(cal.year_of(E)) - 3
         for year in range(first_year, int(cal.year_of(E)) + 1):
             st = self.states[year]
-            lam = RTT_START_RATE * st.frac * rate_by_age(st.age, [0, 18, 45, 65, 80, 95], [0.45, 0.65, 1.0, 1.5, 1.5, 1.0]) \
+            lam = param("activity.volumes.rtt_start_rate") * st.frac * rate_by_age(st.age, [0, 18, 45, 65, 80, 95], [0.45, 0.65, 1.0, 1.5, 1.5, 1.0]) \
                 * np.exp(0.06 * st.n_conditions.clip(0, 5)) * (1 - 0.7 * st.care_home)
             counts, rng = yearly_counts(u.seed, "rtt", year, lam)
             local, seq = expand(np.arange(st.idx.size), counts)
@@ -612,6 +568,29 @@ class Hospital:
         site_code = np.array([s[1][min(int(x * len(s[1])), len(s[1]) - 1)] for s, x in zip((sites[i] for i in c.cancer_site[who]), sub)])
         return dict(id=_ids(np.full(who.size, 6), who, d[who], np.zeros(who.size, dtype=np.int64)), person=who, day=d[who],
                     site=site_code, stage=c.cancer_stage[who])
+
+
+def care_home_code(u: Universe, person: np.ndarray) -> np.ndarray:
+    """The discharge destination code of the person's own care home (a property of the person)."""
+    share = param("activity.discharge.care_home_code_shares")
+    codes_, weights = np.array([int(k) for k in share]), np.cumsum(list(share.values()))
+    pick = np.searchsorted(weights / weights[-1], Keyed(u.seed, "care-home-type").uniform(person), side="right")
+    return codes_[pick.clip(0, codes_.size - 1)]
+
+
+def discharge_destination(u: Universe, person, admit, discharge, died, emergency, ud) -> np.ndarray:
+    """Where a spell ends is a property of the person: a care-home resident goes back to their care home,
+    which is their usual place of residence (19); someone moving into a care home at discharge goes to
+    that home's code; people living at home go home, bar transfers, temporary stays and (after an emergency
+    admission, from 65) step-down or respite care-home placements."""
+    c, d = u.clinical, group("activity.discharge")
+    resident = c.care_home_day[person] <= admit
+    moving_in = (c.care_home_day[person] > admit) & (c.care_home_day[person] <= discharge + 21)
+    older = cal.age_years(u.dob[person], admit) >= 65
+    temporary = d["other_hospital_share"] + d["temporary_residence_share"]
+    step_down = emergency & older & (ud >= temporary) & (ud < temporary + d["older_emergency_to_care_home_share"])
+    return np.select([died, moving_in | step_down, resident, ud < d["other_hospital_share"], ud < temporary],
+                     [79, care_home_code(u, person), 19, 51, 29], 19)
 
 
 def _choose_specialty(rng, band: np.ndarray, base_w: np.ndarray, boosts: list) -> np.ndarray:

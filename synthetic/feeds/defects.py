@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from . import codes
-from .nhs_number import invalidate
-from .randomness import name_id, stream_rng
+from ..core import codes
+from ..core.nhs_number import invalidate
+from ..core.randomness import name_id, stream_rng
 
 UNKNOWN_PRACTICES = ("Z99999", "Z99998", "Z99997", "Y99990")
 

@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import calendar as cal
-from .codes import CANCER_SITES, CKD_STAGE_EGFR, DIAGNOSIS
-from .population import BLACK, PAST_DECEASED, PRESENT, SOUTH_ASIAN, Universe
-from .randomness import stream_rng
+from ..core import calendar as cal
+from ..core.codes import CANCER_SITES, CKD_STAGE_EGFR, DIAGNOSIS
+from ..core.parameters import array, group, param
+from .inequality import expit, log_shift, logit, probability
+from .population import BLACK, PAST_DECEASED, PRESENT, SOUTH_ASIAN, Universe, deprivation_log_hazard
+from ..core.randomness import stream_rng
 
 YEAR = cal.DAYS_PER_YEAR
 
@@ -42,69 +44,32 @@ class ConditionSpec:
     rediagnose_share: float = 0.0
 
 
-# Targets: QOF-like crude register prevalence of the registered population (England), see the brief.
-CONDITIONS = (
-    ConditionSpec("diabetes_type1", 0.0058, ((0, -9.0), (5, -7.2), (10, -6.2), (15, -5.6), (20, -5.35), (30, -5.2), (50, -5.08), (105, -5.0)),
-                  male=0.15, latent=0.1, resolve_share=0.01),
-    ConditionSpec("diabetes_type2", 0.069, ((17, -6.5), (30, -4.6), (40, -3.4), (50, -2.45), (60, -1.8), (70, -1.35), (80, -1.15), (105, -1.05)),
-                  male=0.35, imd=0.06, latent=0.45, bmi=0.13, south_asian=0.9, black=0.45, resolve_share=0.02),
-    ConditionSpec("ndh", 0.058, ((18, -6.0), (30, -4.4), (40, -3.4), (50, -2.6), (60, -2.0), (70, -1.6), (80, -1.4), (105, -1.3)),
-                  imd=0.04, latent=0.3, bmi=0.08, south_asian=0.6),
-    ConditionSpec("hypertension", 0.14, ((18, -5.0), (30, -3.7), (40, -2.6), (50, -1.6), (60, -0.8), (70, -0.1), (80, 0.4), (105, 0.8)),
-                  male=0.15, imd=0.03, latent=0.4, bmi=0.08, black=0.5, links=(("diabetes_type2", 0.6),),
-                  resolve_share=0.03, resolve_mean_years=6, rediagnose_share=0.3),
-    ConditionSpec("af", 0.020, ((18, -10.5), (40, -8.3), (50, -6.9), (60, -5.5), (70, -4.3), (80, -3.2), (90, -2.6), (105, -2.3)),
-                  male=0.45, latent=0.3, links=(("hypertension", 0.5),)),
-    ConditionSpec("chd", 0.030, ((30, -9.5), (40, -7.6), (50, -6.0), (60, -4.7), (70, -3.7), (80, -3.0), (90, -2.6), (105, -2.4)),
-                  male=0.85, imd=0.05, latent=0.45, smoker=0.7, ex_smoker=0.35, south_asian=0.6,
-                  links=(("hypertension", 0.6), ("diabetes_type2", 0.6), ("diabetes_type1", 0.6))),
-    ConditionSpec("stroke_tia", 0.018, ((18, -10.5), (40, -8.3), (50, -7.0), (60, -5.8), (70, -4.7), (80, -3.8), (90, -3.2), (105, -2.9)),
-                  male=0.15, imd=0.04, latent=0.35, smoker=0.5, ex_smoker=0.2, black=0.4,
-                  links=(("hypertension", 0.7), ("af", 0.9), ("diabetes_type2", 0.4))),
-    ConditionSpec("heart_failure", 0.0108, ((18, -12.5), (40, -10.0), (50, -8.4), (60, -7.0), (70, -5.6), (80, -4.4), (90, -3.5), (105, -3.0)),
-                  male=0.4, imd=0.04, latent=0.45, links=(("chd", 1.2), ("hypertension", 0.5), ("af", 0.9), ("diabetes_type2", 0.5)),
-                  resolve_share=0.03),
-    ConditionSpec("ckd", 0.041, ((18, -11.5), (40, -8.8), (50, -7.2), (60, -5.6), (70, -4.1), (80, -2.9), (90, -2.1), (105, -1.7)),
-                  adults_only_target=False, male=-0.15, imd=0.03, latent=0.35,
-                  links=(("hypertension", 0.9), ("diabetes_type2", 0.9), ("diabetes_type1", 0.9), ("heart_failure", 0.6)),
-                  resolve_share=0.05),
-    ConditionSpec("pad", 0.006, ((40, -10.5), (50, -8.8), (60, -7.4), (70, -6.3), (80, -5.6), (90, -5.1), (105, -4.9)),
-                  male=0.45, imd=0.05, latent=0.35, smoker=1.3, ex_smoker=0.7,
-                  links=(("diabetes_type2", 0.9), ("hypertension", 0.4), ("chd", 0.6))),
-    ConditionSpec("copd", 0.020, ((35, -8.0), (45, -6.3), (55, -5.0), (65, -4.0), (75, -3.35), (85, -3.0), (105, -2.8)),
-                  male=0.15, imd=0.08, latent=0.4, smoker=1.8, ex_smoker=1.3, resolve_share=0.02),
-    ConditionSpec("asthma", 0.065, ((0, -7.0), (2, -4.2), (5, -3.0), (10, -2.5), (18, -2.25), (40, -2.05), (70, -1.9), (105, -1.8)),
-                  male=0.05, imd=0.03, latent=0.2, smoker=0.2, bmi=0.02,
-                  resolve_share=0.32, resolve_mean_years=7, rediagnose_share=0.12),
-    ConditionSpec("smi", 0.010, ((14, -9.0), (18, -6.6), (22, -5.6), (30, -5.0), (45, -4.75), (65, -4.6), (105, -4.5)),
-                  male=0.1, imd=0.12, latent=0.3, black=0.6, resolve_share=0.06, resolve_mean_years=6),
-    ConditionSpec("depression", 0.12, ((18, -3.8), (22, -2.7), (30, -2.1), (45, -1.8), (65, -1.65), (105, -1.55)),
-                  adults_only_target=True, male=-0.55, imd=0.05, latent=0.3, smoker=0.3,
-                  resolve_share=0.15, resolve_mean_years=4, rediagnose_share=0.2),
-    ConditionSpec("learning_disability", 0.005, ((0, -10.0), (2, -7.0), (5, -5.9), (10, -5.5), (18, -5.3), (105, -5.2)),
-                  male=0.45, imd=0.05, latent=0.1),
-    ConditionSpec("autism", 0.010, ((2, -9.0), (4, -6.2), (8, -5.0), (14, -4.4), (25, -4.1), (40, -3.95), (105, -3.85)),
-                  male=1.1, latent=0.05, cohort=0.06, links=(("learning_disability", 1.8),)),
-    ConditionSpec("epilepsy", 0.008, ((0, -8.5), (5, -6.6), (15, -5.8), (30, -5.45), (60, -5.15), (80, -4.85), (105, -4.6)),
-                  imd=0.04, latent=0.15, links=(("learning_disability", 2.2), ("stroke_tia", 0.8)), resolve_share=0.04),
-    ConditionSpec("dementia", 0.0088, ((40, -15.0), (60, -11.2), (65, -9.7), (70, -8.4), (75, -7.1), (80, -5.9), (85, -4.8), (90, -3.8), (100, -2.6), (105, -2.2)),
-                  male=-0.1, imd=0.02, latent=0.2, links=(("stroke_tia", 0.8), ("diabetes_type2", 0.3), ("learning_disability", 2.2))),
-)
+# the order conditions are drawn in: links refer to conditions drawn earlier
+CONDITION_ORDER = ("diabetes_type1", "diabetes_type2", "ndh", "hypertension", "af", "chd", "stroke_tia", "heart_failure", "ckd",
+                   "pad", "copd", "asthma", "smi", "depression", "learning_disability", "autism", "epilepsy", "dementia")
+
+
+def _condition_specs() -> tuple[ConditionSpec, ...]:
+    """Targets (QOF-like crude register prevalence on ANCHOR) and curve shapes from parameters.yaml."""
+    specs = []
+    for name in CONDITION_ORDER:
+        model = dict(param(f"conditions.{name}.model"))
+        model["knots"] = tuple(tuple(k) for k in model["knots"])
+        model["links"] = tuple(tuple(k) for k in model["links"])
+        specs.append(ConditionSpec(name, param(f"conditions.{name}.target"), **model))
+    return tuple(specs)
+
+
+CONDITIONS = _condition_specs()
 CONDITION_NAMES = tuple(c.name for c in CONDITIONS)
-CANCER_TARGET_5Y = 0.027   # diagnosed in the 5 years to ANCHOR, among the registered population
+CANCER_TARGET_5Y = param("conditions.cancer_5_year")  # diagnosed in the 5 years to ANCHOR, among the registered population
 
 # Cancer site mix (%) by sex, and each site's (stage-1/2 share, unstaged share, lethality factor)
 _SITE_KEYS = tuple(CANCER_SITES)
-_SITE_MALE = dict(breast=0.3, prostate=26, lung=13, colon=8, rectum=4, melanoma=5, bladder=5, kidney=4.5, pancreas=3,
-                  oesophagus=3, stomach=2.2, uterus=0, ovary=0, head_neck=4, brain=2, lymphoma=4.5, leukaemia=3.5, myeloma=2)
-_SITE_FEMALE = dict(breast=31, prostate=0, lung=12.5, colon=7, rectum=3, melanoma=5, bladder=2, kidney=3, pancreas=3,
-                    oesophagus=1.8, stomach=1.2, uterus=5.5, ovary=4, head_neck=2, brain=1.8, lymphoma=4, leukaemia=2.6, myeloma=1.6)
-_SITE_STAGE = dict(breast=(0.85, 0.05, 0.3), prostate=(0.55, 0.1, 0.25), lung=(0.30, 0.06, 3.0), colon=(0.42, 0.08, 1.0),
-                   rectum=(0.42, 0.08, 1.0), melanoma=(0.88, 0.05, 0.3), bladder=(0.55, 0.15, 1.0), kidney=(0.55, 0.08, 0.8),
-                   pancreas=(0.18, 0.15, 5.0), oesophagus=(0.25, 0.1, 3.0), stomach=(0.3, 0.1, 2.5), uterus=(0.78, 0.06, 0.5),
-                   ovary=(0.35, 0.08, 1.5), head_neck=(0.45, 0.08, 1.0), brain=(0.1, 0.8, 3.0), lymphoma=(0.4, 0.35, 0.8),
-                   leukaemia=(0.0, 0.95, 1.2), myeloma=(0.0, 0.95, 1.5))
-_STAGE_HAZARD = np.array([0.01, 0.03, 0.11, 0.55, 0.15])  # per year, stages 1, 2, 3, 4, U (x site factor)
+_SITE_MALE = param("cancer.site_mix_male")
+_SITE_FEMALE = param("cancer.site_mix_female")
+_SITE_STAGE = param("cancer.site_stage")
+_STAGE_HAZARD = array("cancer.stage_hazard")  # per year, stages 1, 2, 3, 4, U (x site factor)
 STAGES = ("1", "2", "3", "4", "U")
 
 
@@ -165,9 +130,6 @@ class Clinical:
                      "pad", "smi", "dementia", "epilepsy", "cancer", "depression", "learning_disability"):
             n += self.has(name, idx, day)
         return n
-
-    def after_exits(self, u: Universe) -> None:
-        _end_of_life(u, self)
 
 
 def _logit(p):
@@ -230,9 +192,9 @@ def _risk_factors(u: Universe, c: Clinical, rng) -> None:
     n = u.n
     age = u.extras["age_ref"]
     band = np.clip(((np.maximum(age, 16) - 15) // 10).astype(int), 0, 6)  # 16-24 ... 75+
-    p_current = np.array([0.13, 0.17, 0.155, 0.14, 0.12, 0.08, 0.05])[band]
-    p_ex = np.array([0.05, 0.12, 0.18, 0.24, 0.32, 0.40, 0.45])[band]
-    deprivation = np.array([2.0, 1.7, 1.45, 1.25, 1.05, 0.92, 0.8, 0.7, 0.62, 0.55])[u.imd - 1]
+    p_current = array("risk_factors.current_smoker_by_age")[band]
+    p_ex = array("risk_factors.ex_smoker_by_age")[band]
+    deprivation = array("risk_factors.smoking_ratio_by_imd_decile")[u.imd - 1]
     p_current = np.clip(1.12 * p_current * deprivation * np.where(u.sex == 0, 1.15, 0.87) * np.exp(0.15 * u.latent), 0, 0.6)
     draw = rng.random(n)
     c.smoking = np.where(draw < p_current, 2, np.where(draw < p_current + p_ex, 1, 0)).astype(np.int8)
@@ -313,8 +275,9 @@ def _cancer(u: Universe, c: Clinical, seed: int) -> None:
     site_f = np.searchsorted(np.cumsum(female_w) / female_w.sum(), um, side="right")
     site_c = np.searchsorted(np.cumsum(child_w) / child_w.sum(), um, side="right")
     site = np.where(age_dx < 18, site_c, np.where(u.sex == 1, site_f, site_m)).clip(0, len(_SITE_KEYS) - 1)
-    # stage: early less likely in deprived areas
-    early_share = np.array([_SITE_STAGE[s][0] for s in _SITE_KEYS])[site] * (1 - 0.03 * (10 - u.imd))
+    # stage: early less likely in deprived areas (screening uptake, later presentation)
+    early_share = expit(logit(np.array([_SITE_STAGE[s][0] for s in _SITE_KEYS])[site]) + np.log(param("care.cancer_early_stage.odds_ratio_all_sites"))
+                        + log_shift(u, np.arange(n), "cancer_early_stage"))
     unstaged = np.array([_SITE_STAGE[s][1] for s in _SITE_KEYS])[site]
     us, ue = rng.random(n), rng.random(n)
     stage = np.where(us < unstaged, 4, np.where(ue < early_share, np.where(rng.random(n) < 0.55, 0, 1),
@@ -332,9 +295,9 @@ def _cancer(u: Universe, c: Clinical, seed: int) -> None:
     c.cancer_death_day = np.where(has & (u.group != PAST_DECEASED), np.maximum(death, day + 7), cal.NEVER)
 
 
-FRAILTY_SHARE_65 = (0.375, 0.16, 0.052)   # at least mild / moderate / severe among 65+ on ANCHOR
-CARE_HOME_SHARE_65 = 0.06
-FRAILTY_SLOPE = 0.085
+FRAILTY_SHARE_65 = tuple(param("frailty.share_65_plus"))   # at least mild / moderate / severe among 65+ on ANCHOR
+CARE_HOME_SHARE_65 = param("frailty.care_home_share_65_plus")
+FRAILTY_SLOPE = param("frailty.index_slope_per_year")
 
 
 def _frailty(u: Universe, c: Clinical, seed: int) -> None:
@@ -409,15 +372,17 @@ def _measurement_params(u: Universe, c: Clinical, seed: int) -> None:
     # blood pressure: non-hypertensive personal offset; hypertensive control class
     p["sbp_offset"] = rng.normal(0, 10, n).astype(np.float32)
     p["dbp_offset"] = rng.normal(0, 5.5, n).astype(np.float32)
-    treated = rng.random(n) < 0.75
+    everyone = np.arange(n)
+    treated = rng.random(n) < probability(u, everyone, "antihypertensive_treated")
     u_class = rng.random(n)
-    to_target = np.where(treated, 0.71, 0.5)
-    very_high = 0.05
+    to_target = np.where(treated, probability(u, everyone, "htn_to_target", day=cal.ANCHOR),
+                         probability(u, everyone, "htn_to_target", base=param("care.htn_to_target.base_untreated"), day=cal.ANCHOR))
+    very_high = param("care.htn_to_target.very_high_share")
     p["htn_treated"] = treated
     p["bp_class"] = np.where(u_class < to_target, 0, np.where(u_class < 1 - very_high, 1, 2)).astype(np.int8)
     p["htn_classes"] = np.searchsorted([0.45, 0.80], rng.random(n), side="right").astype(np.int8) + 1
     # glycaemia (mmol/mol): log-normal personal mean for diabetes, with a poorly controlled tail
-    poor = rng.random(n) < 0.19
+    poor = rng.random(n) >= probability(u, everyone, "diabetes_hba1c_controlled")
     t2 = np.exp(np.log(np.where(poor, 72.0, 53.0)) + rng.normal(0, np.where(poor, 0.14, 0.10), n))
     t1 = np.exp(np.log(64.0) + rng.normal(0, 0.15, n))
     p["hba1c_dm"] = np.where(c.onset["diabetes_type1"] < cal.NEVER, t1, t2).astype(np.float32)
@@ -437,16 +402,18 @@ def _measurement_params(u: Universe, c: Clinical, seed: int) -> None:
     p["bp_per_year"] = np.searchsorted([0.3, 0.75], rng.random(n), side="right").astype(np.int8) + 1
     p["never_bp"] = rng.random(n) < 0.07
     # persistent personal utilisation factors (gamma, mean 1): last year's users are next year's users
-    p_em = rng.gamma(0.65, 1 / 0.65, n)
+    # the heaviest users are capped: no one is admitted every month for years on end
+    p_em = np.minimum(rng.gamma(0.65, 1 / 0.65, n), param("activity.caps.emergency_propensity_max"))
     c.propensity["emergency"] = p_em.astype(np.float32)
-    c.propensity["ae"] = (np.sqrt(p_em) * rng.gamma(1.6, 1 / 1.6, n) / 0.94).astype(np.float32)
+    shape = param("activity.ae_propensity_shape")
+    c.propensity["ae"] = (np.sqrt(p_em) * rng.gamma(shape, 1 / shape, n) / 0.94).astype(np.float32)
     c.propensity["elective"] = rng.gamma(2.0, 0.5, n).astype(np.float32)
     c.propensity["outpatient"] = rng.gamma(1.5, 1 / 1.5, n).astype(np.float32)
     c.propensity["community"] = rng.gamma(1.5, 1 / 1.5, n).astype(np.float32)
     c.propensity["dna"] = rng.gamma(0.8, 1 / 0.8, n).astype(np.float32)
 
 
-def _end_of_life(u: Universe, c: Clinical) -> None:
+def end_of_life(u: Universe, c: Clinical) -> None:
     """Palliative care coding before death and place of death (needs the death dates)."""
     rng = stream_rng(u.seed, "end-of-life")
     n = u.n
@@ -454,7 +421,9 @@ def _end_of_life(u: Universe, c: Clinical) -> None:
     cancer_death = dead & (c.cancer_day <= u.exit_day) & (c.cancer_day > u.exit_day - 5 * YEAR)
     frail = c.frailty_day[1] <= u.exit_day
     dementia = c.onset["dementia"] <= u.exit_day
-    p_pal = np.where(cancer_death, 0.8, np.where(frail | dementia, 0.6, 0.3))
+    eol = group("end_of_life")
+    p_pal = np.where(cancer_death, eol["palliative_register_cancer"], np.where(frail | dementia, eol["palliative_register_frail_or_dementia"],
+                                                                             eol["palliative_register_other"]))
     pal = dead & (rng.random(n) < p_pal)
     lead = np.where(cancer_death, rng.uniform(30, 420, n), rng.uniform(14, 720, n)).astype(np.int64)
     c.palliative_day = np.where(pal, np.maximum(u.exit_day - lead, u.entry_day), cal.NEVER)
@@ -465,7 +434,7 @@ def _end_of_life(u: Universe, c: Clinical) -> None:
     c.care_home_day = np.where(dead, np.maximum(c.care_home_day, u.exit_day - stay), c.care_home_day)
     c.care_home_day = np.where(c.care_home_day > u.exit_day, cal.NEVER, c.care_home_day)
     in_care_home = c.care_home_day <= u.exit_day
-    p_hosp = np.where(in_care_home, 0.25, np.where(cancer_death, 0.35, 0.5))
+    p_hosp = np.where(in_care_home, eol["hospital_death_care_home"], np.where(cancer_death, eol["hospital_death_cancer"], eol["hospital_death_other"]))
     c.died_in_hospital = dead & (rng.random(n) < p_hosp)
 
 
@@ -486,8 +455,8 @@ def death_multiplier(u: Universe) -> np.ndarray:
     c = u.clinical
     ref = u.extras["ref_day"] + np.where(u.group == PAST_DECEASED, 0, int(4 * YEAR))
     m = 0.3 * u.latent + 0.25 * (c.params["frailty_z"] - c.params["frailty_z"].mean())
-    for name, w in (("heart_failure", 0.7), ("copd", 0.5), ("dementia", 0.9), ("ckd", 0.3), ("diabetes_type2", 0.2),
-                    ("stroke_tia", 0.3), ("chd", 0.2), ("af", 0.2), ("smi", 0.5), ("learning_disability", 0.6)):
+    for name, w in param("mortality.condition_log_hazard").items():
         m = m + w * (c.onset[name] <= ref)
-    m = m + 0.3 * (c.smoking == 2) + 0.7 * (c.care_home_day <= ref)
+    m = m + param("mortality.current_smoker_log_hazard") * (c.smoking == 2) + param("mortality.care_home_log_hazard") * (c.care_home_day <= ref)
+    m = m + deprivation_log_hazard(u.imd)
     return np.exp(np.minimum(m, np.log(12.0)))

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import calendar as cal
+from ..core import calendar as cal
 from .population import PRESENT, Universe
 
 YEAR = cal.DAYS_PER_YEAR

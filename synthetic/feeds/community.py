@@ -9,43 +9,53 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import calendar as cal
-from .population import Universe
-from .primary_care import HOSPITAL_LOOKBACK_YEARS, window_start
-from .randomness import Keyed
-from .schedule import episodes, expand, yearly_counts
-from .yearly import YearState
+from ..core import calendar as cal
+from ..model.population import Universe
+from .gp import HOSPITAL_LOOKBACK_YEARS, window_start
+from ..core.parameters import param
+from ..core.randomness import Keyed
+from ..model.inequality import rate_ratio
+from ..core.schedule import episodes, expand, yearly_counts
+from ..model.yearly import YearState
 
 YEAR = cal.DAYS_PER_YEAR
 PETERBOROUGH = 4  # index in reference.DISTRICTS
 
-# team -> (rate function, mean contacts per episode, mean days between contacts, mean minutes, adult team?)
-CSDS_TEAMS = {
-    "district nursing": (lambda s: (s.age >= 18) * (0.55 * (s.frailty == 3) + 0.28 * (s.frailty == 2) + 0.07 * (s.frailty == 1)
-                                                    + 0.9 * s.palliative + 0.02 * (s.age >= 75)), 9, 7, 30, True),
-    "community matron": (lambda s: (s.age >= 65) * (0.12 * (s.n_conditions >= 3) + 0.08 * (s.frailty >= 2)), 5, 21, 45, True),
-    "falls service": (lambda s: (s.age >= 65) * (0.012 + 0.05 * (s.frailty >= 2)), 3, 14, 60, True),
-    "intermediate care": (lambda s: (s.age >= 65) * (0.008 + 0.045 * (s.frailty >= 2)), 10, 2, 45, True),
-    "physiotherapy": (lambda s: (s.age >= 18) * (0.03 + 0.0007 * s.age), 4, 14, 35, True),
-    "podiatry": (lambda s: 0.3 * s.flags["diabetes"] + 0.06 * (s.age >= 75), 3, 60, 20, True),
-    "diabetes specialist nursing": (lambda s: s.flags["diabetes"] * (0.05 + 0.3 * s.flags["diabetes_type1"]) + s.extra["hba1c_high"] * 0.3, 3, 45, 30, True),
-    "respiratory": (lambda s: 0.25 * s.flags["copd"] + 0.015 * s.flags["asthma"], 3, 30, 45, True),
-    "heart failure": (lambda s: 0.5 * s.flags["heart_failure"], 4, 21, 40, True),
-    "epilepsy specialist nursing": (lambda s: s.flags["epilepsy"] * np.where(s.age < 18, 0.65, 0.25), 2, 90, 30, False),
-    "children's community nursing": (lambda s: (s.age < 18) * (0.003 + 0.4 * s.flags["learning_disability"] + 0.2 * s.flags["epilepsy"]
-                                                                + 0.15 * s.flags["diabetes_type1"] + 0.08 * s.flags["autism"]), 6, 14, 45, False),
-    "palliative care": (lambda s: 1.4 * s.palliative, 6, 10, 60, True),
-}
+# team -> {ages, gate, terms, multiplier, contacts per episode, days between contacts, minutes, adult team}
+CSDS_TEAMS = param("community_services")
+MHSDS_SERVICES = param("mental_health_services")
+SOCIAL_CARE_SERVICES = param("social_care_services")  # new episodes a year (residential/nursing follow care-home moves)
 
-MHSDS_SERVICES = {
-    "Adult community mental health": (lambda s: ((s.age >= 18) & (s.age < 65)) * (0.85 * s.flags["smi"] + 0.025 * s.flags["depression"]), 8, 21),
-    "Crisis and home treatment": (lambda s: (s.age >= 18) * (0.15 * s.flags["smi"] + 0.008 * s.flags["depression"]), 8, 1.5),
-    "Early intervention in psychosis": (lambda s: ((s.age >= 14) & (s.age < 66)) * 1.0 * s.flags["smi_recent"], 12, 14),
-    "Talking therapies": (lambda s: (s.age >= 18) * (0.12 * s.flags["depression"] + 0.012), 6, 7),
-    "CYP mental health": (lambda s: (s.age < 18) * (s.age >= 4) * 0.062 * (1 + 1.5 * s.flags["autism"] + 0.8 * s.flags["learning_disability"]), 5, 14),
-    "Older adult mental health": (lambda s: (s.age >= 65) * (0.5 * s.flags["dementia"] + 0.6 * s.flags["smi"] + 0.03 * s.flags["depression"]), 4, 30),
-    "Perinatal mental health": (lambda s: s.extra["female_16_45"] * (0.02 * (s.flags["depression"] | s.flags["smi"]) + 0.001), 5, 14),
-}
+
+def _features(u: Universe, st: YearState) -> dict:
+    """What a service's terms can name, per person registered in the year."""
+    f = dict(st.flags)
+    f.update(st.extra)
+    f.update(const=np.ones(st.idx.size), age_years=st.age, age_75_plus=st.age >= 75, frailty_1=st.frailty == 1,
+             frailty_2=st.frailty == 2, frailty_3=st.frailty == 3, frailty_2_plus=st.frailty >= 2, ltc_3_plus=st.n_conditions >= 3,
+             palliative=st.palliative, epilepsy_child=st.flags["epilepsy"] & (st.age < 18),
+             epilepsy_adult=st.flags["epilepsy"] & (st.age >= 18), depression_or_smi=st.flags["depression"] | st.flags["smi"],
+             ltc_3_plus_under_65=(st.n_conditions >= 3) & (st.age < 65), at_home=~st.care_home,
+             carer_coded=u.clinical.social["carer"][st.idx] <= st.hi)
+    return f
+
+
+def service_rate(u: Universe, st: YearState, spec: dict) -> np.ndarray:
+    """Episodes (or service starts) a year for one service: the sum of its components (a spec without
+    `components` is one), each its terms among the people its ages and gate admit."""
+    f = _features(u, st)
+    total = np.zeros(st.idx.size)
+    for part in spec.get("components", [spec]):
+        lam = np.zeros(st.idx.size)
+        for feature, coefficient in part["terms"].items():
+            lam = lam + coefficient * f[feature]
+        eligible = (st.age >= part.get("min_age", 0)) & (st.age < part.get("max_age", 200))
+        if "gate" in part:
+            eligible &= f[part["gate"]]
+        if "multiplier" in part:
+            lam = lam * rate_ratio(u, st.idx, part["multiplier"])
+        total = total + lam * eligible
+    return total
 
 
 def _extras(u: Universe, st: YearState) -> None:
@@ -59,7 +69,7 @@ def _extras(u: Universe, st: YearState) -> None:
 
 
 def _contacts(u: Universe, states, years, services: dict, stream: str, kind: int, in_drop, lo, hi, with_duration: bool):
-    from .activity import _ids
+    from .hospital import _ids
 
     out = {k: [] for k in ("person", "day", "service", "id", "minutes")}
     names = tuple(services)
@@ -68,14 +78,14 @@ def _contacts(u: Universe, states, years, services: dict, stream: str, kind: int
         _extras(u, st)
         for j, name in enumerate(names):
             spec = services[name]
-            lam = spec[0](st) * st.frac * u.clinical.propensity["community"][st.idx]
+            lam = service_rate(u, st, spec) * st.frac * u.clinical.propensity["community"][st.idx]
             counts, rng = yearly_counts(u.seed, f"{stream}-{name}", year, lam)
             local, seq = expand(np.arange(st.idx.size), counts)
             if local.size == 0:
                 continue
             person = st.idx[local]
             start = st.lo[local] + np.floor(rng.random(local.size) * (st.hi[local] - st.lo[local] + 1)).astype(np.int64)
-            rows, k, day = episodes(rng, person, start, spec[1], spec[2])
+            rows, k, day = episodes(rng, person, start, spec["contacts"], spec["gap_days"])
             keep = (day <= u.exit_day[person[rows]]) & (day >= lo) & (day <= hi) & in_drop[person[rows]]
             rows, k, day = rows[keep], k[keep], day[keep]
             out["person"].append(person[rows])
@@ -86,7 +96,7 @@ def _contacts(u: Universe, states, years, services: dict, stream: str, kind: int
                 raise OverflowError(f"{name}: too many episodes or contacts for the contact id")
             out["id"].append(_ids(np.full(rows.size, kind), person[rows], start[rows], (j * 100 + seq[rows]) * 100 + k, 6))
             if with_duration:
-                out["minutes"].append(np.full(rows.size, spec[3], dtype=np.float64))
+                out["minutes"].append(np.full(rows.size, spec["minutes"], dtype=np.float64))
     res = {k: np.concatenate(v) if v else np.zeros(0) for k, v in out.items()}
     res["names"] = names
     return res
@@ -98,7 +108,7 @@ def csds(u: Universe, states, years, in_drop, lo, hi):
     v1, v2 = kr.uniforms(2, r["id"])
     status = np.select([v1 < 0.05, v1 < 0.11, v1 < 0.13], [3, 2, 6], 5)
     minutes = np.where(status >= 5, np.round(r["minutes"] * np.exp(0.35 * (v2 - 0.5) * 2)), np.nan)
-    adult_team = np.array([CSDS_TEAMS[n][4] for n in r["names"]])[r["service"].astype(int)]
+    adult_team = np.array([CSDS_TEAMS[n]["adult_team"] for n in r["names"]])[r["service"].astype(int)]
     person = r["person"].astype(np.int64)
     provider = np.where(adult_team & (u.district[person] == PETERBOROUGH), 4, 3)  # RT1 runs adult services in Peterborough
     return dict(id=r["id"], person=person, provider=provider, day=r["day"].astype(np.int64),
@@ -119,7 +129,7 @@ REASONS = ("Physical support", "Sensory support", "Memory and cognition", "Learn
 
 def social_care(u: Universe, states, years, in_drop, extract_day: int, spells: dict):
     """Service episodes open at some point in the lookback window."""
-    from .activity import _ids
+    from .hospital import _ids
 
     c, E = u.clinical, extract_day
     lo = window_start(E, HOSPITAL_LOOKBACK_YEARS)
@@ -149,21 +159,14 @@ def social_care(u: Universe, states, years, in_drop, extract_day: int, spells: d
     for year in years:
         st = states[year]
         f = st.flags
-        adult = st.age >= 18
-        at_home = ~st.care_home
-        rates = {
-            2: at_home * (st.age >= 65) * (0.012 + 0.09 * (st.frailty == 2) + 0.2 * (st.frailty == 3) + 0.08 * f["dementia"])
-            + adult * (st.age < 65) * (0.03 * f["learning_disability"] + 0.004 * (st.n_conditions >= 3)),
-            3: adult * (0.06 * f["learning_disability"] + 0.015 * f["autism"] + 0.003 * (st.n_conditions >= 3) * (st.age < 65)),
-            4: adult * (st.age < 75) * (0.035 * f["learning_disability"] + 0.008 * f["smi"]),
-            6: adult * 0.08 * (c.social["carer"][st.idx] <= st.hi),
-        }
-        for stype, lam in rates.items():
-            counts, rng = yearly_counts(u.seed, f"asc-{stype}", year, lam * st.frac)
+        _extras(u, st)
+        for name, spec in SOCIAL_CARE_SERVICES.items():
+            stype = SERVICE_TYPES.index(name)
+            counts, rng = yearly_counts(u.seed, f"asc-{stype}", year, service_rate(u, st, spec) * st.frac)
             local, seq = expand(np.arange(st.idx.size), counts)
             person = st.idx[local]
             start = st.lo[local] + np.floor(rng.random(local.size) * (st.hi[local] - st.lo[local] + 1)).astype(np.int64)
-            median = {2: 240, 3: 900, 4: 1500, 6: 150}[stype]
+            median = spec["median_days"]
             length = np.exp(np.log(median) + 0.8 * rng.standard_normal(local.size)).astype(np.int64) + 14
             r = rng.random(local.size)
             if stype == 2:
@@ -187,14 +190,14 @@ def social_care(u: Universe, states, years, in_drop, extract_day: int, spells: d
     age = cal.age_years(u.dob[p], dis)
     v = Keyed(u.seed, "reablement").uniforms(4, sid)
     frail = c.frailty_level(p, dis)
-    take = (age >= 65) & (v[0] < 0.07 + 0.08 * (frail >= 2))
+    take = (age >= 65) & (v[0] < param("activity.reablement.p_after_discharge_65") + param("activity.reablement.p_after_discharge_frail") * (frail >= 2))
     p, dis, sid = p[take], dis[take], sid[take]
     v = [x[take] for x in v]
     start = dis + (v[1] * 3).astype(np.int64)
     end = start + 14 + (v[2] * 28).astype(np.int64)
     settled = dis + 91 <= E
     gone = (u.exit_day[p] <= dis + 91) | ((c.care_home_day[p] > dis) & (c.care_home_day[p] <= dis + 91))
-    home91 = np.where(settled, np.where(gone | (v[3] < 0.17), 0, 1), -1).astype(np.int8)
+    home91 = np.where(settled, np.where(gone | (v[3] < param("activity.reablement.p_not_home_91_days")), 0, 1), -1).astype(np.int8)
     # two discharges can lead to reablement starting the same day: number them by spell id within the day
     order = np.lexsort((sid, start, p))
     first = np.r_[True, (p[order][1:] != p[order][:-1]) | (start[order][1:] != start[order][:-1])]

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import calendar as cal
+from ..core import calendar as cal
+from ..core.parameters import param
+from .inequality import probability
 from .population import BLACK, SOUTH_ASIAN, Universe
-from .randomness import stream_rng
+from ..core.randomness import stream_rng
 
 YEAR = cal.DAYS_PER_YEAR
 
@@ -121,7 +123,8 @@ def build_regimens(u: Universe) -> Regimens:
     af_idx = np.flatnonzero(af < cal.NEVER)
     score = np.zeros(n, dtype=np.int64)
     score[af_idx] = cha2ds2_vasc(u, af_idx, np.maximum(af[af_idx], cal.ANCHOR - 365))
-    anticoag = (af < cal.NEVER) & (R(None) < np.where(score >= 2, 0.82, 0.3))
+    anticoag = (af < cal.NEVER) & (R(None) < np.where(score >= 2, probability(u, everyone, "anticoagulation"),
+                                                       param("care.anticoagulation.low_score_share")))
     ac_pick = R(None)
     ac_drug = np.select([ac_pick < 0.5, ac_pick < 0.7, ac_pick < 0.85], [D["apixaban_5"], D["rivaroxaban_20"], D["edoxaban_60"]], D["warfarin_3"])
     add(anticoag, 9, ac_drug, af + rng.integers(7, 90, n), exit_, interval)
@@ -129,13 +132,16 @@ def build_regimens(u: Universe) -> Regimens:
     # --- statins: CVD, diabetes 40+, QRISK >= 10 (whichever comes first)
     cvd = np.minimum(np.minimum(c.onset["chd"], c.onset["stroke_tia"]), c.onset["pad"])
     dm = c.onset["diabetes"]
-    statin_cvd = np.where((cvd < cal.NEVER) & (R(None) < 0.72), cvd + rng.integers(7, 60, n), cal.NEVER)
+    statin_cvd = np.where((cvd < cal.NEVER) & (R(None) < probability(u, everyone, "statin_secondary_prevention")),
+                          cvd + rng.integers(7, 60, n), cal.NEVER)
     dm40 = np.maximum(dm, u.dob + int(40 * YEAR))
-    statin_dm = np.where((dm < cal.NEVER) & (R(None) < 0.65), dm40 + rng.integers(30, 365, n), cal.NEVER)
+    # primary prevention is one personal decision (accepting a statin), whichever route offers it first
+    accepts_statin = R(None) < probability(u, everyone, "statin_uptake")
+    statin_dm = np.where((dm < cal.NEVER) & accepts_statin, dm40 + rng.integers(30, 365, n), cal.NEVER)
     k = qrisk_logit_constant(u, everyone, cal.ANCHOR + int(2 * YEAR))
     cross_age = 55 + (np.log(0.1 / 0.9) - k) / QRISK_AGE_SLOPE
     cross_day = u.dob + (np.clip(cross_age, 25, 120) * YEAR).astype(np.int64)
-    statin_q = np.where((cross_age < 85) & (R(None) < 0.5), cross_day + rng.integers(30, 400, n), cal.NEVER)
+    statin_q = np.where((cross_age < 85) & accepts_statin, cross_day + rng.integers(30, 400, n), cal.NEVER)
     statin_start = np.minimum(np.minimum(statin_cvd, statin_dm), statin_q)
     statin_drug = np.where(statin_start == statin_cvd, np.where(R(None) < 0.6, D["atorvastatin_80"], D["atorvastatin_40"]),
                            np.select([R(None) < 0.7, R(None) < 0.5], [D["atorvastatin_20"], D["simvastatin_40"]], D["rosuvastatin_10"]))
@@ -162,12 +168,13 @@ def build_regimens(u: Universe) -> Regimens:
     ast = c.onset["asthma"]
     ast_stop = np.where((c.resolve["asthma"] < cal.NEVER) & (c.rediagnose["asthma"] >= cal.NEVER), c.resolve["asthma"], exit_)
     child = cal.age_years(u.dob, cal.ANCHOR) < 18
-    over_reliant = child & (R(None) < 0.12)
+    over_reliant = child & (R(None) < probability(u, everyone, "cyp_reliever_over_reliance"))
     saba_per_year = np.where(over_reliant, rng.uniform(6.5, 13, n), np.exp(np.log(2.6) + rng.normal(0, 0.6, n)))
     p["saba_per_year"] = saba_per_year
     add((ast < cal.NEVER) & (R(None) < 0.95), 18, D["salbutamol_inhaler"], ast + rng.integers(0, 30, n), ast_stop,
         365.25 / saba_per_year, 0.0)
-    ics = (ast < cal.NEVER) & (R(None) < np.where(over_reliant, 0.0, np.where(child, 0.7, 0.72)))
+    ics = (ast < cal.NEVER) & (R(None) < np.where(over_reliant, 0.0, np.where(child, probability(u, everyone, "cyp_asthma_preventer"),
+                                                                              param("care.adult_asthma_preventer_share"))))
     ics_pick = R(None)
     ics_drug = np.where(child, D["beclometasone_inhaler"], np.select(
         [ics_pick < 0.35, ics_pick < 0.6, ics_pick < 0.85], [D["beclometasone_inhaler"], D["beclometasone_formoterol"],
