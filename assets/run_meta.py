@@ -66,6 +66,8 @@ def record_stage(build_path: Path, run_id: str, stage: str, started: float) -> N
 
 
 def record_checks(con: duckdb.DuckDBPyConnection, run_id: str, stage: str, results) -> None:
+    if not results:  # DuckDB's executemany refuses an empty batch
+        return
     checked_at = now()
     con.executemany("INSERT INTO meta.check_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
         [run_id, stage, r.feed, r.rule_id, r.column, r.expectation_type, r.severity, r.threshold, r.passed,

@@ -31,3 +31,10 @@ def test_every_feed_has_a_blocking_gate1_check():
     assert gate1 <= blocking  # (dagster-dbt makes dbt tests blocking checks too)
     assert any(c.asset_key.to_user_string() == "marts/person" for c in checks)  # dbt tests become checks
     assert specs["raw/gp_events"].description
+
+
+def test_publish_reads_the_manifest_dagster_dbt_loads():
+    from assets.dbt_results import MANIFEST_PATH
+    from orchestration.dbt import dbt_project
+
+    assert MANIFEST_PATH == dbt_project.manifest_path  # else publish would expect tests the build never ran
