@@ -20,6 +20,7 @@ from pathlib import Path
 from assets import dbt_results
 from assets.contract import load_contract
 from assets.run_meta import HISTORY_TABLES, connect, json_rows, now
+from expectations import mart_checks
 from expectations.rules import SEEDS
 
 PUBLISHED_SCHEMAS = ("marts", "restricted", "reference")
@@ -68,17 +69,18 @@ STAGE_NAMES = {"gate1": "gate 1", "gate2": "gate 2", "dbt": "dbt test"}
 
 def verify_gates(con, run_id: str) -> None:
     """Defence in depth: publish itself refuses unless every blocking check of every gate ran in this run and
-    passed: gate 1 on every feed of the contract and every error-severity dbt test of the manifest (a skipped
-    or missing test counts as not run)."""
-    failed = con.execute("""SELECT stage, feed, rule_id, column_name, message FROM meta.check_results
+    passed: gate 1 on every feed of the contract, every gate-2 check of the registry (seeds/mart_checks.csv),
+    and every error-severity dbt test of the manifest (a skipped or missing test counts as not run)."""
+    failed = con.execute("""SELECT stage, feed, rule_id, column_name, observed_count, message FROM meta.check_results
                             WHERE run_id = ? AND NOT passed AND severity = 'block'
                             ORDER BY CASE stage WHEN 'gate1' THEN 1 WHEN 'dbt' THEN 2 ELSE 3 END, feed, rule_id""",
                          [run_id]).fetchall()
     if failed:
-        stage, table, rule, column, message = failed[0]
+        stage, table, rule, column, rows_failing, message = failed[0]
         where = "feed" if stage == "gate1" else "table"
         raise PublishRefused(f"{len(failed)} blocking check(s) failed, first: {STAGE_NAMES.get(stage, stage)} "
-                             f"{where} {table} rule {rule}" + (f" column {column}" if column else "") + f": {message}")
+                             f"{where} {table} rule {rule}" + (f" column {column}" if column else "") +
+                             (f" ({rows_failing:,} rows failing)" if rows_failing else "") + f": {message}")
     # Nothing blocking failed, so every row left is a pass or a warning: what ran.
     ran = {stage: set() for stage in STAGE_NAMES}
     for stage, table, rule in con.execute("SELECT DISTINCT stage, feed, rule_id FROM meta.check_results WHERE run_id = ?",
@@ -87,7 +89,8 @@ def verify_gates(con, run_id: str) -> None:
     missing = sorted(set(load_contract()) - {table for table, _ in ran["gate1"]})
     if missing:
         raise PublishRefused(f"no gate-1 results in this run for feed(s) {', '.join(missing)}")
-    not_run = []
+    not_run = [f"gate 2 table {c.table} check {c.check_id}" for c in mart_checks.load_registry()
+               if (c.table, c.check_id) not in ran["gate2"]]
     try:
         manifest = dbt_results.load_manifest()
     except (OSError, ValueError) as e:

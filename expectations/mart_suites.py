@@ -87,7 +87,7 @@ def _to_check_results(table_name: str, checks: list[MartCheck], result, error: s
         elif c.check_id in failing:
             rows, detail = failing[c.check_id]
             out.append(CheckResult(c.table, c.check_id, column, c.check_type, c.severity, c.threshold, False,
-                                   rows, None, None, f"{rows} failing: {c.description}" + (f" ({detail})" if detail else "")))
+                                   rows, None, None, c.description + (f" ({detail})" if detail else "")))
         else:
             out.append(CheckResult(c.table, c.check_id, column, c.check_type, c.severity, c.threshold, True,
                                    0, None, None, "passed"))

@@ -55,7 +55,7 @@ def gate1_pass(feed):
 def gate2_results(skip: str | None = None, fail: str | None = None):
     return [CheckResult(c.table, c.check_id, ",".join(c.columns), c.check_type, c.severity, c.threshold,
                         c.check_id != fail, 0 if c.check_id != fail else 7, None, None,
-                        "passed" if c.check_id != fail else f"7 failing: {c.description}")
+                        "passed" if c.check_id != fail else c.description)
             for c in load_registry() if c.check_id != skip]
 
 
@@ -108,8 +108,8 @@ def test_refuses_on_a_failed_dbt_error_test(tmp_path):
     path = build_file(tmp_path, run_results=with_status("test.phm.unique_person_person_id.1", "fail", 3,
                                                         "Got 3 results, configured to fail if != 0"))
     message = refusal(path)
-    assert "dbt test table marts.person rule unique_person_person_id column person_id" in message
-    assert "Got 3 results" in message
+    assert "dbt test table marts.person rule unique_person_person_id column person_id (3 rows failing): fail: Got 3" \
+        in message
 
 
 def test_a_failed_dbt_warn_test_does_not_block(tmp_path):
@@ -129,7 +129,14 @@ def test_refuses_when_a_dbt_error_test_was_skipped_or_did_not_run(tmp_path, run_
 
 def test_refuses_on_a_failed_gate2_check(tmp_path):
     message = refusal(build_file(tmp_path, gate2=gate2_results(fail="person_risk_tier_shares")))
-    assert "gate 2 table marts.person_risk rule person_risk_tier_shares column risk_tier: 7 failing" in message
+    assert "gate 2 table marts.person_risk rule person_risk_tier_shares column risk_tier (7 rows failing): Each tier" \
+        in message
+
+
+def test_refuses_on_a_missing_gate2_result(tmp_path):
+    message = refusal(build_file(tmp_path, gate2=gate2_results(skip="target_lists_own_neighbourhood")))
+    assert "did not run in this run, first: gate 2 table marts.target_lists check target_lists_own_neighbourhood" \
+        in message
 
 
 def test_dbt_results_map_every_declared_test():
