@@ -1,9 +1,9 @@
-"""dbt tests as checks of the refresh: the tests the manifest declares, and what the build's run_results say.
+"""dbt tests as checks of the refresh: the tests the nightly build selects, and what its run_results say.
 
-Every data test and unit test of the dbt manifest is a check; error severity blocks (unit tests always do),
-warn severity is recorded only. `check_results` turns one build's run_results.json into meta.check_results
-rows (stage 'dbt'); `blocking_tests` is what publish expects to find there, so a test that was skipped or never
-ran blocks just as a failed one does.
+Every data test and unit test the nightly dbt build selects is a check; error severity blocks (unit tests
+always do), warn severity is recorded only. `check_results` turns one build's run_results.json into
+meta.check_results rows (stage 'dbt'); `blocking_tests` is what publish expects to find there, so a test that
+was skipped or never ran blocks just as a failed one does.
 """
 from __future__ import annotations
 
@@ -11,11 +11,17 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from dagster_dbt.utils import select_unique_ids
+
+from assets.risk_validation import VALIDATION_SELECTOR
 from expectations.results import CheckResult
 from phm.paths import DBT_PROJECT_DIR
 
 # The manifest dagster-dbt loads (prepared by `make setup` / orchestration.dbt), hence the tests a build runs.
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
+# The nightly build is the whole project but the risk validation, which runs in the prior-year rebuild
+# (orchestration/dbt.py: @dbt_assets(exclude=...), so the build and publish read the selection from here).
+NIGHTLY_BUILD_EXCLUDE = VALIDATION_SELECTOR
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,10 @@ def _table(manifest: dict, node_id: str | None) -> str:
 
 
 def declared_tests(manifest: dict) -> list[DbtTest]:
-    """Every enabled data test and unit test of the project, in a stable order."""
+    """Every enabled data test and unit test the nightly build selects (dbt's own selection, as dagster-dbt
+    evaluates it for the dbt assets), in a stable order."""
+    selected = select_unique_ids(select="fqn:*", exclude=NIGHTLY_BUILD_EXCLUDE, selector="", project=None,
+                                 manifest_json=manifest)
     tests = []
     for node in manifest["nodes"].values():
         if node["resource_type"] != "test":
@@ -55,7 +64,7 @@ def declared_tests(manifest: dict) -> list[DbtTest]:
     for unit in manifest.get("unit_tests", {}).values():
         model = next(iter(unit.get("depends_on", {}).get("nodes", [])), None)
         tests.append(DbtTest(unit["unique_id"], _table(manifest, model), unit["name"], None, "unit_test", "block"))
-    return sorted(tests, key=lambda t: (t.table, t.name))
+    return sorted((t for t in tests if t.unique_id in selected), key=lambda t: (t.table, t.name))
 
 
 def blocking_tests(manifest: dict) -> list[DbtTest]:

@@ -132,8 +132,13 @@ def publish(build_path: Path, warehouse_path: Path, run_id: str, extract_date: s
                 pub.execute(f"CREATE TABLE meta.{table} AS SELECT * FROM build.meta.{table} WHERE false")
             if warehouse_path.exists():
                 pub.execute(f"ATTACH '{warehouse_path}' AS previous (READ_ONLY)")
+                # A history table added since the last publish has no history yet.
+                present = {r[0] for r in pub.execute(
+                    "SELECT table_name FROM duckdb_tables() WHERE database_name = 'previous' AND schema_name = 'meta'"
+                ).fetchall()}
                 for table in HISTORY_TABLES:
-                    pub.execute(f"INSERT INTO meta.{table} BY NAME SELECT * FROM previous.meta.{table}")
+                    if table in present:
+                        pub.execute(f"INSERT INTO meta.{table} BY NAME SELECT * FROM previous.meta.{table}")
                 pub.execute("DETACH previous")
             for table in HISTORY_TABLES:
                 if table != "refresh_log":

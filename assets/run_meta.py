@@ -6,6 +6,7 @@ Tables (one row per run and item; publish keeps the history of earlier published
   meta.quarantine_summary rows breaking each rule per feed and column
   meta.check_results      every gate check: rule, severity, threshold, observed, passed, message
   meta.stage_timings      seconds per stage
+  meta.risk_validation    how well the risk score a year ago ranked the following year's emergency admissions
   meta.refresh_log        one row per published refresh (written by publish)
 """
 from __future__ import annotations
@@ -37,8 +38,16 @@ CREATE TABLE IF NOT EXISTS meta.refresh_log (
     run_id VARCHAR, extract_date DATE, reference_date DATE, started_at TIMESTAMP, published_at TIMESTAMP,
     rows_received BIGINT, rows_quarantined BIGINT, rows_accepted BIGINT, checks_run BIGINT, checks_failed BIGINT,
     feed_counts JSON, check_summary JSON, stage_timings JSON, reference_versions JSON, source_generator JSON);
+CREATE TABLE IF NOT EXISTS meta.risk_validation (
+    run_id VARCHAR, reference_date DATE, prior_reference_date DATE, population_size BIGINT, people_admitted BIGINT,
+    emergency_admissions BIGINT, emergency_bed_days BIGINT, top_percent DOUBLE,
+    auc_risk_score DOUBLE, top5_admissions_share_risk_score DOUBLE, top5_bed_days_share_risk_score DOUBLE,
+    auc_age DOUBLE, top5_admissions_share_age DOUBLE, top5_bed_days_share_age DOUBLE,
+    auc_admitted_last_year DOUBLE, top5_admissions_share_admitted_last_year DOUBLE,
+    top5_bed_days_share_admitted_last_year DOUBLE);
 """
-HISTORY_TABLES = ("refresh_log", "feed_counts", "quarantine_summary", "check_results", "stage_timings")
+HISTORY_TABLES = ("refresh_log", "feed_counts", "quarantine_summary", "check_results", "stage_timings",
+                  "risk_validation")
 
 
 def now() -> datetime:

@@ -10,6 +10,7 @@ import dagster as dg
 from assets.contract import load_contract
 from assets.gate import quarantine_feed, write_gate_reference
 from assets.ingest import Drop, FeedError, load_feed
+from assets.previous_publication import copy_previous_target_lists
 from assets.pseudonym import build_person_key, pseudonym_key
 from assets.publish import previous_feed_rows, publish, refresh_lock
 from assets.run_meta import connect, create_meta, record_checks, record_quarantine, record_stage
@@ -36,7 +37,8 @@ def run_reference_date(settings: RefreshSettings, run_id: str) -> str:
 
 
 @dg.asset(key=BUILD_KEY, group_name="ingest",
-          description="A fresh build DuckDB file for this run (raw, quarantine and meta schemas; never read by users).")
+          description="A fresh build DuckDB file for this run (raw, quarantine and meta schemas, and the previously "
+                      "published target list membership; never read by users).")
 def build_database(context: dg.AssetExecutionContext, settings: RefreshSettings) -> dg.MaterializeResult:
     started = time.time()
     drop = settings.drop()
@@ -49,10 +51,13 @@ def build_database(context: dg.AssetExecutionContext, settings: RefreshSettings)
     with connect(path) as con:
         create_meta(con)
         write_gate_reference(con)
+        # Target lists compare themselves with the last published refresh (new / left since then).
+        previous_members = copy_previous_target_lists(con, settings.warehouse)
         con.execute("INSERT INTO meta.run_context VALUES (?, ?, ?, ?, ?)",
                     [context.run_id, drop.extract_date, reference_date, str(drop.path), json.dumps(drop.manifest)])
     record_stage(path, context.run_id, "build_database", started)
-    return dg.MaterializeResult(metadata={"build_file": str(path), "extract_date": drop.extract_date.isoformat()})
+    return dg.MaterializeResult(metadata={"build_file": str(path), "extract_date": drop.extract_date.isoformat(),
+                                          "previous_target_list_rows": previous_members})
 
 
 def raw_feed_assets(feed_name: str):

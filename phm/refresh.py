@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import textwrap
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -11,6 +12,7 @@ from pathlib import Path
 import duckdb
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 
 @dataclass
@@ -124,6 +126,27 @@ def _headline_indicators(con) -> list[tuple[str, ...]]:
             for ind, unit, v_all, v_core20, v_rest, den, ambition in rows]
 
 
+def _list_sizes(con) -> tuple[list[str], list[tuple]]:
+    """People on each main target list (reference.target_list_definitions.in_refresh_summary) per neighbourhood."""
+    lists = [r[0] for r in con.execute("""SELECT list_name FROM reference.target_list_definitions
+                                          WHERE in_refresh_summary ORDER BY sort_order""").fetchall()]
+    if not lists:
+        return [], []
+    columns = ", ".join(f"count(*) FILTER (WHERE list_name = ?) AS \"{name}\"" for name in lists)
+    rows = con.execute(f"""SELECT neighbourhood, {columns}, count(*) FILTER (WHERE new_since_last_refresh) AS new_rows
+                           FROM marts.target_lists GROUP BY neighbourhood ORDER BY neighbourhood""", lists).fetchall()
+    return lists, rows
+
+
+def _risk_validation_line(con, run_id: str) -> str | None:
+    from assets.risk_validation import describe
+
+    cursor = con.execute("SELECT * FROM meta.risk_validation WHERE run_id = ?", [run_id])
+    names = [d[0] for d in cursor.description]
+    rows = cursor.fetchall()
+    return describe(dict(zip(names, rows[0]))) if rows else None
+
+
 def _print_summary(outcome: RefreshOutcome, console: Console, seconds: float) -> None:
     if not outcome.published:
         console.print(f"[bold red]Refresh BLOCKED[/] (run {outcome.run_id}, {seconds:.0f} s): nothing was published; "
@@ -139,6 +162,8 @@ def _print_summary(outcome: RefreshOutcome, console: Console, seconds: float) ->
         marts = con.execute("""SELECT schema_name || '.' || table_name, estimated_size FROM duckdb_tables()
                                WHERE schema_name IN ('marts', 'restricted') ORDER BY 1""").fetchall()
         headline = _headline_indicators(con) if any(m[0] == "marts.core20plus5_indicators" for m in marts) else []
+        lists, list_rows = _list_sizes(con) if any(m[0] == "marts.target_lists" for m in marts) else ([], [])
+        validation = _risk_validation_line(con, outcome.run_id)
     row = dict(zip(names, log))
     console.print(f"[bold green]Published[/] {outcome.warehouse} (run {outcome.run_id}, extract {row['extract_date']}, "
                   f"figures as of {row['reference_date']}, "
@@ -167,4 +192,18 @@ def _print_summary(outcome: RefreshOutcome, console: Console, seconds: float) ->
         for row in headline:
             table.add_row(*row)
         console.print(table)
+    if list_rows:
+        table = Table(title="Target lists: people per neighbourhood (main lists; every list in marts.target_lists)")
+        table.add_column("neighbourhood", no_wrap=True)
+        for name in lists:
+            table.add_column("\n".join(textwrap.wrap(name.replace("_", " "), 10)), justify="right", min_width=10)
+        table.add_column("new rows\n(all lists)", justify="right")
+        for row in list_rows:
+            table.add_row(row[0].removesuffix(" Neighbourhood"), *(f"{n:,}" for n in row[1:]))
+        # Ten columns do not fit 80: widen this table rather than folding every header.
+        wide = Console(file=console.file, width=max(console.width, 132), force_terminal=console.is_terminal,
+                       no_color=console.no_color)
+        wide.print(table)
+    if validation:
+        console.print(Text("risk validation: " + validation))
     console.print(f"query it: phm sql \"SELECT place, count(*) FROM marts.person GROUP BY place\"")

@@ -108,3 +108,64 @@ def test_half_the_volume_of_the_last_refresh_blocks(refreshed, tmp_path):
     outcome = corrupt_and_refresh(refreshed, tmp_path, lambda drop: rewrite(
         drop, "sus_op_appointments", lambda t: t.slice(0, len(t) // 2)))
     assert any("feed sus_op_appointments" in r and "volume_change" in r for r in outcome.failures), outcome.failures
+
+
+def list_rows(warehouse) -> dict[tuple[str, str], dict]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        cursor = con.execute("SELECT * FROM marts.target_lists")
+        names = [d[0] for d in cursor.description]
+        return {(r["list_name"], r["person_id"]): r for r in (dict(zip(names, row)) for row in cursor.fetchall())}
+
+
+def test_first_refresh_marks_every_list_row_new_and_validates_the_risk_score(refreshed):
+    _, warehouse, _, outcome = refreshed
+    rows = list_rows(warehouse)
+    assert rows and all(r["new_since_last_refresh"] for r in rows.values())
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        validation = con.execute("SELECT auc_risk_score, auc_age, auc_admitted_last_year, "
+                                 "top5_admissions_share_risk_score, people_admitted FROM meta.risk_validation "
+                                 "WHERE run_id = ?", [outcome.run_id]).fetchall()
+    assert len(validation) == 1
+    auc, auc_age, auc_last_year, top5_share, admitted = validation[0]
+    assert admitted > 0 and all(0.0 <= v <= 1.0 for v in (auc, auc_age, auc_last_year, top5_share))
+    assert auc > 0.5  # history predicts the next year in the synthetic world; a score no better than chance is a bug
+
+
+def test_second_refresh_marks_exactly_who_entered_and_counts_who_left(refreshed, tmp_path):
+    """A month later, over a copy of the first warehouse: new = not on that list last time; left = the reverse."""
+    _, first_warehouse, _, _ = refreshed
+    warehouse = tmp_path / "warehouse" / "phm.duckdb"
+    warehouse.parent.mkdir(parents=True)
+    warehouse.write_bytes(first_warehouse.read_bytes())
+    landing = tmp_path / "landing"
+    generate_drop(PATIENTS, SEED, SECOND, landing, defect_rate=0.0)
+    outcome = run_refresh(landing, warehouse, SECOND, Console(quiet=True))
+    assert outcome.published, outcome.failures
+
+    before, after = list_rows(first_warehouse), list_rows(warehouse)
+    entered = set(after) - set(before)
+    left = set(before) - set(after)
+    assert entered and left and set(after) & set(before), "a month should move some people on and off lists"
+    for key, row in after.items():
+        assert row["new_since_last_refresh"] == (key in entered), key
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        summary = con.execute("""SELECT list_name, sum(list_size), sum(new_since_last), sum(left_since_last)
+                                 FROM marts.target_list_summary GROUP BY list_name""").fetchall()
+        previous_practice = {(l, p): (n, pr) for l, p, n, pr in con.execute(
+            "SELECT list_name, person_id, neighbourhood, practice_code FROM marts.target_lists").fetchall()}
+    assert previous_practice  # the published lists carry neighbourhood and practice for the next comparison
+    lists = {name for name, _ in set(before) | set(after)}
+    expected = {name: (sum(1 for k in after if k[0] == name), sum(1 for k in entered if k[0] == name),
+                       sum(1 for k in left if k[0] == name)) for name in lists}
+    assert {name: (size, new, gone) for name, size, new, gone in summary} == expected
+    # "left" is counted at the practice the person was listed under last time.
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        left_by_practice = dict(((l, p), n) for l, p, n in con.execute(
+            "SELECT list_name, practice_code, sum(left_since_last) FROM marts.target_list_summary "
+            "WHERE left_since_last > 0 GROUP BY ALL").fetchall())
+    counted: dict[tuple[str, str], int] = {}
+    for name, person in left:
+        key = (name, before[(name, person)]["practice_code"])
+        counted[key] = counted.get(key, 0) + 1
+    assert left_by_practice == counted

@@ -4,8 +4,6 @@ when it refuses. Gate 1: every feed; gate 2: every check of seeds/mart_checks.cs
 test of the manifest, a skipped test counting as not run."""
 from __future__ import annotations
 
-import json
-
 import duckdb
 import pytest
 
@@ -16,35 +14,29 @@ from assets.run_meta import create_meta, record_checks
 from expectations.mart_checks import load_registry
 from expectations.results import CheckResult
 
-# A small manifest in dbt's format: two error tests (one a unit test), one warn test, on marts.person.
-MANIFEST = {
-    "nodes": {
-        "model.phm.person": {"resource_type": "model", "name": "person", "schema": "marts", "config": {"schema": "marts"}},
-        "test.phm.unique_person_person_id.1": {
-            "resource_type": "test", "unique_id": "test.phm.unique_person_person_id.1", "name": "unique_person_person_id",
-            "attached_node": "model.phm.person", "column_name": "person_id", "config": {"severity": "ERROR"},
-            "test_metadata": {"name": "unique"}, "depends_on": {"nodes": ["model.phm.person"]}},
-        "test.phm.accepted_range_person_age.2": {
-            "resource_type": "test", "unique_id": "test.phm.accepted_range_person_age.2",
-            "name": "accepted_range_person_age", "attached_node": "model.phm.person", "column_name": "age",
-            "config": {"severity": "warn"}, "test_metadata": {"name": "accepted_range"},
-            "depends_on": {"nodes": ["model.phm.person"]}},
-    },
-    "unit_tests": {
-        "unit_test.phm.person.age_on_leap_day": {
-            "unique_id": "unit_test.phm.person.age_on_leap_day", "name": "age_on_leap_day",
-            "depends_on": {"nodes": ["model.phm.person"]}}},
-}
-ALL_PASS = {"results": [{"unique_id": uid, "status": "pass", "failures": 0, "message": None}
-                        for uid in ("test.phm.unique_person_person_id.1", "test.phm.accepted_range_person_age.2",
-                                    "unit_test.phm.person.age_on_leap_day")]}
 
 
-@pytest.fixture(autouse=True)
-def manifest(tmp_path, monkeypatch):
-    path = tmp_path / "manifest.json"
-    path.write_text(json.dumps(MANIFEST))
-    monkeypatch.setattr(dbt_results, "MANIFEST_PATH", path)
+@pytest.fixture(scope="module")
+def manifest():
+    import orchestration.dbt  # noqa: F401  (prepares the project's manifest when it is stale)
+
+    return dbt_results.load_manifest()
+
+
+@pytest.fixture(scope="module")
+def tests(manifest):
+    declared = dbt_results.declared_tests(manifest)
+    return {"unique": next(t for t in declared if t.name == "unique_person_person_id"),
+            "warn": next(t for t in declared if t.severity == "warn"),
+            "unit": next(t for t in declared if t.kind == "unit_test"),
+            "all": declared}
+
+
+def run_results(tests, changed=None, status="pass", failures=0, message=None, dropped=None):
+    """run_results.json of a build where every test passed but `changed` (given status) and `dropped` (absent)."""
+    return {"results": [{"unique_id": t.unique_id, "status": status if t == changed else "pass",
+                         "failures": failures if t == changed else 0, "message": message if t == changed else None}
+                        for t in tests["all"] if t != dropped]}
 
 
 def gate1_pass(feed):
@@ -59,21 +51,21 @@ def gate2_results(skip: str | None = None, fail: str | None = None):
             for c in load_registry() if c.check_id != skip]
 
 
-def with_status(unique_id, status, failures=None, message=None):
-    return {"results": [r if r["unique_id"] != unique_id else
-                        {**r, "status": status, "failures": failures, "message": message} for r in ALL_PASS["results"]]}
+@pytest.fixture
+def build_file(tmp_path, manifest, tests):
+    def _build(gate1=None, gate2=None, dbt="all pass", extra=()):
+        path = tmp_path / "build.duckdb"
+        with duckdb.connect(str(path)) as con:
+            create_meta(con)
+            record_checks(con, "run1", "gate1", gate1 if gate1 is not None else [gate1_pass(f) for f in load_contract()])
+            record_checks(con, "run1", "gate2", gate2 if gate2 is not None else gate2_results())
+            if dbt is not None:  # None: the dbt step recorded nothing
+                record_checks(con, "run1", "dbt", dbt_results.check_results(
+                    manifest, run_results(tests) if dbt == "all pass" else dbt))
+            record_checks(con, "run1", "gate1", list(extra))
+        return path
 
-
-def build_file(tmp_path, gate1=None, gate2=None, run_results=ALL_PASS, extra=()):
-    path = tmp_path / "build.duckdb"
-    with duckdb.connect(str(path)) as con:
-        create_meta(con)
-        record_checks(con, "run1", "gate1", gate1 if gate1 is not None else [gate1_pass(f) for f in load_contract()])
-        record_checks(con, "run1", "gate2", gate2 if gate2 is not None else gate2_results())
-        if run_results is not None:
-            record_checks(con, "run1", "dbt", dbt_results.check_results(MANIFEST, run_results))
-        record_checks(con, "run1", "gate1", list(extra))
-    return path
+    return _build
 
 
 def refusal(path) -> str:
@@ -82,78 +74,71 @@ def refusal(path) -> str:
     return str(refused.value)
 
 
-def test_every_blocking_check_ran_and_passed_so_the_gates_open(tmp_path):
-    with duckdb.connect(str(build_file(tmp_path)), read_only=True) as con:
+def test_every_blocking_check_ran_and_passed_so_the_gates_open(build_file):
+    with duckdb.connect(str(build_file()), read_only=True) as con:
         verify_gates(con, "run1")
 
 
-def test_refuses_when_a_gate1_check_failed(tmp_path):
+def test_refuses_when_a_gate1_check_failed(build_file, tmp_path):
     failed = CheckResult("gp_events", "nhs_number_invalid", "nhs_number", "unexpected_rows_expectation", "block",
                          0.01, False, 50, 0.5, 100, "50% of rows break it")
-    path = build_file(tmp_path, extra=[failed])
+    path = build_file(extra=[failed])
     warehouse = tmp_path / "warehouse.duckdb"
     with pytest.raises(PublishRefused, match="gate 1 feed gp_events rule nhs_number_invalid"):
         publish(path, warehouse, "run1", "2026-11-25", "2026-11-25")
     assert not warehouse.exists()
 
 
-def test_a_failed_warning_does_not_block_but_a_missing_feed_does(tmp_path):
+def test_a_failed_warning_does_not_block_but_a_missing_feed_does(build_file):
     warning = CheckResult("gp_events", "unlinkable", "nhs_number", "x", "warn", 0.0, False, 1, 0.1, 10, "warn only")
     feeds = [f for f in load_contract() if f != "asc_services"]
-    path = build_file(tmp_path, gate1=[gate1_pass(f) for f in feeds] + [warning])
+    path = build_file(gate1=[gate1_pass(f) for f in feeds] + [warning])
     assert "no gate-1 results in this run for feed(s) asc_services" in refusal(path)
 
 
-def test_refuses_on_a_failed_dbt_error_test(tmp_path):
-    path = build_file(tmp_path, run_results=with_status("test.phm.unique_person_person_id.1", "fail", 3,
-                                                        "Got 3 results, configured to fail if != 0"))
-    message = refusal(path)
+def test_refuses_on_a_failed_dbt_error_test(build_file, tests):
+    path = build_file(dbt=run_results(tests, tests["unique"], "fail", 3, "Got 3 results, configured to fail if != 0"))
     assert "dbt test table marts.person rule unique_person_person_id column person_id (3 rows failing): fail: Got 3" \
-        in message
+        in refusal(path)
 
 
-def test_a_failed_dbt_warn_test_does_not_block(tmp_path):
-    path = build_file(tmp_path, run_results=with_status("test.phm.accepted_range_person_age.2", "warn", 2))
+def test_a_failed_dbt_warn_test_does_not_block(build_file, tests):
+    path = build_file(dbt=run_results(tests, tests["warn"], "warn", 2))
     with duckdb.connect(str(path), read_only=True) as con:
         verify_gates(con, "run1")
 
 
-@pytest.mark.parametrize("run_results, expected", [
-    (with_status("unit_test.phm.person.age_on_leap_day", "skipped"), "rule age_on_leap_day: skipped"),
-    ({"results": ALL_PASS["results"][1:]}, "rule unique_person_person_id column person_id: did not run"),
-    (None, "did not run in this run, first: dbt test table marts.person test age_on_leap_day"),  # nothing recorded
-])
-def test_refuses_when_a_dbt_error_test_was_skipped_or_did_not_run(tmp_path, run_results, expected):
-    assert expected in refusal(build_file(tmp_path, run_results=run_results))
+@pytest.mark.parametrize("case", ["skipped", "absent from run_results", "nothing recorded"])
+def test_refuses_when_a_dbt_error_test_was_skipped_or_did_not_run(build_file, tests, case):
+    unit = tests["unit"]
+    dbt = {"skipped": run_results(tests, unit, "skipped"), "absent from run_results": run_results(tests, dropped=unit),
+           "nothing recorded": None}[case]
+    expected = {"skipped": f"rule {unit.name}: skipped", "absent from run_results": f"rule {unit.name}: did not run",
+                "nothing recorded": "did not run in this run, first: dbt test table"}[case]
+    assert expected in refusal(build_file(dbt=dbt))
 
 
-def test_refuses_on_a_failed_gate2_check(tmp_path):
-    message = refusal(build_file(tmp_path, gate2=gate2_results(fail="person_risk_tier_shares")))
+def test_refuses_on_a_failed_gate2_check(build_file):
+    message = refusal(build_file(gate2=gate2_results(fail="person_risk_tier_shares")))
     assert "gate 2 table marts.person_risk rule person_risk_tier_shares column risk_tier (7 rows failing): Each tier" \
         in message
 
 
-def test_refuses_on_a_missing_gate2_result(tmp_path):
-    message = refusal(build_file(tmp_path, gate2=gate2_results(skip="target_lists_own_neighbourhood")))
+def test_refuses_on_a_missing_gate2_result(build_file):
+    message = refusal(build_file(gate2=gate2_results(skip="target_lists_own_neighbourhood")))
     assert "did not run in this run, first: gate 2 table marts.target_lists check target_lists_own_neighbourhood" \
         in message
 
 
-def test_dbt_results_map_every_declared_test():
-    results = {r.rule_id: r for r in dbt_results.check_results(MANIFEST, with_status(
-        "test.phm.unique_person_person_id.1", "error", None, "Catalog Error: Table marts.person does not exist"))}
-    assert set(results) == {"unique_person_person_id", "accepted_range_person_age", "age_on_leap_day"}
+def test_dbt_results_map_every_test_the_nightly_build_selects(manifest, tests):
+    results = {r.rule_id: r for r in dbt_results.check_results(manifest, run_results(
+        tests, tests["unique"], "error", None, "Catalog Error: Table marts.person does not exist"))}
+    assert len(results) == len(tests["all"])
     broken = results["unique_person_person_id"]
     assert (broken.feed, broken.severity, broken.passed, broken.expectation_type) == ("marts.person", "block", False, "unique")
     assert broken.message.startswith("error: Catalog Error")
-    assert results["accepted_range_person_age"].severity == "warn"
-    assert results["age_on_leap_day"].expectation_type == "unit_test" and results["age_on_leap_day"].passed
-    assert [t.name for t in dbt_results.blocking_tests(MANIFEST)] == ["age_on_leap_day", "unique_person_person_id"]
-
-
-def test_the_project_manifest_declares_blocking_tests_on_the_marts():
-    import orchestration.dbt  # noqa: F401  (prepares the manifest when it is stale)
-
-    blocking = dbt_results.blocking_tests(dbt_results.load_manifest(orchestration.dbt.dbt_project.manifest_path))
-    assert any(t.table == "marts.person" and t.name == "unique_person_person_id" for t in blocking)
-    assert any(t.kind == "unit_test" for t in blocking)
+    assert results[tests["warn"].name].severity == "warn"
+    assert results[tests["unit"].name].expectation_type == "unit_test" and results[tests["unit"].name].passed
+    blocking = dbt_results.blocking_tests(manifest)
+    assert tests["unique"] in blocking and tests["unit"] in blocking and tests["warn"] not in blocking
+    assert any(t.table == "raw.person_key" for t in blocking)  # source tests, named by their source table

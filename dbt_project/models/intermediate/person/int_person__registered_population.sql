@@ -98,6 +98,7 @@ select
         else ethnicity_groups.ethnicity_group
     end as ethnicity_group,
     coalesce(ethnicity_groups.is_white_non_british, false) as is_white_non_british,
+    coalesce(ethnicity_groups.uses_lower_bmi_thresholds, false) as uses_lower_bmi_thresholds,
     with_age.lsoa_code,
     imd.lad_code as district_code,
     imd.lad_name as district,
