@@ -3,6 +3,7 @@ the last good warehouse byte-identical; the CLI exits non-zero naming the feed a
 a failing dbt error-severity test and a failing gate-2 check (named with their table)."""
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 from datetime import date
@@ -13,6 +14,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 import orchestration.assets
+from expectations import mart_checks
 from phm.cli import app
 from phm.refresh import run_refresh
 from tests.drops import minimal_rows, valid_nhs_numbers, write_feed, write_manifest
@@ -33,6 +35,15 @@ def add_drop(landing, day, changes=None):
         write_feed(drop, feed, feed_rows)
     write_manifest(drop, day)
     return drop
+
+
+def blocked_cli_refresh(landing, warehouse) -> str:
+    """`phm refresh` exits 1 and leaves the warehouse byte-identical; its output with rich's wrapping undone."""
+    before = digest(warehouse)
+    result = CliRunner().invoke(app, ["refresh", "--landing", str(landing), "--warehouse", str(warehouse)])
+    assert result.exit_code == 1, result.output
+    assert digest(warehouse) == before
+    return " ".join(result.output.split())
 
 
 @pytest.fixture(scope="module")
@@ -86,12 +97,7 @@ def test_cli_exits_non_zero_naming_feed_and_rule(published, tmp_path):
     drop = add_drop(landing, SECOND)
     (drop / "gp_medications.parquet").write_bytes(b"PAR1 broken")
     write_manifest(drop, SECOND)
-    before = digest(warehouse)
-    result = CliRunner().invoke(app, ["refresh", "--landing", str(landing), "--warehouse", str(warehouse)])
-    assert result.exit_code == 1, result.output
-    output = " ".join(result.output.split())  # rich wraps long lines
-    assert "feed gp_medications: rule unreadable" in output
-    assert digest(warehouse) == before
+    assert "feed gp_medications: rule unreadable" in blocked_cli_refresh(landing, warehouse)
 
 
 def test_sql_is_read_only(published):
@@ -147,3 +153,22 @@ def test_a_failing_dbt_error_test_blocks_naming_the_test(published, tmp_path, mo
                                     GROUP BY stage""", [outcome.run_id]).fetchall())
     assert gates.get("gate1") and gates.get("dbt")  # gate 1 passed; the tests before the failure are recorded
 
+
+def test_a_failing_gate2_check_blocks_naming_the_check(published, tmp_path, monkeypatch):
+    """Tier shares judged from 1 registered person (seed: 1000): two people cannot make 80% Low +/- 0.5."""
+    _, _, warehouse, _ = published
+    with open(mart_checks.REGISTRY_PATH, newline="") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        if row["check_id"] == "person_risk_tier_shares":
+            row["min_population"] = "1"
+    registry = tmp_path / "mart_checks.csv"
+    with open(registry, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    monkeypatch.setattr(mart_checks, "REGISTRY_PATH", registry)
+    landing = tmp_path / "landing"
+    add_drop(landing, SECOND)
+    output = blocked_cli_refresh(landing, warehouse)
+    assert "gate 2 blocked table marts.person_risk: check person_risk_tier_shares" in output
