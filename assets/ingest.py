@@ -80,7 +80,11 @@ def check_against_manifest(drop: Drop, feed: str, path: Path) -> dict:
         raise FeedError(feed, "manifest_mismatch", f"{drop.path / 'manifest.json'} does not list the feed")
     if entry.get("file") and entry["file"] != path.name:
         raise FeedError(feed, "manifest_mismatch", f"manifest names {entry['file']} but the drop holds {path.name}")
-    if "sha256" in entry and file_sha256(path) != entry["sha256"]:
+    # The manifest is the sender's word for what was sent: both checks are required, never optional.
+    if not entry.get("sha256"):
+        raise FeedError(feed, "manifest_mismatch", f"{drop.path / 'manifest.json'} gives no sha256 for the feed "
+                                                   "(required: it is how a truncated or altered file is caught)")
+    if file_sha256(path) != entry["sha256"]:
         raise FeedError(feed, "manifest_mismatch", f"{path.name} does not match the sha256 in the manifest "
                                                    "(truncated or altered in transit)")
     return entry
@@ -123,7 +127,8 @@ def _load_parquet(con, feed: Feed, path: Path) -> None:
 def _load_csv(con, feed: Feed, path: Path) -> None:
     # The header is checked before DuckDB reads the file, so a wrong delimiter reads as missing columns.
     try:
-        with open(path, newline="", encoding="utf-8") as f:
+        # utf-8-sig: a byte-order mark (Excel's CSV export writes one) is not part of the first column's name.
+        with open(path, newline="", encoding="utf-8-sig") as f:
             header = next(csv.reader(f), [])
     except (OSError, UnicodeDecodeError) as e:
         raise FeedError(feed.name, "unreadable", f"{path.name} is not a readable UTF-8 CSV file: {e}") from e
@@ -158,6 +163,9 @@ def load_feed(con: duckdb.DuckDBPyConnection, drop: Drop, feed: Feed) -> int:
     else:
         _load_csv(con, feed, path)
     rows = con.execute(f"SELECT count(*) FROM landing.{feed.name}").fetchall()[0][0]
-    if "rows" in entry and int(entry["rows"]) != rows:
+    if entry.get("rows") is None:
+        raise FeedError(feed.name, "manifest_mismatch", f"{drop.path / 'manifest.json'} gives no row count for the "
+                                                        "feed (required)")
+    if int(entry["rows"]) != rows:
         raise FeedError(feed.name, "manifest_mismatch", f"{rows} rows read but the manifest says {entry['rows']}")
     return rows

@@ -11,12 +11,9 @@ from pathlib import Path
 
 import duckdb
 
+from assets.sql_text import sql_string
+
 PREVIOUS_SCHEMA = "previous"
-
-
-def sql_string(value: str | Path) -> str:
-    """A SQL string literal (for statements such as ATTACH that take no parameters)."""
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def copy_previous_target_lists(con: duckdb.DuckDBPyConnection, warehouse_path: Path) -> int:

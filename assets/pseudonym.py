@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
@@ -15,21 +16,46 @@ import pyarrow as pa
 from assets.contract import load_contract
 
 DEVELOPMENT_KEY = "phm-development-key-not-for-real-data"
+ENVIRONMENTS = ("production", "development", "test")
+# An HMAC over 10-digit numbers is only as strong as its key: a short key can be found by enumeration.
+MINIMUM_PRODUCTION_KEY_LENGTH = 32
 
 
 class MissingPseudonymKey(RuntimeError):
     pass
 
 
-def pseudonym_key() -> bytes:
-    """PHM_PSEUDONYM_KEY from the environment; in production (PHM_ENV=production) it must be set."""
-    key = os.environ.get("PHM_PSEUDONYM_KEY")
+@dataclass(frozen=True)
+class PseudonymKey:
+    key: bytes
+    description: str  # what the refresh records: never the key itself
+
+    @property
+    def is_development_default(self) -> bool:
+        return self.key == DEVELOPMENT_KEY.encode()
+
+
+def pseudonym_key() -> PseudonymKey:
+    """PHM_PSEUDONYM_KEY from the environment. Fails closed: PHM_ENV must name a known environment (any case), and
+    in production the key must be set and long; only development and test fall back to the public default key."""
+    raw_environment = os.environ.get("PHM_ENV", "development")
+    environment = raw_environment.strip().lower()
+    if environment not in ENVIRONMENTS:
+        raise MissingPseudonymKey(f"PHM_ENV={raw_environment!r} is not one of {', '.join(ENVIRONMENTS)}: refusing to "
+                                  "guess which pseudonymisation key applies")
+    key = os.environ.get("PHM_PSEUDONYM_KEY", "")
     if key:
-        return key.encode()
-    if os.environ.get("PHM_ENV", "development") == "production":
+        if environment == "production" and len(key) < MINIMUM_PRODUCTION_KEY_LENGTH:
+            raise MissingPseudonymKey(f"PHM_PSEUDONYM_KEY is shorter than {MINIMUM_PRODUCTION_KEY_LENGTH} characters: "
+                                      "too weak for production (pseudonyms of 10-digit numbers could be enumerated)")
+        if key == DEVELOPMENT_KEY and environment == "production":
+            raise MissingPseudonymKey("PHM_PSEUDONYM_KEY is the public development key: not for production")
+        label = hmac.new(key.encode(), b"phm key fingerprint", hashlib.sha256).hexdigest()[:12]
+        return PseudonymKey(key.encode(), f"configured key (fingerprint {label}), {environment}")
+    if environment == "production":
         raise MissingPseudonymKey("PHM_PSEUDONYM_KEY is not set: production refreshes need the ICB's pseudonymisation "
                                   "key (development runs use a documented default)")
-    return DEVELOPMENT_KEY.encode()
+    return PseudonymKey(DEVELOPMENT_KEY.encode(), f"PUBLIC development default key ({environment}): never for real data")
 
 
 def person_id(nhs_number: str, key: bytes) -> str:

@@ -13,17 +13,22 @@ import hashlib
 import json
 import os
 import time
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from contextlib import contextmanager
 from pathlib import Path
 
 from assets import dbt_results
 from assets.contract import load_contract
+from assets.mart_contract import contract_version
+from assets.sql_text import sql_string
 from assets.run_meta import HISTORY_TABLES, connect, json_rows, now
 from expectations import mart_checks
 from expectations.rules import SEEDS
 
 PUBLISHED_SCHEMAS = ("marts", "restricted", "reference")
+# The on-disk format of the published file: v1.1.0 is read by DuckDB 1.1 and every later release (the 1.4 LTS
+# line, R, DBeaver's driver), not only by the DuckDB that wrote it. PHM_STORAGE_VERSION overrides it.
+DEFAULT_STORAGE_VERSION = "v1.1.0"
 
 
 class PublishRefused(RuntimeError):
@@ -57,6 +62,31 @@ def previous_feed_rows(warehouse_path: Path) -> dict[str, int]:
     return dict(rows)
 
 
+def published_extract_date(warehouse_path: Path) -> date | None:
+    """The extract date of the last published refresh (None when nothing is published yet)."""
+    if not warehouse_path.exists():
+        return None
+    with connect(warehouse_path, read_only=True) as con:
+        rows = con.execute("SELECT max(extract_date) FROM meta.refresh_log").fetchall()
+    return rows[0][0] if rows else None
+
+
+def refuse_older_drop(warehouse_path: Path, extract_date: date) -> None:
+    """A drop older than the published one would silently roll every figure back: refuse it."""
+    published = published_extract_date(warehouse_path)
+    if published is not None and extract_date < published:
+        raise PublishRefused(f"the drop of {extract_date} is older than the published refresh ({published}): "
+                             f"refusing to roll {warehouse_path} back (publish into another warehouse to look at it)")
+
+
+def remove_leftovers(warehouse_path: Path) -> list[Path]:
+    """Half-assembled files of killed publishes (they hold NHS numbers): removed under the refresh lock."""
+    leftovers = [p for p in warehouse_path.parent.glob(f".{warehouse_path.name}.*.tmp*") if p.is_file()]
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+    return leftovers
+
+
 def reference_versions() -> dict[str, str]:
     """sha256 of each reference file the refresh read: codelists, thresholds, maps."""
     files = ["reference_manifest.csv", "quality_thresholds.csv", "mart_checks.csv", "plausible_ranges.csv",
@@ -70,7 +100,7 @@ STAGE_NAMES = {"gate1": "gate 1", "gate2": "gate 2", "dbt": "dbt test"}
 def verify_gates(con, run_id: str) -> None:
     """Defence in depth: publish itself refuses unless every blocking check of every gate ran in this run and
     passed: gate 1 on every feed of the contract, every gate-2 check of the registry (seeds/mart_checks.csv),
-    and every error-severity dbt test of the manifest (a skipped or missing test counts as not run)."""
+    and every error-severity dbt test the nightly build selects (a skipped or missing test counts as not run)."""
     failed = con.execute("""SELECT stage, feed, rule_id, column_name, observed_count, message FROM meta.check_results
                             WHERE run_id = ? AND NOT passed AND severity = 'block'
                             ORDER BY CASE stage WHEN 'gate1' THEN 1 WHEN 'dbt' THEN 2 ELSE 3 END, feed, rule_id""",
@@ -110,17 +140,22 @@ def _fsync(path: Path) -> None:
 
 
 def publish(build_path: Path, warehouse_path: Path, run_id: str, extract_date: str, reference_date: str,
-            source_generator: dict | None = None, started: float | None = None) -> dict:
-    """Assemble and atomically publish; returns the refresh_log row. `started`: when the publish stage began."""
+            source_generator: dict | None = None, started: float | None = None,
+            storage_version: str = DEFAULT_STORAGE_VERSION) -> dict:
+    """Assemble and atomically publish; returns the refresh_log row. `started`: when the publish stage began;
+    `storage_version`: the DuckDB storage format of the published file (older clients read older formats)."""
     started = started or time.time()
     warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     staging_path = warehouse_path.parent / f".{warehouse_path.name}.{run_id}.tmp"
-    staging_path.unlink(missing_ok=True)
+    remove_leftovers(warehouse_path)
+    refuse_older_drop(warehouse_path, date.fromisoformat(extract_date))
     with connect(build_path, read_only=True) as build:
         verify_gates(build, run_id)
     try:
-        with connect(staging_path) as pub:
-            pub.execute(f"ATTACH '{build_path}' AS build (READ_ONLY)")
+        with connect(":memory:") as pub:
+            pub.execute(f"ATTACH {sql_string(staging_path)} AS published (STORAGE_VERSION {sql_string(storage_version)})")
+            pub.execute("USE published")
+            pub.execute(f"ATTACH {sql_string(build_path)} AS build (READ_ONLY)")
             tables = pub.execute(f"""SELECT table_schema, table_name FROM information_schema.tables
                                      WHERE table_catalog = 'build' AND table_schema IN {PUBLISHED_SCHEMAS}
                                      ORDER BY 1, 2""").fetchall()
@@ -131,7 +166,7 @@ def publish(build_path: Path, warehouse_path: Path, run_id: str, extract_date: s
             for table in HISTORY_TABLES:
                 pub.execute(f"CREATE TABLE meta.{table} AS SELECT * FROM build.meta.{table} WHERE false")
             if warehouse_path.exists():
-                pub.execute(f"ATTACH '{warehouse_path}' AS previous (READ_ONLY)")
+                pub.execute(f"ATTACH {sql_string(warehouse_path)} AS previous (READ_ONLY)")
                 # A history table added since the last publish has no history yet.
                 present = {r[0] for r in pub.execute(
                     "SELECT table_name FROM duckdb_tables() WHERE database_name = 'previous' AND schema_name = 'meta'"
@@ -147,10 +182,13 @@ def publish(build_path: Path, warehouse_path: Path, run_id: str, extract_date: s
                         [run_id, datetime.fromtimestamp(started, timezone.utc).replace(tzinfo=None),
                          round(time.time() - started, 3)])
             log = _refresh_log_row(pub, run_id, extract_date, reference_date, source_generator)
+            log.update(storage_version=storage_version, contract_version=contract_version())
             pub.execute("INSERT INTO meta.refresh_log BY NAME SELECT * FROM (SELECT " +
                         ", ".join(f"? AS {k}" for k in log) + ")", list(log.values()))
             pub.execute("DETACH build")
-            pub.execute("CHECKPOINT")
+            pub.execute("CHECKPOINT published")
+            pub.execute("USE memory")
+            pub.execute("DETACH published")
         _fsync(staging_path)
         os.replace(staging_path, warehouse_path)
         _fsync(warehouse_path.parent)
@@ -180,4 +218,6 @@ def _refresh_log_row(pub, run_id, extract_date, reference_date, source_generator
                                            WHERE run_id = ? ORDER BY started_at""", [run_id]),
         "reference_versions": json.dumps(reference_versions()),
         "source_generator": json.dumps(source_generator) if source_generator else None,
+        "pseudonym_key": (pub.execute("SELECT max(value) FROM build.meta.run_settings WHERE run_id = ? "
+                                      "AND setting = 'pseudonym_key'", [run_id]).fetchall() or [[None]])[0][0],
     }

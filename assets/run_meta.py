@@ -2,6 +2,7 @@
 
 Tables (one row per run and item; publish keeps the history of earlier published refreshes):
   meta.run_context        the drop a run resolved at its start (build file only: every stage reads the same drop)
+  meta.run_settings       settings a stage used that the refresh log records (e.g. which pseudonym key; build only)
   meta.feed_counts        rows received / quarantined / accepted / unlinkable per feed
   meta.quarantine_summary rows breaking each rule per feed and column
   meta.check_results      every gate check: rule, severity, threshold, observed, passed, message
@@ -24,6 +25,8 @@ DDL = """
 CREATE SCHEMA IF NOT EXISTS meta;
 CREATE TABLE IF NOT EXISTS meta.run_context (
     run_id VARCHAR, extract_date DATE, reference_date DATE, drop_path VARCHAR, manifest JSON);
+CREATE TABLE IF NOT EXISTS meta.run_settings (
+    run_id VARCHAR, setting VARCHAR, value VARCHAR);
 CREATE TABLE IF NOT EXISTS meta.feed_counts (
     run_id VARCHAR, extract_date DATE, feed VARCHAR, file_name VARCHAR, rows_received BIGINT,
     rows_quarantined BIGINT, rows_accepted BIGINT, rows_unlinkable BIGINT);
@@ -38,7 +41,8 @@ CREATE TABLE IF NOT EXISTS meta.stage_timings (
 CREATE TABLE IF NOT EXISTS meta.refresh_log (
     run_id VARCHAR, extract_date DATE, reference_date DATE, started_at TIMESTAMP, published_at TIMESTAMP,
     rows_received BIGINT, rows_quarantined BIGINT, rows_accepted BIGINT, checks_run BIGINT, checks_failed BIGINT,
-    feed_counts JSON, check_summary JSON, stage_timings JSON, reference_versions JSON, source_generator JSON);
+    feed_counts JSON, check_summary JSON, stage_timings JSON, reference_versions JSON, source_generator JSON,
+    storage_version VARCHAR, contract_version VARCHAR, pseudonym_key VARCHAR);
 CREATE TABLE IF NOT EXISTS meta.risk_validation (
     run_id VARCHAR, reference_date DATE, prior_reference_date DATE, population_size BIGINT, people_admitted BIGINT,
     emergency_admissions BIGINT, emergency_bed_days BIGINT, top_percent DOUBLE,

@@ -8,11 +8,12 @@ from pathlib import Path
 import dagster as dg
 
 from assets.contract import load_contract
+from assets.exports import export_tables
 from assets.gate import quarantine_feed, write_gate_reference
 from assets.ingest import Drop, FeedError, load_feed
 from assets.previous_publication import copy_previous_target_lists
 from assets.pseudonym import build_person_key, pseudonym_key
-from assets.publish import previous_feed_rows, publish, refresh_lock
+from assets.publish import previous_feed_rows, publish, refresh_lock, refuse_older_drop
 from assets.run_meta import connect, create_meta, record_checks, record_quarantine, record_stage
 from expectations.rules import row_rules
 from expectations.suites import CheckResult, validate_feed
@@ -43,6 +44,7 @@ def build_database(context: dg.AssetExecutionContext, settings: RefreshSettings)
     started = time.time()
     drop = settings.drop()
     reference_date = settings.reference_date_for(drop)
+    refuse_older_drop(settings.warehouse, drop.extract_date)  # before any work: publish would refuse it anyway
     build_dir = settings.build_dir()
     if build_dir.exists():  # earlier runs' build files (kept until now for diagnosis)
         shutil.rmtree(build_dir)
@@ -119,23 +121,29 @@ RAW_KEYS = [dg.AssetKey(["raw", name]) for name in RAW_FEEDS]
 def person_key(context: dg.AssetExecutionContext, settings: RefreshSettings) -> dg.MaterializeResult:
     started = time.time()
     build_path = settings.build_path(context.run_id)
+    key = pseudonym_key()
     with connect(build_path) as con:
-        n = build_person_key(con, pseudonym_key())
+        n = build_person_key(con, key.key)
+        con.execute("INSERT INTO meta.run_settings VALUES (?, 'pseudonym_key', ?)", [context.run_id, key.description])
     record_stage(build_path, context.run_id, "person_key", started)
     return dg.MaterializeResult(metadata={"people": n})
 
 
 def published_warehouse_asset(upstream: list[dg.AssetKey]):
     @dg.asset(key=["warehouse", "published"], deps=upstream, group_name="publish",
-              description="Atomic swap of the checked build into the readers' warehouse, with a meta.refresh_log row.")
+              description="Atomic swap of the checked build into the readers' warehouse (DuckDB storage format "
+                          "readable by DuckDB 1.1+), with a meta.refresh_log row, then the Parquet exports for BI "
+                          "tools (warehouse/exports, switched in one rename).")
     def published_warehouse(context: dg.AssetExecutionContext, settings: RefreshSettings) -> dg.MaterializeResult:
         started = time.time()
         build_path = settings.build_path(context.run_id)
         drop = run_drop(settings, context.run_id)
         with refresh_lock(settings.warehouse):
             log = publish(build_path, settings.warehouse, context.run_id, drop.extract_date.isoformat(),
-                          run_reference_date(settings, context.run_id), drop.manifest.get("generator"), started)
-        return dg.MaterializeResult(metadata={"warehouse": str(settings.warehouse),
+                          run_reference_date(settings, context.run_id), drop.manifest.get("generator"), started,
+                          storage_version=settings.storage_version)
+            exports = export_tables(settings.warehouse, context.run_id, settings.export_patient_level)
+        return dg.MaterializeResult(metadata={"warehouse": str(settings.warehouse), "exports": str(exports),
                                               "rows_accepted": log["rows_accepted"],
                                               "rows_quarantined": log["rows_quarantined"]})
 

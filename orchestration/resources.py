@@ -1,12 +1,14 @@
 """Resources: where the refresh reads its drop and writes its warehouse, configured from the environment."""
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
 import dagster as dg
 
 from assets.ingest import Drop
+from assets.publish import DEFAULT_STORAGE_VERSION
 from phm.paths import default_landing_dir, default_warehouse_path, resolve
 
 
@@ -18,10 +20,16 @@ class RefreshSettings(dg.ConfigurableResource):
     warehouse_path: str
     extract_date: str = ""
     reference_date: str = ""
+    # DuckDB storage format of the published file (assets/publish.py explains the default).
+    storage_version: str = DEFAULT_STORAGE_VERSION
+    # Parquet exports of patient-level marts beside the aggregates (never the identity).
+    export_patient_level: bool = False
 
     @classmethod
     def from_env(cls) -> "RefreshSettings":
-        return cls(landing_dir=str(default_landing_dir()), warehouse_path=str(default_warehouse_path()))
+        return cls(landing_dir=str(default_landing_dir()), warehouse_path=str(default_warehouse_path()),
+                   storage_version=os.environ.get("PHM_STORAGE_VERSION", DEFAULT_STORAGE_VERSION),
+                   export_patient_level=os.environ.get("PHM_EXPORT_PATIENT_LEVEL", "") == "1")
 
     @property
     def warehouse(self) -> Path:

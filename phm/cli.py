@@ -11,6 +11,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from phm.paths import default_landing_dir, default_warehouse_path, resolve
 
@@ -80,6 +81,12 @@ def refresh(
         landing_dir = default_landing_dir()
         day = day or date.today()
         if not (landing_dir / day.isoformat() / "manifest.json").exists():
+            if os.environ.get("PHM_LANDING_DIR"):
+                # A configured landing zone receives real drops: never write synthetic data into it.
+                console.print(Text(f"No drop for {day} in PHM_LANDING_DIR={landing_dir}: nothing to refresh "
+                                   "(give --extract-date for another drop, or --landing for a synthetic one).",
+                                   style="red"))
+                raise typer.Exit(1)
             console.print(f"[bold]No --landing given:[/] generating the embedded default population "
                           f"({DEFAULT_PATIENTS:,} patients, seed {DEFAULT_SEED}, extract date {day}) in {landing_dir}")
             generate(patients=DEFAULT_PATIENTS, seed=DEFAULT_SEED, extract_date=day.isoformat(), out=landing_dir,
@@ -97,14 +104,15 @@ def sql(
     warehouse: Optional[Path] = typer.Option(None, "--warehouse"),
     limit: int = typer.Option(50, "--limit", help="Rows to show."),
 ):
-    """Query the published warehouse, read-only."""
-    import duckdb
+    """Query the published warehouse, read-only (no writing or reading other files, no ATTACH, no extensions)."""
+    from phm.readonly import NoWarehouse, open_warehouse
 
     path = resolve(warehouse) if warehouse else default_warehouse_path()
-    if not path.exists():
-        console.print(f"[red]No published warehouse at {path}: run `phm refresh` first.[/]")
+    try:
+        con = open_warehouse(path)
+    except NoWarehouse as e:
+        console.print(Text(str(e), style="red"))
         raise typer.Exit(2)
-    con = duckdb.connect(str(path), read_only=True)
     try:
         if query is not None:
             raise typer.Exit(0 if _run_query(con, query, limit) else 1)
@@ -135,13 +143,13 @@ def _run_query(con, query: str, limit: int) -> bool:
         rows = cur.fetchmany(limit + 1)
         cur.fetchall()  # duckdb 2.0: a partly read result blocks the connection
     except duckdb.Error as e:
-        console.print(f"[red]{e}[/]")
+        console.print(Text(str(e), style="red"))  # the message may hold [brackets]: never markup
         return False
     table = Table()
     for d in cur.description:
-        table.add_column(d[0])
+        table.add_column(Text(d[0]))
     for row in rows[:limit]:
-        table.add_row(*["" if v is None else str(v) for v in row])
+        table.add_row(*[Text("" if v is None else str(v)) for v in row])
     console.print(table)
     if len(rows) > limit:
         console.print(f"(first {limit} rows shown; --limit to change)")

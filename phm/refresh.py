@@ -116,14 +116,26 @@ def _headline_indicators(con) -> list[tuple[str, ...]]:
                max(CASE WHEN breakdown = 'core20' AND breakdown_value = 'Core20' THEN value END),
                max(CASE WHEN breakdown = 'core20' AND breakdown_value = 'Rest' THEN value END),
                max(CASE WHEN breakdown = 'all' THEN denominator END),
-               max(national_ambition)
+               max(national_ambition),
+               max(direction),
+               max(national_definition_id)
         FROM marts.core20plus5_indicators
         WHERE geography_level = 'icb' AND breakdown IN ('all', 'core20')
         GROUP BY indicator_id, value_unit ORDER BY indicator_id""").fetchall()
-    return [(f"{ind} (n={den:,})" if den is not None else ind, _format_value(v_all, unit),
-             _format_value(v_core20, unit), _format_value(v_rest, unit),
-             "" if ambition is None else f"{ambition:g}%")
-            for ind, unit, v_all, v_core20, v_rest, den, ambition in rows]
+    # The indicator cell: the id, then its denominator and which way is better (lower for admissions, over-reliance).
+    def label(ind, den, direction) -> str:
+        better = "higher is better" if direction == "higher_is_better" else "lower is better"
+        return f"{ind}\n n={den:,}, {better}" if den is not None else f"{ind}\n {better}"
+
+    return [(label(ind, den, direction), _format_value(v_all, unit), _format_value(v_core20, unit),
+             _format_value(v_rest, unit), "" if ambition is None else f"{ambition:g}%", definition or "")
+            for ind, unit, v_all, v_core20, v_rest, den, ambition, direction, definition in rows]
+
+
+# Printed under every table that shows rounded values side by side (clinical spec, Disclosure control).
+ROUNDING_NOTE = ("Counts are rounded to the nearest 5 (1-7 suppressed) and each value is computed from its own rounded "
+                 "counts, so rounded parts need not add up: the ICB value can lie a fraction of a point outside both "
+                 "Core20 and the rest.")
 
 
 def _list_sizes(con) -> tuple[list[str], list[tuple]]:
@@ -152,7 +164,7 @@ def _print_summary(outcome: RefreshOutcome, console: Console, seconds: float) ->
         console.print(f"[bold red]Refresh BLOCKED[/] (run {outcome.run_id}, {seconds:.0f} s): nothing was published; "
                       f"{outcome.warehouse} is unchanged.")
         for reason in outcome.failures[:15]:
-            console.print(f"  - {reason}")
+            console.print(Text(f"  - {reason}"))  # text from source files: never markup
         console.print(f"Build file kept for diagnosis (holds NHS numbers): {outcome.build_file}")
         console.print(f"Full log: {outcome.warehouse.parent / 'logs' / 'last_refresh.log'}")
         return
@@ -178,6 +190,9 @@ def _print_summary(outcome: RefreshOutcome, console: Console, seconds: float) ->
     checks = json.loads(row["check_summary"])
     console.print("checks: " + ", ".join(f"{c['stage']} {c['severity']}: {c['checks'] - c['failed']}/{c['checks']} passed"
                                          for c in checks))
+    if row.get("pseudonym_key") and "PUBLIC development default" in row["pseudonym_key"]:
+        console.print(Text("WARNING: person ids were made with the public development pseudonym key: never use it "
+                           "for real data (set PHM_PSEUDONYM_KEY and PHM_ENV=production)", style="bold yellow"))
     timings = json.loads(row["stage_timings"])
     grouped: dict[str, float] = {}
     for t in timings:
@@ -186,12 +201,17 @@ def _print_summary(outcome: RefreshOutcome, console: Console, seconds: float) ->
     console.print("stage seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in grouped.items()))
     console.print("tables: " + ", ".join(f"{name} ({rows:,})" for name, rows in marts))
     if headline:
-        table = Table(title="Core20PLUS5 headline (ICB; Type 1 opt-outs excluded; counts rounded to 5, 1-7 suppressed)")
+        table = Table(title="Core20PLUS5 headline (ICB; Type 1 opt-outs excluded; counts rounded to 5, 1-7 suppressed)",
+                      caption=ROUNDING_NOTE)
         for col in ("indicator", "all", "Core20", "rest", "ambition"):
-            table.add_column(col, justify="left" if col == "indicator" else "right")
+            table.add_column(col, justify="left" if col == "indicator" else "right", no_wrap=col != "indicator")
         for row in headline:
-            table.add_row(*row)
+            table.add_row(*row[:-1])
         console.print(table)
+        # The national definition each figure follows, in full (htn_treated_to_target: CVDP007HYP), below the table
+        # so a narrow terminal never cuts it.
+        console.print("national definitions: " + "; ".join(
+            f"{row[0].splitlines()[0]} = {row[-1]}" for row in headline if row[-1]))
     if list_rows:
         table = Table(title="Target lists: people per neighbourhood (main lists; every list in marts.target_lists)")
         table.add_column("neighbourhood", no_wrap=True)

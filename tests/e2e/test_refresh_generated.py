@@ -4,13 +4,18 @@ feed: a wrong column, all NHS numbers invalid, or half the volume of the last re
 from __future__ import annotations
 
 import hashlib
+import json
+import subprocess
+import sys
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
 import pytest
 from rich.console import Console
 
+from assets.mart_contract import load_contract
 from assets.synthetic import generate_drop
 from phm.refresh import run_refresh
 from tests.drops import write_manifest
@@ -169,3 +174,50 @@ def test_second_refresh_marks_exactly_who_entered_and_counts_who_left(refreshed,
         key = (name, before[(name, person)]["practice_code"])
         counted[key] = counted.get(key, 0) + 1
     assert left_by_practice == counted
+
+
+OLDEST_DUCKDB = "1.1.3"  # the oldest DuckDB the README promises can open the published warehouse
+READ_EVERY_TABLE = """
+import json, sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+tables = con.execute("SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN ('marts', 'meta')").fetchall()
+print(json.dumps({f"{s}.{t}": con.execute(f'SELECT count(*) FROM "{s}"."{t}"').fetchall()[0][0] for s, t in tables}))
+"""
+
+
+def oldest_duckdb_python() -> Path:
+    """A throwaway environment with the oldest promised DuckDB (kept under .cache/ between runs)."""
+    venv = Path(__file__).resolve().parents[2] / ".cache" / f"duckdb-{OLDEST_DUCKDB}"
+    python = venv / "bin" / "python"
+    if not (venv / ".ready").exists():
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                        f"duckdb=={OLDEST_DUCKDB}"], check=True)
+        (venv / ".ready").touch()
+    return python
+
+
+def test_published_warehouse_opens_in_the_oldest_promised_duckdb(refreshed):
+    _, warehouse, _, outcome = refreshed
+    result = subprocess.run([str(oldest_duckdb_python()), "-c", READ_EVERY_TABLE, str(warehouse)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    old_counts = json.loads(result.stdout)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        counts = {f"{s}.{t}": con.execute(f'SELECT count(*) FROM "{s}"."{t}"').fetchall()[0][0] for s, t in
+                  con.execute("SELECT schema_name, table_name FROM duckdb_tables() "
+                              "WHERE schema_name IN ('marts', 'meta')").fetchall()}
+        storage, contract = con.execute("SELECT storage_version, contract_version FROM meta.refresh_log "
+                                        "WHERE run_id = ?", [outcome.run_id]).fetchall()[0]
+    assert old_counts == counts and "marts.target_lists" in counts
+    assert storage == "v1.1.0" and contract == load_contract()["version"]
+
+
+def test_exports_hold_the_published_aggregates(refreshed):
+    _, warehouse, _, outcome = refreshed
+    exports = warehouse.parent / "exports"
+    assert exports.is_symlink() and exports.resolve().name == f"exports-{outcome.run_id}"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        published = con.execute("SELECT count(*) FROM marts.core20plus5_indicators").fetchall()[0][0]
+    assert pq.read_table(exports / "core20plus5_indicators.parquet").num_rows == published
+    assert not (exports / "target_lists.parquet").exists()  # patient-level: only when configured

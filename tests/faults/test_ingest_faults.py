@@ -132,3 +132,26 @@ def test_manifest_from_another_extract_date(make_drop):
     with pytest.raises(FeedError) as info:
         Drop.open(landing, EXTRACT)
     assert info.value.rule_id == "manifest_mismatch" and "2026-11-24" in str(info.value)
+
+
+@pytest.mark.parametrize("dropped", ["sha256", "rows"])
+def test_a_manifest_without_its_checks_is_refused(make_drop, dropped):
+    """Removing sha256 or rows from the manifest must not turn the checks off (a truncated feed would pass)."""
+    import json
+
+    landing = make_drop()
+    manifest_path = landing / EXTRACT.isoformat() / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    del manifest["feeds"]["gp_events"][dropped]
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(FeedError) as raised:
+        ingest(landing, "gp_events")
+    assert raised.value.rule_id == "manifest_mismatch" and ("sha256" if dropped == "sha256" else "row count") in str(raised.value)
+
+
+def test_a_csv_with_a_byte_order_mark_is_read(make_drop):
+    landing = make_drop(fmt="csv")
+    path = landing / EXTRACT.isoformat() / "gp_events.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    write_manifest(landing / EXTRACT.isoformat(), EXTRACT)
+    assert ingest(landing, "gp_events") == 1

@@ -10,10 +10,14 @@ Two kinds of failure are reported apart (as ehrQL does):
                                the patient's output test is then skipped, not failed.
   * test_golden_outputs[...] : the data was valid and the models computed something else.
 
+A file may set its own `reference_date: 2025-04-15` beside `patients:` (e.g. a flu season seen from April); its
+patients are built apart, one dbt build per distinct reference date (the default is the spine's REFERENCE_DATE).
+
 Patient YAML (see tests/golden/registers/registers.yaml for examples):
     <patient id>:
       boundary: what this patient tests (required)
       registration: {date_of_birth: 1970-01-01, sex: "1", ...}   # overrides of the spine's DEFAULT_REGISTRATION
+      other_registrations: [{practice_code: D81023, registration_start_date: 2005-01-01, ...}]   # more episodes
       registered: false        # optional: no GP registration (person_key only), e.g. an A&E attender
       linked: false            # optional: NHS number unknown to person_key (rows are unlinkable)
       gp_events: [{event_date: 2024-06-01, snomed_code: "271649006", value: 139}, ...]   # any contract feed
@@ -54,7 +58,7 @@ REGISTERS = {
 }
 # Expected-output keys naming a model: intermediate models by name, marts as marts.<model>.
 MODEL_PREFIXES = ("int_clinical__", "int_activity__", "int_indicators__", "marts.")
-PATIENT_KEYS = {"boundary", "registration", "registered", "linked", "expected", *EVENT_FEEDS}
+PATIENT_KEYS = {"boundary", "registration", "other_registrations", "registered", "linked", "expected", *EVENT_FEEDS}
 # Filled in when a row leaves them out: the feed's id column, provider and a few flags.
 FEED_DEFAULTS = {
     "sus_apc_spells": {"provider_code": "RGT"},
@@ -102,14 +106,22 @@ def _validate(patient_id: str, patient) -> list[str]:
     errors = [f"unknown key {k!r} (feeds: {', '.join(EVENT_FEEDS)})" for k in sorted(set(patient) - PATIENT_KEYS)]
     if not str(patient.get("boundary") or "").strip():
         errors.append("boundary: say which boundary this patient tests")
-    registration = patient.get("registration") or {}
     gp_patient_columns = CONTRACT_FEEDS["gp_patients"]["columns"]
-    for column, value in registration.items():
-        if column not in DEFAULT_REGISTRATION:
-            errors.append(f"registration: unknown gp_patients column {column!r}")
-        else:
-            problem = _check_value(column, gp_patient_columns[column], value)
-            errors += [f"registration: {problem}"] if problem else []
+    other_registrations = patient.get("other_registrations") or []
+    if not isinstance(other_registrations, list):
+        errors.append("other_registrations: must be a list of registrations")
+        other_registrations = []
+    for label, registration in [("registration", patient.get("registration") or {})] + [
+            (f"other_registrations[{n}]", r) for n, r in enumerate(other_registrations, start=1)]:
+        if not isinstance(registration, dict):
+            errors.append(f"{label}: must be a mapping")
+            continue
+        for column, value in registration.items():
+            if column not in DEFAULT_REGISTRATION:
+                errors.append(f"{label}: unknown gp_patients column {column!r}")
+            else:
+                problem = _check_value(column, gp_patient_columns[column], value)
+                errors += [f"{label}: {problem}"] if problem else []
     for feed in EVENT_FEEDS:
         rows = patient.get(feed) or []
         if not isinstance(rows, list):
@@ -159,10 +171,12 @@ def _complete_row(feed: str, row: dict, patient_id: str, nhs_number: str, n: int
     return full
 
 
-def load_cases() -> tuple[dict[str, dict], dict[str, list[str]]]:
-    """case id ('<area>/<patient>') -> patient; and case id -> data errors (file-level errors under '<file>')."""
+def load_cases() -> tuple[dict[str, dict], dict[str, list[str]], dict[str, str]]:
+    """case id ('<area>/<patient>') -> patient; case id -> data errors (file-level errors under '<file>'); and
+    case id -> the reference date its file asks for."""
     cases: dict[str, dict] = {}
     errors: dict[str, list[str]] = {}
+    reference_dates: dict[str, str] = {}
     for path in sorted(GOLDEN.glob("*/*.yaml")):
         area = path.parent.name
         try:
@@ -174,19 +188,31 @@ def load_cases() -> tuple[dict[str, dict], dict[str, list[str]]]:
         if not isinstance(patients, dict) or not patients:
             errors[str(path.relative_to(GOLDEN))] = ["a golden file needs a non-empty `patients:` mapping"]
             continue
+        unknown = set(document) - {"patients", "reference_date"}
+        reference_date = document.get("reference_date", REFERENCE_DATE)
+        if isinstance(reference_date, dt.date):
+            reference_date = reference_date.isoformat()
+        try:
+            dt.date.fromisoformat(str(reference_date))
+        except ValueError:
+            unknown.add(f"reference_date {reference_date!r} (not an ISO date)")
+        if unknown:
+            errors[str(path.relative_to(GOLDEN))] = [f"unknown top-level keys: {sorted(unknown)} (patients, reference_date)"]
+            continue
         for patient_id, patient in patients.items():
             case_id = f"{area}/{patient_id}"
             if case_id in cases:
                 errors.setdefault(case_id, []).append(f"patient id repeated in {path.name}")
                 continue
             cases[case_id] = patient
+            reference_dates[case_id] = str(reference_date)
             problems = _validate(case_id, patient)
             if problems:
                 errors[case_id] = problems
-    return cases, errors
+    return cases, errors, reference_dates
 
 
-CASES, DATA_ERRORS = load_cases()
+CASES, DATA_ERRORS, CASE_REFERENCE_DATES = load_cases()
 # Stable pseudo NHS numbers (8xxxxxxxxx: apart from the spine's 9xxxxxxxxx) and person ids, in case order.
 NHS_NUMBERS = {case_id: f"8{n:09d}" for n, case_id in enumerate(sorted(CASES), start=1)}
 
@@ -198,8 +224,10 @@ def person_id(case_id: str) -> str:
 # --------------------------------------------------------------------------------------------------- the one build
 def _write_raw(db_path: Path, cases: dict[str, dict]) -> None:
     registered = {cid: p for cid, p in cases.items() if p.get("registered", True) and p.get("linked", True)}
-    create_raw(db_path, extra_gp_patients=[{**(p.get("registration") or {}), "nhs_number": NHS_NUMBERS[cid]}
-                                           for cid, p in registered.items()])
+    create_raw(db_path, extra_gp_patients=[{**registration, "nhs_number": NHS_NUMBERS[cid]}
+                                           for cid, p in registered.items()
+                                           for registration in [p.get("registration") or {}]
+                                           + list(p.get("other_registrations") or [])])
     con = duckdb.connect(str(db_path))
     try:
         for case_id, patient in cases.items():
@@ -218,15 +246,24 @@ def _write_raw(db_path: Path, cases: dict[str, dict]) -> None:
 
 @pytest.fixture(scope="module")
 def golden_db(tmp_path_factory):
-    """Raw DuckDB with every valid golden patient -> one `dbt build` (reference date REFERENCE_DATE)."""
-    work = tmp_path_factory.mktemp("dbt_golden")
-    db_path = work / "build.duckdb"
-    _write_raw(db_path, {cid: p for cid, p in CASES.items() if cid not in DATA_ERRORS})
-    result = run_dbt(db_path, work, "build")
-    if result.returncode != 0:
-        pytest.fail(f"dbt build failed ({result.returncode}) on the golden data:\n"
-                    f"{result.stdout[-6000:]}\n{result.stderr[-2000:]}")
-    return db_path
+    """reference date -> a raw DuckDB with that date's valid golden patients, built by one `dbt build` each,
+    lazily (most files use REFERENCE_DATE, so most runs build once)."""
+    built: dict[str, Path] = {}
+
+    def get(reference_date: str) -> Path:
+        if reference_date not in built:
+            work = tmp_path_factory.mktemp(f"dbt_golden_{reference_date}")
+            db_path = work / "build.duckdb"
+            _write_raw(db_path, {cid: p for cid, p in CASES.items()
+                                 if cid not in DATA_ERRORS and CASE_REFERENCE_DATES[cid] == reference_date})
+            result = run_dbt(db_path, work, "build", reference_date=reference_date)
+            if result.returncode != 0:
+                pytest.fail(f"dbt build failed ({result.returncode}) on the golden data (reference date "
+                            f"{reference_date}):\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}")
+            built[reference_date] = db_path
+        return built[reference_date]
+
+    return get
 
 
 def _rows(db_path: Path, relation: str, key: str) -> dict[str, list[dict]]:
@@ -245,14 +282,14 @@ def _rows(db_path: Path, relation: str, key: str) -> dict[str, list[dict]]:
 
 @pytest.fixture(scope="module")
 def outputs(golden_db):
-    """Lazily loaded model -> person_id -> rows."""
-    cache: dict[str, dict[str, list[dict]]] = {}
+    """Lazily loaded (reference date, model) -> person_id -> rows."""
+    cache: dict[tuple[str, str], dict[str, list[dict]]] = {}
 
-    def get(model: str) -> dict[str, list[dict]]:
-        if model not in cache:
+    def get(reference_date: str, model: str) -> dict[str, list[dict]]:
+        if (reference_date, model) not in cache:
             relation = model if model.startswith("marts.") else f"intermediate.{model}"
-            cache[model] = _rows(golden_db, relation, "person_id")
-        return cache[model]
+            cache[(reference_date, model)] = _rows(golden_db(reference_date), relation, "person_id")
+        return cache[(reference_date, model)]
 
     return get
 
@@ -299,11 +336,12 @@ def test_golden_outputs(case_id, outputs):
         pytest.skip("test data invalid (see test_golden_data); outputs not checked")
     patient = CASES[case_id]
     pid = person_id(case_id)
+    reference_date = CASE_REFERENCE_DATES[case_id]
     expected = patient.get("expected") or {}
     mismatches: list[str] = []
 
     if "registers" in expected or "register_details" in expected:
-        rows = {r["register"]: r for r in outputs("int_clinical__registers").get(pid, [])}
+        rows = {r["register"]: r for r in outputs(reference_date, "int_clinical__registers").get(pid, [])}
         if "registers" in expected and set(rows) != set(expected["registers"] or []):
             mismatches.append(f"registers: expected {sorted(expected['registers'] or [])}, got {sorted(rows)}")
         for register, columns in (expected.get("register_details") or {}).items():
@@ -317,7 +355,7 @@ def test_golden_outputs(case_id, outputs):
     for model, columns in expected.items():
         if not model.startswith(MODEL_PREFIXES):
             continue
-        rows = outputs(model).get(pid, [])
+        rows = outputs(reference_date, model).get(pid, [])
         if columns is None:
             if rows:
                 mismatches.append(f"{model}: expected no row, got {len(rows)}")

@@ -168,19 +168,20 @@ def create_raw(db_path: Path, extra_gp_patients: list[dict] | None = None) -> No
         placeholders = ", ".join("?" for _ in gp_columns)
         con.executemany(f"insert into raw.gp_patients ({', '.join(gp_columns)}) values ({placeholders})", rows)
         keys = [(nhs, f"pid_{pid}") for pid, nhs in NHS_NUMBERS.items()] + [("9999999999", "pid_unregistered")]
-        keys += [(r["nhs_number"], f"pid_{r['nhs_number']}") for r in extra_gp_patients or []]
+        # A person may have several registrations (rows): one key each.
+        keys += [(nhs, f"pid_{nhs}") for nhs in dict.fromkeys(r["nhs_number"] for r in extra_gp_patients or [])]
         con.executemany("insert into raw.person_key values (?, ?)", keys)
     finally:
         con.close()
 
 
-def run_dbt(db_path: Path, work: Path, *args: str) -> subprocess.CompletedProcess:
+def run_dbt(db_path: Path, work: Path, *args: str, reference_date: str = REFERENCE_DATE) -> subprocess.CompletedProcess:
     # PHM_BUILD_DB is the bare file name, run from its folder: the rendered profile is then the same for every
     # build here, so a later build can reuse the module build's parse (dbt re-parses fully when the profile changes).
     env = {**os.environ, "PHM_BUILD_DB": db_path.name, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
     cmd = [dbt_executable(), *args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
            "--target-path", str(work / "target"), "--log-path", str(work / "logs"),
-           "--vars", json.dumps({"reference_date": REFERENCE_DATE})]
+           "--vars", json.dumps({"reference_date": reference_date})]
     return subprocess.run(cmd, env=env, cwd=db_path.parent, capture_output=True, text=True, timeout=300)
 
 

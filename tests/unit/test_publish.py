@@ -142,3 +142,36 @@ def test_dbt_results_map_every_test_the_nightly_build_selects(manifest, tests):
     blocking = dbt_results.blocking_tests(manifest)
     assert tests["unique"] in blocking and tests["unit"] in blocking and tests["warn"] not in blocking
     assert any(t.table == "raw.person_key" for t in blocking)  # source tests, named by their source table
+
+
+def published_warehouse(tmp_path, extract_date):
+    """A warehouse whose last refresh holds `extract_date`."""
+    path = tmp_path / "warehouse" / "phm.duckdb"
+    path.parent.mkdir(exist_ok=True)
+    con = duckdb.connect(str(path))
+    create_meta(con)
+    con.execute("INSERT INTO meta.refresh_log (run_id, extract_date) VALUES ('old', ?)", [extract_date])
+    con.close()
+    return path
+
+
+def test_an_older_drop_is_refused_and_nothing_changes(build_file, tmp_path):
+    warehouse = published_warehouse(tmp_path, "2026-10-31")
+    before = warehouse.read_bytes()
+    path = build_file()
+    with pytest.raises(PublishRefused, match="older than the published refresh"):
+        publish(path, warehouse, "run1", "2026-09-30", "2026-09-30")
+    assert warehouse.read_bytes() == before
+
+
+def test_leftovers_of_a_killed_publish_are_removed(tmp_path):
+    from assets.publish import remove_leftovers
+
+    warehouse = published_warehouse(tmp_path, "2026-10-31")
+    leftovers = [warehouse.parent / ".phm.duckdb.deadrun.tmp", warehouse.parent / ".phm.duckdb.deadrun.tmp.wal"]
+    for path in leftovers:
+        path.write_text("NHS numbers")
+    unrelated = warehouse.parent / "notes.txt"
+    unrelated.write_text("keep")
+    assert sorted(remove_leftovers(warehouse)) == sorted(leftovers)
+    assert not any(p.exists() for p in leftovers) and unrelated.exists() and warehouse.exists()

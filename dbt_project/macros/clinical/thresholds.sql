@@ -70,3 +70,17 @@
     cast({{ dbt.dateadd('day', -1, dbt.dateadd('month', 1,
         phm.make_date(phm.flu_season_start_year() ~ ' + 1', phm.threshold_int('flu_season_end_month'), 1))) }} as date)
 {%- endmacro %}
+
+
+{#- True when `measure <operator> value` for the rule, with BOTH the value and the operator read from the seed at
+    run time, so a rule can change from strict to inclusive (as hypertension to target did in clinical-spec v2)
+    by editing the seed alone. Null when the measure is null. -#}
+{% macro meets_threshold(rule_id, measure) -%}
+    (case (select operator from {{ ref('thresholds') }} where rule_id = '{{ rule_id }}')
+        when '<' then {{ measure }} < {{ phm.threshold(rule_id) }}
+        when '<=' then {{ measure }} <= {{ phm.threshold(rule_id) }}
+        when '>' then {{ measure }} > {{ phm.threshold(rule_id) }}
+        when '>=' then {{ measure }} >= {{ phm.threshold(rule_id) }}
+        when '=' then {{ measure }} = {{ phm.threshold(rule_id) }}
+    end)
+{%- endmacro %}

@@ -134,6 +134,9 @@ select
     definitions.national_ambition,
     definitions.local_target,
     definitions.local_target_date,
+    -- Which way is better, and the national definition followed (CVDP007HYP ...): readers must not assume higher.
+    definitions.direction,
+    definitions.national_definition_id,
     {{ reference_date() }} as reference_date
 from published
 inner join {{ ref('indicator_definitions') }} as definitions

@@ -16,6 +16,7 @@ select
         'htn_treated_to_target', 'htn_case_finding', 'lipids_on_llt', 'lipids_qrisk20_on_llt', 'lipids_cvd_on_llt',
         'cyp_asthma_reliever_overuse', 'cyp_asthma_no_preventer', 'cyp_diabetes_hba1c_recorded',
         'cyp_epilepsy_specialist_contact', 'cyp_oral_health_extraction', 'cyp_mental_health_contact',
+        'ld_health_check',
         'copd_emergency_admissions'] %}
     flags.{{ indicator_id }}_denominator,
     flags.{{ indicator_id }}_numerator,

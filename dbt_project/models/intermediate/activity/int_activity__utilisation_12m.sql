@@ -3,12 +3,13 @@
 -- RTT pathways). Rows unlinked to a person (no / unknown NHS number) are left out; activity after the reference
 -- date is ignored. Grain: every registered person (zeros when no activity) plus any other linked person with
 -- activity in the window or something open (is_registered false; e.g. an A&E attender registered elsewhere).
---   * Emergency spells: admission method 2x (21-28, 2A-2D); elective: 11-13. Condition-specific emergency
+--   * Emergency spells: admission method 2x (21-28, 2A-2D); elective: 11-13 (code sets in seeds/code_sets.csv). Condition-specific emergency
 --     admissions (COPD, asthma, heart failure): primary diagnosis in the hospital codelists (a 3-character code
 --     in a list covers its category). Spells are counted by admission date in the window.
 --   * Bed-days: days from admission to discharge (still in hospital: to the reference date) of spells admitted in
 --     the window; a same-day spell is 0.
---   * Outpatients: attended = status 5 or 6, DNA = status 3. Community / mental health contacts: attended (5, 6).
+--   * Outpatients: attended = status 5 or 6, DNA = status 3. Community / mental health contacts: attended (5, 6)
+--     (code sets attendance_status_attended / attendance_status_did_not_attend).
 --   * Tooth extractions: any spell in the window with primary procedure OPCS-4 F09 or F10, aged
 --     <= cyp_oral_health_max_age at admission (date of birth from the registration; registered persons only).
 with registered as (
@@ -31,8 +32,8 @@ spells as (
         admission_date,
         primary_diagnosis_icd10_code,
         primary_procedure_opcs4_code,
-        substring(admission_method_code, 1, 1) = '2' as is_emergency,
-        admission_method_code in ('11', '12', '13') as is_elective,
+        coalesce({{ in_code_set('admission_method_emergency', 'admission_method_code') }}, false) as is_emergency,
+        coalesce({{ in_code_set('admission_method_elective', 'admission_method_code') }}, false) as is_elective,
         {{ dbt.datediff('admission_date',
                         'case when discharge_date is null or discharge_date > ' ~ reference_date()
                         ~ ' then ' ~ reference_date() ~ ' else discharge_date end',
@@ -74,7 +75,7 @@ spell_summary as (
         sum(coalesce(conditions.is_heart_failure, 0)) as heart_failure_emergency_admissions_12m,
         sum(
             case
-                when substring(spells.primary_procedure_opcs4_code, 1, 3) in ('F09', 'F10')
+                when {{ in_code_set('opcs_tooth_extraction', 'spells.primary_procedure_opcs4_code') }}
                  and {{ age_in_years('registered.date_of_birth', 'spells.admission_date') }}
                      <= {{ threshold_int('cyp_oral_health_max_age') }}
                 then 1 else 0
@@ -91,8 +92,10 @@ spell_summary as (
 outpatients as (
     select
         person_id,
-        sum(case when attendance_status_code in ('5', '6') then 1 else 0 end) as outpatient_attendances_12m,
-        sum(case when attendance_status_code = '3' then 1 else 0 end) as outpatient_dnas_12m
+        sum(case when {{ in_code_set('attendance_status_attended', 'attendance_status_code') }} then 1 else 0 end)
+            as outpatient_attendances_12m,
+        sum(case when {{ in_code_set('attendance_status_did_not_attend', 'attendance_status_code') }} then 1 else 0 end)
+            as outpatient_dnas_12m
     from {{ ref('stg_sus_op_appointments') }}
     where is_linked
       and {{ in_lookback('activity_lookback_months', 'appointment_date') }}
@@ -102,8 +105,10 @@ outpatients as (
 community as (
     select
         person_id,
-        sum(case when attendance_status_code in ('5', '6') then 1 else 0 end) as community_contacts_12m,
-        sum(case when attendance_status_code in ('5', '6') and lower(team_type) = 'epilepsy specialist nursing'
+        sum(case when {{ in_code_set('attendance_status_attended', 'attendance_status_code') }} then 1 else 0 end)
+            as community_contacts_12m,
+        sum(case when {{ in_code_set('attendance_status_attended', 'attendance_status_code') }}
+                  and {{ in_code_set('csds_team_epilepsy_nursing', 'team_type') }}
                  then 1 else 0 end) as epilepsy_specialist_contacts_12m
     from {{ ref('stg_csds_contacts') }}
     where is_linked
@@ -114,8 +119,10 @@ community as (
 mental_health as (
     select
         person_id,
-        sum(case when attendance_status_code in ('5', '6') then 1 else 0 end) as mental_health_contacts_12m,
-        sum(case when attendance_status_code in ('5', '6') and lower(service_type) = 'cyp mental health'
+        sum(case when {{ in_code_set('attendance_status_attended', 'attendance_status_code') }} then 1 else 0 end)
+            as mental_health_contacts_12m,
+        sum(case when {{ in_code_set('attendance_status_attended', 'attendance_status_code') }}
+                  and {{ in_code_set('mhsds_service_cyp_mental_health', 'service_type') }}
                  then 1 else 0 end) as cyp_mental_health_contacts_12m
     from {{ ref('stg_mhsds_contacts') }}
     where is_linked
@@ -127,7 +134,7 @@ social_care as (
     select
         person_id,
         count(*) as open_social_care_services,
-        max(case when lower(service_type) in ('residential', 'nursing') then 1 else 0 end) as has_residential_or_nursing
+        max(case when {{ in_code_set('asc_service_care_home', 'service_type') }} then 1 else 0 end) as has_residential_or_nursing
     from {{ ref('stg_asc_services') }}
     where is_linked
       and service_start_date <= {{ reference_date() }}

@@ -2,17 +2,23 @@
 -- Core20PLUS5 indicators check was done, and when.
 --   * Recorded elements (care_process_lookback_months window): a plausible value for HbA1c, cholesterol (total or
 --     non-HDL), renal function (eGFR or serum creatinine), urine ACR, BMI; a BP reading (both values, same day);
---     any smoking status code; any alcohol code; a diabetic foot examination code.
+--     any smoking status code; any alcohol consumption record (concept alcohol_consumption: drinker, non-drinker,
+--     ex-drinker, units, AUDIT / AUDIT-C, excess-alcohol codes); a diabetic foot examination code.
 --   * diabetes_care_processes_12m: how many of the 8 NDA processes (HbA1c, BP, cholesterol, renal function,
 --     urine ACR, foot check, BMI, smoking) were recorded in that window.
 --   * SMI physical health check (smi_health_check_lookback_months window): BMI, BP, cholesterol, glycaemia,
---     smoking status, alcohol. Glycaemia is HbA1c only: there is no blood glucose codelist in the project.
+--     smoking status, alcohol (clinical spec v2): glycaemia = a plausible HbA1c OR a blood glucose record (concept
+--     blood_glucose); alcohol = any alcohol consumption record (a teetotaller or an AUDIT-C score completes it).
 --   * Flu vaccination in the "current" season (macros flu_season_start/end): 1 September to 31 March of the season
 --     containing the reference date; a reference date in April-August looks at the season that ended in March.
 --   * Reviews: latest asthma / COPD / medication review code, and whether it is within the window.
+--   * Learning disability annual health check: the latest health check code (concept ld_health_check), and whether
+--     it is within ld_health_check_lookback_months (ld_health_check indicator, clinical spec v2).
 --   * Antenatal booking: bookings in antenatal_lookback_months; the latest booking's value is its gestation in
---     days (several bookings that day: the lowest value); booked by 10 weeks = gestation <= maternity_gestation_days
---     (false when the booking records no gestation).
+--     days (several bookings that day: the lowest value); a value whose unit is weeks (code set
+--     gestation_unit_weeks) is converted to days (x days_per_week; clinical spec v2); booked by 10 weeks =
+--     gestation <= maternity_gestation_days (false when the booking records no gestation). Sex is applied in
+--     int_indicators__person_flags.
 with population as (
     select person_id from {{ ref('int_person__registered_population') }}
 ),
@@ -37,7 +43,8 @@ observation_dates as (
         max(case when concept = {{ concept('bmi') }} and value_status = 'plausible' then event_date end) as last_bmi_date,
         max(case when concept in ({{ concepts('smoking_current', 'smoking_ex', 'smoking_never') }})
                  then event_date end) as last_smoking_status_date,
-        max(case when concept = {{ concept('alcohol') }} then event_date end) as last_alcohol_date
+        max(case when concept = {{ concept('alcohol_consumption') }} then event_date end) as last_alcohol_date,
+        max(case when concept = {{ concept('blood_glucose') }} then event_date end) as last_blood_glucose_date
     from observations
     group by person_id
 ),
@@ -55,18 +62,28 @@ procedure_dates as (
         max(case when concept = {{ concept('asthma_review') }} then event_date end) as last_asthma_review_date,
         max(case when concept = {{ concept('copd_review') }} then event_date end) as last_copd_review_date,
         max(case when concept = {{ concept('medication_review') }} then event_date end) as last_medication_review_date,
+        max(case when concept = {{ concept('ld_health_check') }} then event_date end) as last_ld_health_check_date,
         max(case when concept = {{ concept('flu_vaccination') }}
                   and event_date >= {{ flu_season_start() }}
                   and event_date <= {{ flu_season_end() }}
                  then event_date end) as last_flu_vaccination_date
     from events
     where concept in ({{ concepts('diabetes_foot_check', 'asthma_review', 'copd_review', 'medication_review',
-                                 'flu_vaccination') }})
+                                 'flu_vaccination', 'ld_health_check') }})
     group by person_id
 ),
 
 bookings as (
-    select person_id, event_date, min(numeric_value) as gestation_days
+    select
+        person_id,
+        event_date,
+        min(
+            case
+                when {{ in_code_set('gestation_unit_weeks', 'unit') }}
+                    then numeric_value * {{ threshold('days_per_week') }}
+                else numeric_value
+            end
+        ) as gestation_days
     from events
     where concept = {{ concept('antenatal_booking') }}
       and {{ in_lookback('antenatal_lookback_months', 'event_date') }}
@@ -102,9 +119,19 @@ elements as (
         observation_dates.last_bmi_date,
         observation_dates.last_smoking_status_date,
         observation_dates.last_alcohol_date,
+        observation_dates.last_blood_glucose_date,
+        -- SMI glycaemia element: the later of a plausible HbA1c and a blood glucose record.
+        case
+            when observation_dates.last_blood_glucose_date is null then observation_dates.last_hba1c_date
+            when observation_dates.last_hba1c_date is null then observation_dates.last_blood_glucose_date
+            when observation_dates.last_blood_glucose_date > observation_dates.last_hba1c_date
+                then observation_dates.last_blood_glucose_date
+            else observation_dates.last_hba1c_date
+        end as last_glycaemia_date,
         procedure_dates.last_asthma_review_date,
         procedure_dates.last_copd_review_date,
         procedure_dates.last_medication_review_date,
+        procedure_dates.last_ld_health_check_date,
         procedure_dates.last_flu_vaccination_date,
         booking_summary.antenatal_bookings_12m,
         booking_summary.latest_antenatal_booking_date,
@@ -126,8 +153,10 @@ flags as (
             as {{ element }}_recorded_12m,
         {%- endfor %}
         coalesce({{ in_lookback('dm_red_hba1c_lookback_months', 'last_hba1c_date') }}, false) as hba1c_recorded_15m,
+        coalesce({{ in_lookback('ld_health_check_lookback_months', 'last_ld_health_check_date') }}, false)
+            as has_ld_health_check_12m,
         {%- for element, date_column in [('bmi', 'last_bmi_date'), ('bp', 'last_bp_date'),
-                                         ('cholesterol', 'last_cholesterol_date'), ('glycaemia', 'last_hba1c_date'),
+                                         ('cholesterol', 'last_cholesterol_date'), ('glycaemia', 'last_glycaemia_date'),
                                          ('smoking', 'last_smoking_status_date'), ('alcohol', 'last_alcohol_date')] %}
         coalesce({{ in_lookback('smi_health_check_lookback_months', date_column) }}, false) as smi_hc_{{ element }}_12m,
         {%- endfor %}
@@ -176,6 +205,7 @@ select
     ) as smi_health_check_elements_12m,
     last_foot_check_date,
     last_alcohol_date,
+    last_blood_glucose_date,
     {{ flu_season_start() }} as flu_season_start_date,
     {{ flu_season_end() }} as flu_season_end_date,
     last_flu_vaccination_date,
@@ -186,6 +216,8 @@ select
     has_copd_review_12m,
     last_medication_review_date,
     has_medication_review_12m,
+    last_ld_health_check_date,
+    has_ld_health_check_12m,
     coalesce(antenatal_bookings_12m, 0) as antenatal_bookings_12m,
     latest_antenatal_booking_date,
     gestation_days as antenatal_gestation_days,

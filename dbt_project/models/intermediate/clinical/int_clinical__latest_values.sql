@@ -9,10 +9,16 @@
 --   * BP counts over the bp_lookback_months window, one reading per day: severe = systolic >= htn_red_sbp OR
 --     diastolic >= htn_red_dbp (NICE "180/120 or higher"); high = >= htn_red_repeat_sbp OR >= htn_red_repeat_dbp;
 --     raised = systolic >= possible_undiag_sbp AND diastolic >= possible_undiag_dbp (both, as the spec says).
+--   * Hypertension treated-to-target decision (clinical spec v2, Core20PLUS5 5a; CVDP007HYP, QOF HYP008/009), the
+--     one place every model reads it: htn_target_sbp / htn_target_dbp = the target that applies to this person
+--     (age >= htn_age_older or not; the last reading clinic or home / daytime ambulatory average: the home targets
+--     are 5 mmHg lower); is_bp_at_htn_target = a BP in bp_lookback_months with systolic AND diastolic meeting
+--     their target rule (value and operator from the seed: 140/90 or less is to target); no BP in 12 months =
+--     false. Computed for everyone; only the hypertension register's denominator uses it.
 {%- set value_concepts = concept_list('hba1c', 'cholesterol', 'non_hdl_cholesterol', 'bmi', 'qrisk', 'egfr',
                                       'urine_acr', 'cha2ds2_vasc') %}
 with population as (
-    select person_id from {{ ref('int_person__registered_population') }}
+    select person_id, age from {{ ref('int_person__registered_population') }}
 ),
 
 observations as (
@@ -113,6 +119,7 @@ bp_summary as (
         max(case when recency_rank = 1 then bp_date end) as last_bp_date,
         max(case when recency_rank = 1 then systolic end) as last_bp_systolic,
         max(case when recency_rank = 1 then diastolic end) as last_bp_diastolic,
+        max(case when recency_rank = 1 and is_home_or_ambulatory then 1 else 0 end) = 1 as last_bp_is_home_or_ambulatory,
         sum(case when is_in_bp_window then 1 else 0 end) as bp_readings_12m,
         sum(case when is_in_bp_window and is_severe then 1 else 0 end) as bp_severe_readings_12m,
         max(case when is_in_bp_window and is_severe then bp_date end) as latest_severe_bp_date,
@@ -129,6 +136,56 @@ raised_bp as (
     inner join bp_summary
         on bp_readings.person_id = bp_summary.person_id
         and bp_readings.bp_date = bp_summary.latest_raised_bp_date
+),
+
+bp_control as (
+    select
+        population.person_id,
+        coalesce({{ in_lookback('bp_lookback_months', 'bp_summary.last_bp_date') }}, false) as has_bp_12m,
+        coalesce(bp_summary.last_bp_is_home_or_ambulatory, false) as last_bp_is_home_or_ambulatory,
+        population.age >= {{ threshold_int('htn_age_older') }} as is_older_age_target,
+        bp_summary.last_bp_systolic,
+        bp_summary.last_bp_diastolic
+    from population
+    left join bp_summary
+        on population.person_id = bp_summary.person_id
+),
+
+bp_targets as (
+    select
+        person_id,
+        has_bp_12m,
+        last_bp_is_home_or_ambulatory,
+        case
+            when is_older_age_target and last_bp_is_home_or_ambulatory then {{ threshold('htn_target_sbp_80plus_home') }}
+            when is_older_age_target then {{ threshold('htn_target_sbp_80plus') }}
+            when last_bp_is_home_or_ambulatory then {{ threshold('htn_target_sbp_under80_home') }}
+            else {{ threshold('htn_target_sbp_under80') }}
+        end as htn_target_sbp,
+        case
+            when is_older_age_target and last_bp_is_home_or_ambulatory then {{ threshold('htn_target_dbp_80plus_home') }}
+            when is_older_age_target then {{ threshold('htn_target_dbp_80plus') }}
+            when last_bp_is_home_or_ambulatory then {{ threshold('htn_target_dbp_under80_home') }}
+            else {{ threshold('htn_target_dbp_under80') }}
+        end as htn_target_dbp,
+        coalesce(
+            has_bp_12m
+            and case
+                when is_older_age_target and last_bp_is_home_or_ambulatory
+                    then {{ meets_threshold('htn_target_sbp_80plus_home', 'last_bp_systolic') }}
+                     and {{ meets_threshold('htn_target_dbp_80plus_home', 'last_bp_diastolic') }}
+                when is_older_age_target
+                    then {{ meets_threshold('htn_target_sbp_80plus', 'last_bp_systolic') }}
+                     and {{ meets_threshold('htn_target_dbp_80plus', 'last_bp_diastolic') }}
+                when last_bp_is_home_or_ambulatory
+                    then {{ meets_threshold('htn_target_sbp_under80_home', 'last_bp_systolic') }}
+                     and {{ meets_threshold('htn_target_dbp_under80_home', 'last_bp_diastolic') }}
+                else {{ meets_threshold('htn_target_sbp_under80', 'last_bp_systolic') }}
+                 and {{ meets_threshold('htn_target_dbp_under80', 'last_bp_diastolic') }}
+            end,
+            false
+        ) as is_bp_at_htn_target
+    from bp_control
 )
 
 select
@@ -136,8 +193,12 @@ select
     bp_summary.last_bp_date,
     bp_summary.last_bp_systolic,
     bp_summary.last_bp_diastolic,
-    coalesce({{ in_lookback('bp_lookback_months', 'bp_summary.last_bp_date') }}, false) as has_bp_12m,
+    bp_targets.has_bp_12m,
     coalesce({{ in_lookback('bp_case_finding_lookback_years', 'bp_summary.last_bp_date') }}, false) as has_bp_5y,
+    bp_targets.last_bp_is_home_or_ambulatory,
+    bp_targets.htn_target_sbp,
+    bp_targets.htn_target_dbp,
+    bp_targets.is_bp_at_htn_target,
     coalesce(bp_summary.bp_readings_12m, 0) as bp_readings_12m,
     coalesce(bp_summary.bp_severe_readings_12m, 0) as bp_severe_readings_12m,
     bp_summary.latest_severe_bp_date,
@@ -155,6 +216,8 @@ select
 from population
 left join bp_summary
     on population.person_id = bp_summary.person_id
+left join bp_targets
+    on population.person_id = bp_targets.person_id
 left join raised_bp
     on population.person_id = raised_bp.person_id
 left join latest_values

@@ -2,6 +2,9 @@
 -- number of issues in the short (medication_lookback_short_months, 6) and long (medication_lookback_long_months,
 -- 12) windows; and polypharmacy = distinct medicines (dm+d codes, any medicine, classed or not) issued in
 -- polypharmacy_lookback_months. Windows are (reference date - N months, reference date].
+-- has_asthma_medicine_12m: a SABA (salbutamol or terbutaline) or ICS issued in asthma_medicine_lookback_months, the
+-- QOF AST005 condition for an active asthma diagnosis (clinical spec v2), read by the asthma register and the CYP
+-- asthma indicators. Other asthma drugs (LTRA, theophylline ...) have no codelist in the project yet.
 {%- set medication_classes = concept_list('lipid_lowering', 'statin', 'antihypertensive', 'oral_anticoagulant',
                                           'antiplatelet', 'saba', 'ics', 'insulin', 'other_antidiabetic',
                                           'ace_inhibitor', 'arb', 'beta_blocker') %}
@@ -51,7 +54,12 @@ select
     coalesce(by_class.{{ medication_class }}_issues_12m, 0) as {{ medication_class }}_issues_12m,
     {%- endfor %}
     coalesce(polypharmacy.distinct_medicines_6m, 0) as distinct_medicines_6m,
-    coalesce(polypharmacy.distinct_medicines_6m, 0) >= {{ threshold('polypharmacy_distinct_medicines') }} as is_polypharmacy
+    coalesce(polypharmacy.distinct_medicines_6m, 0) >= {{ threshold('polypharmacy_distinct_medicines') }} as is_polypharmacy,
+    coalesce(
+        {{ in_lookback('asthma_medicine_lookback_months', 'by_class.last_saba_issue_date') }}
+        or {{ in_lookback('asthma_medicine_lookback_months', 'by_class.last_ics_issue_date') }},
+        false
+    ) as has_asthma_medicine_12m
 from population
 left join by_class
     on population.person_id = by_class.person_id

@@ -4,7 +4,11 @@
 --   * minimum ages on the reference date: asthma, diabetes, hypertension, CKD (thresholds register_min_age_*);
 --   * ckd = CKD 3-5 (ckd_cod); a later CKD 1-2 code (ckd1and2_cod) or ckdres_cod removes it (both 'resolved' role);
 --   * smi: a remission code (smhres) resolves; palliative: palcareni_cod ("no longer indicated") resolves;
---   * cancer: latest cancer code within cancer_lookback_years (GP record; the cancer registry is not used here);
+--   * cancer: FIRST cancer code within cancer_lookback_years (clinical spec v2: c19can_cod holds "history of" and
+--     "in remission" codes, so a later code does not restart it; GP record, the cancer registry is not used here);
+--     diagnosis_date is that first date;
+--   * asthma (clinical spec v2, QOF AST005): active only with an asthma medicine issued in the last 12 months
+--     (int_clinical__medication_exposure.has_asthma_medicine_12m);
 --   * ndh: latest NDH code, and not on the diabetes register;
 --   * frailty: the latest coded severity wins (same day: the most severe); never resolves; one row, frailty_<severity>;
 --   * diabetes: register_detail = type1 / type2 from the later of the latest type 1 and type 2 codes; 'other' when
@@ -15,10 +19,12 @@ with population as (
 ),
 
 diagnoses as (
-    select diagnoses.*, population.age
+    select diagnoses.*, population.age, coalesce(medication.has_asthma_medicine_12m, false) as has_asthma_medicine_12m
     from {{ ref('int_clinical__diagnoses_latest') }} as diagnoses
     inner join population
         on diagnoses.person_id = population.person_id
+    left join {{ ref('int_clinical__medication_exposure') }} as medication
+        on diagnoses.person_id = medication.person_id
 ),
 
 standard_registers as (
@@ -33,7 +39,8 @@ standard_registers as (
       and concept in ({{ concepts('hypertension', 'diabetes', 'copd', 'asthma', 'af', 'chd', 'stroke_tia',
                                   'heart_failure', 'ckd', 'pad', 'smi', 'learning_disability', 'autism',
                                   'dementia', 'epilepsy', 'palliative') }})
-      and (concept <> {{ concept('asthma') }} or age >= {{ threshold_int('register_min_age_asthma') }})
+      and (concept <> {{ concept('asthma') }}
+           or (age >= {{ threshold_int('register_min_age_asthma') }} and has_asthma_medicine_12m))
       and (concept <> {{ concept('diabetes') }} or age >= {{ threshold_int('register_min_age_diabetes') }})
       and (concept <> {{ concept('hypertension') }} or age >= {{ threshold_int('register_min_age_hypertension') }})
       and (concept <> {{ concept('ckd') }} or age >= {{ threshold_int('register_min_age_ckd') }})
@@ -59,12 +66,12 @@ cancer_register as (
     select
         person_id,
         'cancer' as register,
-        latest_diagnosis_date as diagnosis_date,
+        first_diagnosis_date as diagnosis_date,
         first_diagnosis_date,
         latest_diagnosis_code as diagnosis_code
     from diagnoses
     where concept = {{ concept('cancer') }}
-      and {{ in_lookback('cancer_lookback_years', 'latest_diagnosis_date') }}
+      and {{ in_lookback('cancer_lookback_years', 'first_diagnosis_date') }}
 ),
 
 frailty_ranked as (

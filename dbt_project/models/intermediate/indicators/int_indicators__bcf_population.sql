@@ -4,8 +4,9 @@
 -- registration open on the date (start <= date, end null or after it), latest start wins, no death on or before
 -- the date (a death on any registration counts). Residence = the LSOA of that registration -> district
 -- (imd2019_lsoa) -> local authority (practice_map: Peterborough E06000031, the Cambridgeshire districts E10000003);
--- an LSOA outside the ICB or unknown gives no local authority and is left out. People with a Type 1 opt-out on any
--- registration are left out (excluded from every aggregate). This is a REGISTERED population, not the ONS
+-- an LSOA outside the ICB or unknown gives no local authority and is left out. People with a Type 1 opt-out are left
+-- out (excluded from every aggregate): the opt-out of their latest registration record (int_person__type1_opt_out,
+-- the same rule as every mart). This is a REGISTERED population, not the ONS
 -- mid-year estimate the national BCF figures use (list inflation makes it somewhat larger).
 with periods as (
     select * from {{ ref('int_indicators__bcf_periods') }}
@@ -17,11 +18,13 @@ registrations as (
 
 people as (
     select
-        person_id,
-        min(date_of_death) as date_of_death,
-        max(case when has_type1_opt_out then 1 else 0 end) = 1 as has_type1_opt_out
+        registrations.person_id,
+        min(registrations.date_of_death) as date_of_death,
+        max(case when opt_out.has_type1_opt_out then 1 else 0 end) = 1 as has_type1_opt_out
     from registrations
-    group by person_id
+    inner join {{ ref('int_person__type1_opt_out') }} as opt_out
+        on registrations.person_id = opt_out.person_id
+    group by registrations.person_id
 ),
 
 district_local_authorities as (
@@ -38,11 +41,7 @@ open_registrations as (
         registrations.lsoa_code,
         row_number() over (
             partition by periods.period_end, registrations.person_id
-            order by
-                registrations.registration_start_date desc,
-                case when registrations.registration_end_date is null then 0 else 1 end,
-                registrations.registration_end_date desc,
-                registrations.practice_code
+            order by {{ registration_recency_order('registrations.') }}
         ) as recency_rank
     from periods
     inner join registrations

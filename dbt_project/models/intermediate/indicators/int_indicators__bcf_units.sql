@@ -1,26 +1,35 @@
 -- The units the Better Care Fund metrics count (hospital spells, social care episodes, people), one row per metric x
 -- period x unit, with the local authority of residence and the age at the event. marts.bcf_metrics aggregates it.
---   * Hospital spells: SUS APC emergency spells (admission method 2x: 21-28, 2A-2D) of linked persons.
---     avoidable_admissions: admission date in the period, primary diagnosis matching a chronic ACSC prefix;
---     emergency_admissions_falls_65plus: admission date in the period, a W00-W19 code in any position (primary or
---     the semicolon-separated secondary list). Both lists are bcf_metric_definitions.icd10_prefixes (a prefix
---     matches every code starting with it: J45 matches J450, J46 matches J46X, E100 matches only E100).
---     discharge_usual_residence: discharge date in the period, a recorded destination other than death (79); the
---     numerator is destination 19 (usual place of residence).
+--   * Hospital spells of linked persons (SUS APC). Emergency = admission method 2x (21-28, 2A-2D; code set
+--     admission_method_emergency). avoidable_admissions: emergency, admission date in the period, primary
+--     diagnosis matching a chronic ACSC prefix; emergency_admissions_falls_65plus (PHOF C29, clinical spec v2):
+--     emergency, admission date in the period, an injury PRIMARY diagnosis (primary_icd10_prefixes S, T = S00-T98)
+--     and a fall code W00-W19 in any position (primary or the semicolon-separated secondary list). The lists are
+--     bcf_metric_definitions.icd10_prefixes / primary_icd10_prefixes (a prefix matches every code starting with
+--     it: J45 matches J450, J46 matches J46X, E100 matches only E100).
+--     discharge_usual_residence: every spell (any admission method: the BCF metric is not limited to emergency
+--     admissions) discharged in the period with a recorded destination other than death (code set
+--     discharge_destination_died); numerator: usual place of residence (discharge_destination_usual_residence).
+--     The national metric counts acute trusts only; this feed's providers are all treated as acute.
 --   * Social care (asc_services): permanent_care_home_admissions_65plus = a Residential or Nursing service starting in
 --     the period, one unit per person per period (a move from residential to nursing in the same period is not a
 --     second admission); reablement_at_home_91_days = a Reablement service starting in the period with a recorded
---     91-day outcome, numerator still_at_home_91_days. Rows with no linked NHS number cannot be aged or placed and
---     are not counted.
+--     91-day outcome, numerator still_at_home_91_days. ASCOF 2B(1) counts people discharged from hospital INTO
+--     reablement; the feed's outcome is defined that way ("at home 91 days after hospital discharge") but the
+--     episode carries no spell or discharge date, so the link to a discharge cannot be checked here and every
+--     recorded reablement episode is counted. Rows with no linked NHS number cannot be aged or placed and are not
+--     counted.
 --   * Residence: the registration open on the event date (latest start wins) -> LSOA -> district -> local authority,
 --     as int_indicators__bcf_population; no open registration or a residence outside the ICB = not counted (the
---     numerator and denominator are the same registered residents). People with a Type 1 opt-out are left out.
+--     numerator and denominator are the same registered residents). People with a Type 1 opt-out are left out:
+--     the opt-out of their latest registration record (int_person__type1_opt_out, the same rule as every mart).
 --   * Minimum age: age at the event >= the threshold named by the metric's min_age_rule_id.
 {#- The ICD-10 prefixes of bcf_metric_definitions (space-separated in one cell) become one row each. Splitting a
     cell needs dialect-specific SQL (dbt.split_part takes only a literal part number on Spark), so the seed, which
     dbt builds before this model, is read when the model runs and the rows are rendered as literals. Only letters
     and digits are accepted in a prefix. At parse / compile time without a built seed, no prefixes are rendered. -#}
 {%- set prefix_rows = [] %}
+{%- set primary_prefix_rows = [] %}
 {%- if execute %}
     {%- set definitions_relation = load_relation(ref('bcf_metric_definitions')) %}
     {%- if definitions_relation is not none %}
@@ -34,6 +43,16 @@
                                                        ~ seed_row[1] ~ "' for metric '" ~ seed_row[0] ~ "'") }}
                 {%- endif %}
                 {%- do prefix_rows.append((seed_row[0], seed_row[1], prefix)) %}
+            {%- endfor %}
+        {%- endfor %}
+        {%- set primary_rows = run_query("select metric_id, primary_icd10_prefixes from " ~ definitions_relation
+                                         ~ " where primary_icd10_prefixes is not null") %}
+        {%- for seed_row in primary_rows.rows %}
+            {%- for prefix in (seed_row[1] | string).split() %}
+                {%- if not modules.re.match('^[A-Z0-9]+$', prefix) %}
+                    {{ exceptions.raise_compiler_error("bcf_metric_definitions: bad primary prefix '" ~ prefix ~ "' for metric '" ~ seed_row[0] ~ "'") }}
+                {%- endif %}
+                {%- do primary_prefix_rows.append((seed_row[0], prefix)) %}
             {%- endfor %}
         {%- endfor %}
         {%- if prefix_rows | length == 0 %}
@@ -60,9 +79,8 @@ registrations as (
 
 opted_out as (
     select person_id
-    from registrations
-    group by person_id
-    having max(case when has_type1_opt_out then 1 else 0 end) = 1
+    from {{ ref('int_person__type1_opt_out') }}
+    where has_type1_opt_out
 ),
 
 -- ICD-10 prefixes, one row each (rendered at run time from the seed, see the top of this file).
@@ -79,7 +97,18 @@ prefixes as (
     {%- endfor %}
 ),
 
-emergency_spells as (
+-- Primary-diagnosis prefixes a metric ALSO requires (PHOF falls: injury S00-T98), one row each.
+primary_prefixes as (
+    {%- for metric_id, prefix in primary_prefix_rows %}
+    select '{{ metric_id }}' as metric_id, '{{ prefix }}' as prefix
+    {%- if not loop.last %} union all{% endif %}
+    {%- else %}
+    select cast(null as {{ dbt.type_string() }}) as metric_id, cast(null as {{ dbt.type_string() }}) as prefix
+    where 1 = 0
+    {%- endfor %}
+),
+
+window_spells as (
     select
         spells.spell_id,
         spells.person_id,
@@ -87,24 +116,29 @@ emergency_spells as (
         spells.discharge_date,
         spells.discharge_destination_code,
         spells.primary_diagnosis_icd10_code,
+        coalesce({{ in_code_set('admission_method_emergency', 'spells.admission_method_code') }}, false) as is_emergency,
         {{ dbt.concat(["';'", "spells.primary_diagnosis_icd10_code", "';'",
                        "coalesce(spells.secondary_diagnosis_icd10_codes, '')"]) }} as all_diagnosis_codes
     from {{ ref('stg_sus_apc_spells') }} as spells
     cross join window_bounds
     where spells.is_linked
-      and substring(spells.admission_method_code, 1, 1) = '2'
       and (
           (spells.admission_date >= window_bounds.first_day and spells.admission_date <= window_bounds.last_day)
           or (spells.discharge_date >= window_bounds.first_day and spells.discharge_date <= window_bounds.last_day)
       )
 ),
 
-diagnosis_spells as (
+emergency_spells as (
+    select * from window_spells where is_emergency
+),
+
+matched_spells as (
     select distinct
         prefixes.metric_id,
         emergency_spells.spell_id,
         emergency_spells.person_id,
-        emergency_spells.admission_date
+        emergency_spells.admission_date,
+        emergency_spells.primary_diagnosis_icd10_code
     from emergency_spells
     inner join prefixes
         on (prefixes.diagnosis_position = 'primary'
@@ -112,6 +146,22 @@ diagnosis_spells as (
         or (prefixes.diagnosis_position = 'any'
             and emergency_spells.all_diagnosis_codes like {{ dbt.concat(["'%;'", "prefixes.prefix", "'%'"]) }})
     where prefixes.prefix <> ''
+),
+
+diagnosis_spells as (
+    -- A metric with primary_prefixes keeps only spells whose primary diagnosis also matches one of them.
+    select
+        matched_spells.metric_id,
+        matched_spells.spell_id,
+        matched_spells.person_id,
+        matched_spells.admission_date
+    from matched_spells
+    left join primary_prefixes
+        on matched_spells.metric_id = primary_prefixes.metric_id
+    group by matched_spells.metric_id, matched_spells.spell_id, matched_spells.person_id, matched_spells.admission_date
+    having count(primary_prefixes.prefix) = 0
+        or max(case when matched_spells.primary_diagnosis_icd10_code
+                         like {{ dbt.concat(["primary_prefixes.prefix", "'%'"]) }} then 1 else 0 end) = 1
 ),
 
 social_care as (
@@ -138,12 +188,12 @@ candidate_units as (
         spell_id as unit_id,
         person_id,
         discharge_date as event_date,
-        discharge_destination_code = '19' as is_numerator,
+        {{ in_code_set('discharge_destination_usual_residence', 'discharge_destination_code') }} as is_numerator,
         true as is_denominator_unit
-    from emergency_spells
+    from window_spells
     where discharge_date is not null
       and discharge_destination_code is not null
-      and discharge_destination_code <> '79'
+      and not {{ in_code_set('discharge_destination_died', 'discharge_destination_code') }}
 
     union all
 
@@ -155,7 +205,7 @@ candidate_units as (
         true as is_numerator,
         false as is_denominator_unit
     from social_care
-    where lower(service_type) in ('residential', 'nursing')
+    where {{ in_code_set('asc_service_care_home', 'service_type') }}
 
     union all
 
@@ -167,7 +217,7 @@ candidate_units as (
         is_still_at_home_91_days as is_numerator,
         true as is_denominator_unit
     from social_care
-    where lower(service_type) = 'reablement'
+    where {{ in_code_set('asc_service_reablement', 'service_type') }}
       and is_still_at_home_91_days is not null
 ),
 
@@ -192,11 +242,7 @@ residence as (
         registrations.lsoa_code,
         row_number() over (
             partition by in_periods.metric_id, in_periods.unit_id
-            order by
-                registrations.registration_start_date desc,
-                case when registrations.registration_end_date is null then 0 else 1 end,
-                registrations.registration_end_date desc,
-                registrations.practice_code
+            order by {{ registration_recency_order('registrations.') }}
         ) as recency_rank
     from in_periods
     inner join registrations

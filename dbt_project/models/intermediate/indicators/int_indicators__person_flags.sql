@@ -3,22 +3,26 @@
 -- counts of spell- and tumour-counted indicators. Type 1 opt-outs are kept (direct-care lists); every aggregate
 -- excludes them. Rules, all thresholds from seeds/thresholds.csv:
 --   * adult indicators need age >= adult_min_age (the spec: "adults 18+ unless stated"); CYP ones age <= cyp_max_age.
---   * maternity_booking_10wk: an antenatal booking in antenatal_lookback_months; numerator: the latest booking
---     records a gestation <= maternity_gestation_days (int_clinical__care_processes).
---   * smi_health_check: SMI register; numerator: >= smi_health_check_elements of the 6 elements in 12 months.
+--   * maternity_booking_10wk (clinical spec v2): women (sex Female) of any age with an antenatal booking in
+--     antenatal_lookback_months; numerator: the latest booking records a gestation <= maternity_gestation_days
+--     (a value in weeks converted to days: int_clinical__care_processes).
+--   * smi_health_check: SMI register; numerator: >= smi_health_check_elements of the 6 elements in 12 months
+--     (glycaemia = HbA1c or blood glucose; alcohol = any consumption record: int_clinical__care_processes).
 --   * copd_flu_vaccination: COPD register; numerator: flu vaccination in the current season.
 --   * copd_emergency_admissions: COPD register; numerator count: emergency COPD spells in 12 months of those people
 --     (spells of people not on the register are not counted: the rate is per 1,000 on the register).
 --   * cancer_early_stage: tumours in int_indicators__cancer_tumours; denominator = has a staged tumour, numerator =
 --     has an early-stage tumour (the aggregate counts tumours); unstaged tumours are counted apart.
---   * htn_treated_to_target: hypertension register; last BP in bp_lookback_months strictly below
---     htn_target_sbp/dbp_under80 (age < htn_age_older) or htn_target_sbp/dbp_80plus; no BP in 12 months = not to target.
+--   * htn_treated_to_target (CVDP007HYP, QOF HYP008/009): hypertension register; numerator =
+--     int_clinical__latest_values.is_bp_at_htn_target (the one place the decision is made: last BP in 12 months at
+--     or below 140/90, 150/90 at 80+, 135/85 and 145/85 for home / daytime ambulatory averages; no BP = not).
 --   * htn_case_finding: age >= htn_case_finding_min_age, not on the hypertension register; numerator: a BP in
 --     bp_case_finding_lookback_years.
 --   * lipids_*: established CVD = CHD, stroke/TIA or PAD register. lipids_on_llt: no CVD and latest QRISK >=
 --     lipid_qrisk; lipids_qrisk20_on_llt: no CVD and QRISK >= lipid_qrisk_high; lipids_cvd_on_llt: CVD.
 --     Numerator: lipid-lowering therapy issued in llt_lookback_months.
---   * cyp_asthma_*: 0-17 with an active asthma diagnosis (no register minimum age; int_clinical__diagnoses_latest).
+--   * cyp_asthma_*: 0-17 with an active asthma diagnosis (no register minimum age; int_clinical__diagnoses_latest)
+--     AND an asthma medicine issued in the last 12 months (QOF AST005, as the asthma register: clinical spec v2).
 --     Reliever over-reliance: >= saba_overuse_count SABA issues in 12 months; no preventer: no ICS issued in
 --     ics_lookback_months.
 --   * cyp_diabetes_hba1c_recorded: 0-17 with an active diabetes diagnosis (the diabetes register starts at 17, so
@@ -29,6 +33,8 @@
 --     extraction in the window was at <= 10 and who has turned 11 since (so every counted spell has its child in
 --     the denominator); numerator count: tooth extraction spells aged <= 10 at admission in 12 months.
 --   * cyp_mental_health_contact: aged 0-17; numerator: an attended CYP mental health contact in 12 months.
+--   * ld_health_check: learning disability register aged >= ld_health_check_min_age (14); numerator: an annual
+--     health check code in ld_health_check_lookback_months (12).
 --   * Core20: IMD decile <= core20_imd_decile_max (unknown LSOA: not Core20). PLUS: ethnic minority = 5-group not
 --     White (Not stated / Not recorded are not a minority) or White non-British (B, C); inclusion health =
 --     homeless, Gypsy/Roma/Traveller or asylum seeker/refugee ever coded; LD and/or autism register; SMI register;
@@ -37,13 +43,15 @@
     'maternity_booking_10wk', 'smi_health_check', 'copd_flu_vaccination', 'copd_emergency_admissions',
     'cancer_early_stage', 'htn_treated_to_target', 'htn_case_finding', 'lipids_on_llt', 'lipids_qrisk20_on_llt',
     'lipids_cvd_on_llt', 'cyp_asthma_reliever_overuse', 'cyp_asthma_no_preventer', 'cyp_diabetes_hba1c_recorded',
-    'cyp_epilepsy_specialist_contact', 'cyp_oral_health_extraction', 'cyp_mental_health_contact'] %}
+    'cyp_epilepsy_specialist_contact', 'cyp_oral_health_extraction', 'cyp_mental_health_contact',
+    'ld_health_check'] %}
 {%- set registers = ['hypertension', 'copd', 'smi', 'chd', 'stroke_tia', 'pad', 'epilepsy', 'learning_disability',
                      'autism'] %}
 with population as (
     select
         person_id,
         age,
+        sex,
         ethnicity_group,
         is_white_non_british,
         imd_decile,
@@ -65,15 +73,18 @@ registers as (
 ),
 
 cyp_diagnoses as (
-    -- Active diagnoses with no register minimum age, for children.
+    -- Active diagnoses with no register minimum age, for children; asthma also needs an asthma medicine in 12 months.
     select
-        person_id,
-        max(case when concept = {{ concept('asthma') }} then 1 else 0 end) = 1 as has_active_asthma,
-        max(case when concept = {{ concept('diabetes') }} then 1 else 0 end) = 1 as has_active_diabetes
-    from {{ ref('int_clinical__diagnoses_latest') }}
-    where is_active
-      and concept in ({{ concepts('asthma', 'diabetes') }})
-    group by person_id
+        diagnoses.person_id,
+        max(case when diagnoses.concept = {{ concept('asthma') }} and medication.has_asthma_medicine_12m
+                 then 1 else 0 end) = 1 as has_active_asthma,
+        max(case when diagnoses.concept = {{ concept('diabetes') }} then 1 else 0 end) = 1 as has_active_diabetes
+    from {{ ref('int_clinical__diagnoses_latest') }} as diagnoses
+    left join {{ ref('int_clinical__medication_exposure') }} as medication
+        on diagnoses.person_id = medication.person_id
+    where diagnoses.is_active
+      and diagnoses.concept in ({{ concepts('asthma', 'diabetes') }})
+    group by diagnoses.person_id
 ),
 
 tumours as (
@@ -92,6 +103,7 @@ person as (
         population.age,
         population.age >= {{ threshold_int('adult_min_age') }} as is_adult,
         population.age <= {{ threshold_int('cyp_max_age') }} as is_cyp,
+        population.sex,
         population.ethnicity_group,
         population.is_white_non_british,
         population.imd_decile,
@@ -109,12 +121,14 @@ person as (
         latest_values.has_bp_5y,
         latest_values.last_bp_systolic,
         latest_values.last_bp_diastolic,
+        latest_values.is_bp_at_htn_target,
         latest_values.qrisk_value,
         care_processes.antenatal_bookings_12m,
         coalesce(care_processes.is_antenatal_booked_by_10_weeks, false) as is_antenatal_booked_by_10_weeks,
         care_processes.smi_health_check_elements_12m,
         care_processes.has_flu_vaccination_this_season,
         care_processes.hba1c_recorded_12m,
+        coalesce(care_processes.has_ld_health_check_12m, false) as has_ld_health_check_12m,
         coalesce({{ in_lookback('llt_lookback_months', 'medication.last_lipid_lowering_issue_date') }}, false)
             as has_llt_6m,
         medication.saba_issues_12m,
@@ -148,7 +162,7 @@ denominators as (
     select
         person.*,
         (is_on_chd_register or is_on_stroke_tia_register or is_on_pad_register) as has_established_cvd,
-        is_adult and antenatal_bookings_12m > 0 as maternity_booking_10wk_denominator,
+        sex = 'Female' and antenatal_bookings_12m > 0 as maternity_booking_10wk_denominator,
         is_adult and is_on_smi_register as smi_health_check_denominator,
         is_adult and is_on_copd_register as copd_flu_vaccination_denominator,
         is_adult and is_on_copd_register as copd_emergency_admissions_denominator,
@@ -170,7 +184,9 @@ denominators as (
         is_cyp and is_on_epilepsy_register as cyp_epilepsy_specialist_contact_denominator,
         (age <= {{ threshold_int('cyp_oral_health_max_age') }} or cyp_tooth_extraction_admissions_12m > 0)
             as cyp_oral_health_extraction_denominator,
-        is_cyp as cyp_mental_health_contact_denominator
+        is_cyp as cyp_mental_health_contact_denominator,
+        is_on_learning_disability_register and age >= {{ threshold_int('ld_health_check_min_age') }}
+            as ld_health_check_denominator
     from person
 ),
 
@@ -186,18 +202,7 @@ flags as (
         copd_emergency_admissions_denominator and copd_emergency_admissions_12m > 0
             as copd_emergency_admissions_numerator,
         cancer_early_stage_denominator and early_stage_tumours > 0 as cancer_early_stage_numerator,
-        htn_treated_to_target_denominator
-            and coalesce(
-                has_bp_12m
-                and case
-                    when age >= {{ threshold_int('htn_age_older') }}
-                        then last_bp_systolic < {{ threshold('htn_target_sbp_80plus') }}
-                         and last_bp_diastolic < {{ threshold('htn_target_dbp_80plus') }}
-                    else last_bp_systolic < {{ threshold('htn_target_sbp_under80') }}
-                     and last_bp_diastolic < {{ threshold('htn_target_dbp_under80') }}
-                end,
-                false
-            ) as htn_treated_to_target_numerator,
+        htn_treated_to_target_denominator and coalesce(is_bp_at_htn_target, false) as htn_treated_to_target_numerator,
         htn_case_finding_denominator and coalesce(has_bp_5y, false) as htn_case_finding_numerator,
         lipids_on_llt_denominator and has_llt_6m as lipids_on_llt_numerator,
         lipids_qrisk20_on_llt_denominator and has_llt_6m as lipids_qrisk20_on_llt_numerator,
@@ -213,7 +218,8 @@ flags as (
         cyp_oral_health_extraction_denominator and cyp_tooth_extraction_admissions_12m > 0
             as cyp_oral_health_extraction_numerator,
         cyp_mental_health_contact_denominator and cyp_mental_health_contacts_12m > 0
-            as cyp_mental_health_contact_numerator
+            as cyp_mental_health_contact_numerator,
+        ld_health_check_denominator and has_ld_health_check_12m as ld_health_check_numerator
     from denominators
 )
 

@@ -8,7 +8,8 @@
     'maternity_booking_10wk', 'smi_health_check', 'copd_flu_vaccination', 'copd_emergency_admissions',
     'cancer_early_stage', 'htn_treated_to_target', 'htn_case_finding', 'lipids_on_llt', 'lipids_qrisk20_on_llt',
     'lipids_cvd_on_llt', 'cyp_asthma_reliever_overuse', 'cyp_asthma_no_preventer', 'cyp_diabetes_hba1c_recorded',
-    'cyp_epilepsy_specialist_contact', 'cyp_oral_health_extraction', 'cyp_mental_health_contact'] %}
+    'cyp_epilepsy_specialist_contact', 'cyp_oral_health_extraction', 'cyp_mental_health_contact',
+    'ld_health_check'] %}
 {#- indicator id -> (counting unit, numerator count expression, denominator count expression) where not per person -#}
 {%- set counted = {
     'copd_emergency_admissions': ('spell', 'copd_emergency_admissions_spells', '1'),

@@ -1,8 +1,8 @@
 -- One wide row per registered person with every fact the reversible-risk factors, the pathways and the target
 -- lists test (clinical spec, "Reversible risk", "Eclipse-style pathways"): registers, latest values, care
--- processes, medication exposure, 12-month utilisation and the risk score. No rule is decided here except where
--- it is decided once for everyone: hypertension treated to target comes from int_indicators__person_flags
--- (Core20PLUS5 5a), so a pathway, a risk factor and the indicator can never disagree.
+-- processes, medication exposure, 12-month utilisation and the risk score. No rule is decided here: hypertension
+-- treated to target (and the target that applies: age, clinic or home reading) is int_clinical__latest_values'
+-- decision, which Core20PLUS5 5a reads too, so a pathway, a risk factor and the indicator can never disagree.
 {%- set registers = ['hypertension', 'diabetes', 'ndh', 'copd', 'asthma', 'af', 'chd', 'stroke_tia', 'heart_failure',
                      'ckd', 'pad', 'smi', 'learning_disability', 'autism', 'dementia', 'cancer', 'epilepsy',
                      'palliative'] %}
@@ -75,13 +75,10 @@ select
     latest.latest_raised_bp_date,
     latest.latest_raised_bp_systolic,
     latest.latest_raised_bp_diastolic,
-    case when population.age >= {{ threshold_int('htn_age_older') }}
-         then {{ threshold('htn_target_sbp_80plus') }} else {{ threshold('htn_target_sbp_under80') }} end
-        as htn_target_sbp,
-    case when population.age >= {{ threshold_int('htn_age_older') }}
-         then {{ threshold('htn_target_dbp_80plus') }} else {{ threshold('htn_target_dbp_under80') }} end
-        as htn_target_dbp,
-    coalesce(flags.htn_treated_to_target_numerator, false) as is_bp_at_htn_target,
+    latest.last_bp_is_home_or_ambulatory,
+    latest.htn_target_sbp,
+    latest.htn_target_dbp,
+    coalesce(latest.is_bp_at_htn_target, false) as is_bp_at_htn_target,
     -- Other latest values
     latest.hba1c_value,
     latest.hba1c_date,

@@ -21,11 +21,7 @@ ranked_open_registrations as (
         -- later end, then practice code, so a rebuild always picks the same practice.
         row_number() over (
             partition by person_id
-            order by
-                registration_start_date desc,
-                case when registration_end_date is null then 0 else 1 end,
-                registration_end_date desc,
-                practice_code
+            order by {{ registration_recency_order() }}
         ) as recency_rank
     from registrations
     where is_open_on_reference_date
@@ -106,9 +102,12 @@ select
     imd.imd_decile,
     cast(ceil(imd.imd_decile / 2.0) as {{ dbt.type_int() }}) as imd_quintile,
     {{ imd_version() }} as imd_version,
-    with_age.has_type1_opt_out,
+    -- The latest record across all registrations, not only the current one (int_person__type1_opt_out).
+    type1_opt_out.has_type1_opt_out,
     {{ reference_date() }} as reference_date
 from with_age
+inner join {{ ref('int_person__type1_opt_out') }} as type1_opt_out
+    on with_age.person_id = type1_opt_out.person_id
 left join age_bands
     on with_age.age >= age_bands.min_age
     and (age_bands.max_age is null or with_age.age <= age_bands.max_age)
