@@ -17,10 +17,12 @@ from datetime import date, datetime, timezone
 from contextlib import contextmanager
 from pathlib import Path
 
+from assets import dbt_results
 from assets.contract import load_contract
 from assets.mart_contract import contract_version
 from assets.sql_text import sql_string
 from assets.run_meta import HISTORY_TABLES, connect, json_rows, now
+from expectations import mart_checks
 from expectations.rules import SEEDS
 
 PUBLISHED_SCHEMAS = ("marts", "restricted", "reference")
@@ -87,25 +89,46 @@ def remove_leftovers(warehouse_path: Path) -> list[Path]:
 
 def reference_versions() -> dict[str, str]:
     """sha256 of each reference file the refresh read: codelists, thresholds, maps."""
-    files = ["reference_manifest.csv", "quality_thresholds.csv", "plausible_ranges.csv", "practice_map.csv",
-             "codelists/codelist_concepts.csv"]
+    files = ["reference_manifest.csv", "quality_thresholds.csv", "mart_checks.csv", "plausible_ranges.csv",
+             "practice_map.csv", "codelists/codelist_concepts.csv"]
     return {f: hashlib.sha256((SEEDS / f).read_bytes()).hexdigest()[:16] for f in files}
 
 
+STAGE_NAMES = {"gate1": "gate 1", "gate2": "gate 2", "dbt": "dbt test"}
+
+
 def verify_gates(con, run_id: str) -> None:
-    """Defence in depth: publish itself refuses unless every feed was gated in this run and nothing blocked."""
-    failed = con.execute("""SELECT feed, rule_id, column_name, message FROM meta.check_results
-                            WHERE run_id = ? AND NOT passed AND severity = 'block' ORDER BY feed, rule_id""",
+    """Defence in depth: publish itself refuses unless every blocking check of every gate ran in this run and
+    passed: gate 1 on every feed of the contract, every gate-2 check of the registry (seeds/mart_checks.csv),
+    and every error-severity dbt test the nightly build selects (a skipped or missing test counts as not run)."""
+    failed = con.execute("""SELECT stage, feed, rule_id, column_name, observed_count, message FROM meta.check_results
+                            WHERE run_id = ? AND NOT passed AND severity = 'block'
+                            ORDER BY CASE stage WHEN 'gate1' THEN 1 WHEN 'dbt' THEN 2 ELSE 3 END, feed, rule_id""",
                          [run_id]).fetchall()
     if failed:
-        first = failed[0]
-        raise PublishRefused(f"{len(failed)} blocking check(s) failed, first: feed {first[0]} rule {first[1]} "
-                             f"column {first[2]}: {first[3]}")
-    gated = {r[0] for r in con.execute("SELECT DISTINCT feed FROM meta.check_results WHERE run_id = ? AND stage = 'gate1'",
-                                       [run_id]).fetchall()}
-    missing = sorted(set(load_contract()) - gated)
+        stage, table, rule, column, rows_failing, message = failed[0]
+        where = "feed" if stage == "gate1" else "table"
+        raise PublishRefused(f"{len(failed)} blocking check(s) failed, first: {STAGE_NAMES.get(stage, stage)} "
+                             f"{where} {table} rule {rule}" + (f" column {column}" if column else "") +
+                             (f" ({rows_failing:,} rows failing)" if rows_failing else "") + f": {message}")
+    # Nothing blocking failed, so every row left is a pass or a warning: what ran.
+    ran = {stage: set() for stage in STAGE_NAMES}
+    for stage, table, rule in con.execute("SELECT DISTINCT stage, feed, rule_id FROM meta.check_results WHERE run_id = ?",
+                                          [run_id]).fetchall():
+        ran.setdefault(stage, set()).add((table, rule))
+    missing = sorted(set(load_contract()) - {table for table, _ in ran["gate1"]})
     if missing:
         raise PublishRefused(f"no gate-1 results in this run for feed(s) {', '.join(missing)}")
+    not_run = [f"gate 2 table {c.table} check {c.check_id}" for c in mart_checks.load_registry()
+               if (c.table, c.check_id) not in ran["gate2"]]
+    try:
+        manifest = dbt_results.load_manifest()
+    except (OSError, ValueError) as e:
+        raise PublishRefused(f"cannot tell which dbt tests must have run: {e}") from e
+    not_run += [f"dbt test table {t.table} test {t.name}" for t in dbt_results.blocking_tests(manifest)
+                if (t.table, t.name) not in ran["dbt"]]
+    if not_run:
+        raise PublishRefused(f"{len(not_run)} blocking check(s) did not run in this run, first: {not_run[0]}")
 
 
 def _fsync(path: Path) -> None:

@@ -39,6 +39,14 @@ def duckdb_context(database_path: str, datasource_name: str = "build"):
     return context, datasource
 
 
+def rollback(datasource) -> None:
+    """After a query that raised: DuckDB aborts the persisted connection's transaction, and every later
+    expectation on it would fail with "Current transaction is aborted" unless it is rolled back."""
+    connection = datasource.get_execution_engine()._connection
+    if connection is not None:
+        connection.rollback()
+
+
 def close(datasource) -> None:
     """Release the DuckDB file so the next writer (ingest, dbt) can open it."""
     execution_engine = datasource.get_execution_engine()

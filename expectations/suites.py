@@ -8,7 +8,6 @@ built from the rule's own SQL predicate returns the breaking rows only when thei
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import datetime
 
 import great_expectations as gx
@@ -17,26 +16,8 @@ import great_expectations.expectations as gxe
 
 from assets.contract import load_contract
 from expectations import gx_duckdb
+from expectations.results import CheckResult
 from expectations.rules import GATE_REF, Rule, feed_rules, row_rules
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    feed: str
-    rule_id: str
-    column: str | None
-    expectation_type: str
-    severity: str
-    threshold: float
-    passed: bool
-    observed_count: int | None
-    observed_rate: float | None
-    element_count: int | None
-    message: str
-
-    @property
-    def blocks(self) -> bool:
-        return not self.passed and self.severity == "block"
 
 
 def _as_datetime(bound):

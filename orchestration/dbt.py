@@ -16,8 +16,9 @@ from typing import Any, Mapping
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
-from assets.risk_validation import VALIDATION_SELECTOR, prior_rebuild_args, record_risk_validation
-from assets.run_meta import connect, record_stage
+from assets import dbt_results
+from assets.risk_validation import prior_rebuild_args, record_risk_validation
+from assets.run_meta import connect, record_checks, record_stage
 from orchestration.assets import run_reference_date
 from orchestration.resources import RefreshSettings
 from phm.paths import DBT_PROJECT_DIR, PROJECT_ROOT
@@ -77,9 +78,11 @@ TRANSLATOR = PhmDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset
 
 
 # The risk validation model runs inside the prior-year rebuild (risk_validation below), not in the nightly build.
-@dbt_assets(manifest=dbt_project.manifest_path, exclude=VALIDATION_SELECTOR, dagster_dbt_translator=TRANSLATOR)
+@dbt_assets(manifest=dbt_project.manifest_path, exclude=dbt_results.NIGHTLY_BUILD_EXCLUDE,
+            dagster_dbt_translator=TRANSLATOR)
 def phm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: RefreshSettings):
-    """dbt build (seeds, models, tests) on this run's build file, as of the run's reference date."""
+    """dbt build (seeds, models, tests) on this run's build file, as of the run's reference date. Every test's
+    outcome (and every test that did not run) goes to meta.check_results, stage 'dbt', even when the build fails."""
     started = time.time()
     build_path = settings.build_path(context.run_id)
     os.environ["PHM_BUILD_DB"] = str(build_path)  # read by dbt_project/profiles.yml
@@ -92,7 +95,19 @@ def phm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, setti
         if invocation.process.poll() is None:
             invocation.process.terminate()
             invocation.process.wait(timeout=60)
+        record_test_results(build_path, context.run_id, invocation)
     record_stage(build_path, context.run_id, "dbt_build", started)
+
+
+def record_test_results(build_path: Path, run_id: str, invocation) -> None:
+    """dbt's run_results.json of this build against the tests of the manifest dagster-dbt loaded."""
+    try:
+        run_results = invocation.get_artifact("run_results.json")
+    except (OSError, ValueError):  # dbt stopped before writing it: every test is recorded as not run
+        run_results = None
+    results = dbt_results.check_results(dbt_results.load_manifest(dbt_project.manifest_path), run_results)
+    with connect(build_path) as con:
+        record_checks(con, run_id, "dbt", results)
 
 
 @dg.asset(key=["meta", "risk_validation"], group_name="marts",

@@ -5,11 +5,13 @@ import dagster as dg
 
 from orchestration.assets import RAW_FEEDS, build_database, person_key, published_warehouse_asset
 from orchestration.dbt import dbt_resource, phm_dbt_models, risk_validation
+from orchestration.gate2 import gate2_checks
 from orchestration.jobs import nightly_refresh
 from orchestration.resources import RefreshSettings
 from orchestration.schedules import nightly_refresh_schedule
 
 published_warehouse = published_warehouse_asset([*phm_dbt_models.keys, *risk_validation.keys])
+gate2_marts = gate2_checks(phm_dbt_models.keys)
 
 
 def build_definitions(settings: RefreshSettings | None = None) -> dg.Definitions:
@@ -18,7 +20,7 @@ def build_definitions(settings: RefreshSettings | None = None) -> dg.Definitions
     return dg.Definitions(
         assets=[build_database, *ingest_assets, person_key, phm_dbt_models, risk_validation,
                 published_warehouse],
-        asset_checks=gate1_checks,
+        asset_checks=[*gate1_checks, gate2_marts],
         jobs=[nightly_refresh],
         schedules=[nightly_refresh_schedule],
         resources={"settings": settings or RefreshSettings.from_env(), "dbt": dbt_resource()},

@@ -67,20 +67,34 @@ def _published_run(warehouse_path: Path) -> str | None:
 
 
 def _failures(result, build_file: Path) -> list[str]:
-    """What blocked the refresh: failed blocking checks first, then failed steps (with the feed and rule)."""
+    """What blocked the refresh: failed blocking checks first (gate 1, dbt tests, gate 2, each with its feed or
+    table, check and rows failing), then failed steps."""
     reasons = []
     rows = []
     if build_file.exists():
         try:
             with duckdb.connect(str(build_file), read_only=True) as con:
-                rows = con.execute("""SELECT feed, rule_id, column_name, message FROM meta.check_results
+                rows = con.execute("""SELECT stage, feed, rule_id, column_name, observed_count, message
+                                      FROM meta.check_results
                                       WHERE run_id = ? AND NOT passed AND severity = 'block'
-                                      ORDER BY feed, rule_id, column_name""", [result.run_id]).fetchall()
+                                      ORDER BY CASE stage WHEN 'gate1' THEN 1 WHEN 'dbt' THEN 2 ELSE 3 END,
+                                               feed, rule_id, column_name""", [result.run_id]).fetchall()
         except duckdb.Error as e:
             reasons.append(f"could not read the gate results from {build_file}: {e}")
-        for feed, rule, column, message in rows:
-            reasons.append(f"gate 1 blocked feed {feed}: rule {rule}" + (f" column {column}" if column else "")
-                           + f": {message}")
+    not_run = 0
+    for stage, table, rule, column, failing, message in rows:
+        column_text = f" column {column}" if column else ""
+        failing_text = f" ({failing:,} rows failing)" if failing else ""
+        if stage == "gate1":
+            reasons.append(f"gate 1 blocked feed {table}: rule {rule}{column_text}: {message}")
+        elif stage == "gate2":
+            reasons.append(f"gate 2 blocked table {table}: check {rule}{failing_text}: {message}")
+        elif message.startswith(("skipped", "did not run")):
+            not_run += 1  # downstream of a failure: counted, not listed
+        else:
+            reasons.append(f"dbt test blocked table {table}: test {rule}{column_text}{failing_text}: {message}")
+    if not_run:
+        reasons.append(f"{not_run} other blocking dbt test(s) skipped or did not run")
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
             error = event.event_specific_data.error

@@ -1,7 +1,9 @@
 """End to end on a hand-made drop: a clean drop publishes; a drop breaking a gate publishes nothing and leaves
-the last good warehouse byte-identical; the CLI exits non-zero naming the feed and the rule."""
+the last good warehouse byte-identical; the CLI exits non-zero naming the feed and the rule. The same holds for
+a failing dbt error-severity test and a failing gate-2 check (named with their table)."""
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 from datetime import date
@@ -11,6 +13,8 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
+import orchestration.assets
+from expectations import mart_checks
 from phm.cli import app
 from phm.refresh import run_refresh
 from tests.drops import minimal_rows, valid_nhs_numbers, write_feed, write_manifest
@@ -31,6 +35,15 @@ def add_drop(landing, day, changes=None):
         write_feed(drop, feed, feed_rows)
     write_manifest(drop, day)
     return drop
+
+
+def blocked_cli_refresh(landing, warehouse) -> str:
+    """`phm refresh` exits 1 and leaves the warehouse byte-identical; its output with rich's wrapping undone."""
+    before = digest(warehouse)
+    result = CliRunner().invoke(app, ["refresh", "--landing", str(landing), "--warehouse", str(warehouse)])
+    assert result.exit_code == 1, result.output
+    assert digest(warehouse) == before
+    return " ".join(result.output.split())
 
 
 @pytest.fixture(scope="module")
@@ -84,12 +97,7 @@ def test_cli_exits_non_zero_naming_feed_and_rule(published, tmp_path):
     drop = add_drop(landing, SECOND)
     (drop / "gp_medications.parquet").write_bytes(b"PAR1 broken")
     write_manifest(drop, SECOND)
-    before = digest(warehouse)
-    result = CliRunner().invoke(app, ["refresh", "--landing", str(landing), "--warehouse", str(warehouse)])
-    assert result.exit_code == 1, result.output
-    output = " ".join(result.output.split())  # rich wraps long lines
-    assert "feed gp_medications: rule unreadable" in output
-    assert digest(warehouse) == before
+    assert "feed gp_medications: rule unreadable" in blocked_cli_refresh(landing, warehouse)
 
 
 def test_sql_is_read_only(published):
@@ -118,3 +126,49 @@ def test_point_in_time_rebuild_uses_the_reference_date(published, tmp_path):
     future = runner.invoke(app, ["refresh", "--landing", str(landing), "--warehouse", str(warehouse),
                                  "--reference-date", "2027-01-01"])
     assert future.exit_code == 1 and "after the drop's extract date" in " ".join(future.output.split())
+
+
+def test_a_failing_dbt_error_test_blocks_naming_the_test(published, tmp_path, monkeypatch):
+    """A pseudonymisation defect (one person keyed twice) passes gate 1, since every feed is clean, and breaks
+    the error-severity uniqueness test dbt runs on raw.person_key."""
+    _, _, warehouse, _ = published
+    build_person_key = orchestration.assets.build_person_key
+
+    def key_one_person_twice(con, key):
+        people = build_person_key(con, key)
+        con.execute("INSERT INTO raw.person_key SELECT * FROM raw.person_key LIMIT 1")
+        return people
+
+    monkeypatch.setattr(orchestration.assets, "build_person_key", key_one_person_twice)
+    landing = tmp_path / "landing"
+    add_drop(landing, SECOND)
+    before = digest(warehouse)
+    outcome = run_refresh(landing, warehouse, SECOND, Console(quiet=True))
+    assert not outcome.published
+    assert any(r.startswith("dbt test blocked table raw.person_key: test source_unique_raw_person_key_person_id "
+                            "column person_id (1 rows failing)") for r in outcome.failures), outcome.failures
+    assert digest(warehouse) == before
+    with duckdb.connect(str(outcome.build_file), read_only=True) as con:
+        gates = dict(con.execute("""SELECT stage, count(*) FROM meta.check_results WHERE run_id = ? AND passed
+                                    GROUP BY stage""", [outcome.run_id]).fetchall())
+    assert gates.get("gate1") and gates.get("dbt")  # gate 1 passed; the tests before the failure are recorded
+
+
+def test_a_failing_gate2_check_blocks_naming_the_check(published, tmp_path, monkeypatch):
+    """Tier shares judged from 1 registered person (seed: 1000): two people cannot make 80% Low +/- 0.5."""
+    _, _, warehouse, _ = published
+    with open(mart_checks.REGISTRY_PATH, newline="") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        if row["check_id"] == "person_risk_tier_shares":
+            row["min_population"] = "1"
+    registry = tmp_path / "mart_checks.csv"
+    with open(registry, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    monkeypatch.setattr(mart_checks, "REGISTRY_PATH", registry)
+    landing = tmp_path / "landing"
+    add_drop(landing, SECOND)
+    output = blocked_cli_refresh(landing, warehouse)
+    assert "gate 2 blocked table marts.person_risk: check person_risk_tier_shares" in output

@@ -31,3 +31,24 @@ def test_every_feed_has_a_blocking_gate1_check():
     assert gate1 <= blocking  # (dagster-dbt makes dbt tests blocking checks too)
     assert any(c.asset_key.to_user_string() == "marts/person" for c in checks)  # dbt tests become checks
     assert specs["raw/gp_events"].description
+
+
+def test_publish_reads_the_manifest_dagster_dbt_loads():
+    from assets.dbt_results import MANIFEST_PATH
+    from orchestration.dbt import dbt_project
+
+    assert MANIFEST_PATH == dbt_project.manifest_path  # else publish would expect tests the build never ran
+
+
+def test_every_gate2_mart_has_a_blocking_check_upstream_of_publish():
+    from expectations.mart_checks import load_registry, tables
+
+    checks = defs.resolve_asset_graph().asset_check_keys
+    gate2 = {c.asset_key.to_user_string() for c in checks if c.name == "gate2"}
+    assert gate2 == {f"marts/{t}" for t in tables(load_registry())}
+    blocking = {c.asset_key.to_user_string() for a in defs.asset_checks for c in a.check_specs
+                if c.name == "gate2" and c.blocking and c.description}
+    assert blocking == gate2
+    publish_parents = {k.to_user_string() for k in
+                       defs.resolve_asset_graph().get(dg.AssetKey(["warehouse", "published"])).parent_keys}
+    assert gate2 <= publish_parents
