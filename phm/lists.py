@@ -92,12 +92,45 @@ def list_catalogue(con: duckdb.DuckDBPyConnection, neighbourhood: str | None = N
         join = "LEFT JOIN marts.target_list_summary s ON s.list_name = d.list_name AND s.neighbourhood = ?"
         params.append(neighbourhood)
     rows = con.execute(f"""
-        SELECT d.list_name, d.purpose, d.recommended_action, {movement}
-        FROM reference.target_list_definitions d {join}
-        GROUP BY d.list_name, d.purpose, d.recommended_action, d.sort_order
+        SELECT d.list_name, d.list_kind, d.source_id, i.name, d.purpose, d.recommended_action, {movement}
+        FROM reference.target_list_definitions d
+        LEFT JOIN reference.indicator_definitions i ON d.list_kind = 'indicator_gap' AND i.indicator_id = d.source_id
+        {join}
+        GROUP BY d.list_name, d.list_kind, d.source_id, i.name, d.purpose, d.recommended_action, d.sort_order
         ORDER BY d.sort_order""", params).fetchall()
-    keys = ("list_name", "purpose", "recommended_action", "list_size", "new_since_last", "left_since_last")
-    return [dict(zip(keys, r)) for r in rows]
+    keys = ("list_name", "list_kind", "source_id", "indicator_name", "purpose", "recommended_action", "list_size",
+            "new_since_last", "left_since_last")
+    catalogue = [dict(zip(keys, r)) for r in rows]
+    for entry in catalogue:
+        entry["title"], entry["section"] = list_title(entry), LIST_SECTIONS.get(entry["list_kind"], "Other lists")
+        if entry["list_kind"] == "indicator_gap" and entry["indicator_name"]:
+            entry["purpose"] = f"Counted against the Core20PLUS5 indicator \"{entry['indicator_name']}\""
+    return catalogue
+
+
+LIST_SECTIONS = {"your_healthier_futures": "Who to invite", "high_intensity_users": "Who to invite",
+                 "waiting_well": "Who to invite", "pathway_red": "Condition and care pathways",
+                 "pathway_amber": "Condition and care pathways", "indicator_gap": "Core20PLUS5 gaps"}
+# Words a clinician expects capitalised or spelt out in a list's title.
+TITLE_WORDS = {"copd": "COPD", "af": "AF", "ckd": "CKD", "chd": "CHD", "smi": "SMI", "hba1c": "HbA1c",
+               "cyp": "CYP", "llt": "lipid-lowering therapy", "htn": "hypertension", "a&e": "A&E"}
+
+
+def list_title(entry: dict) -> str:
+    """'copd_red' -> 'COPD: Red', 'gap_smi_health_check' -> 'Gap: SMI physical health check (name)', ..."""
+    def words(text: str) -> str:
+        return " ".join(TITLE_WORDS.get(w, w) for w in text.split("_"))
+
+    kind = entry["list_kind"]
+    if kind in ("pathway_red", "pathway_amber"):
+        pathway = words(entry["source_id"] or entry["list_name"].rsplit("_", 1)[0])
+        return f"{pathway[0].upper()}{pathway[1:]}: {'Red' if kind == 'pathway_red' else 'Amber'}"
+    if kind == "indicator_gap":
+        return f"Gap: {entry['indicator_name'] or words(entry['source_id'] or entry['list_name'])}"
+    if entry["list_name"] == "your_healthier_futures":
+        return "Your Healthier Futures"
+    text = words(entry["list_name"])
+    return text[0].upper() + text[1:]
 
 
 def check_names(con: duckdb.DuckDBPyConnection, neighbourhood: str, list_name: str | None = None) -> None:

@@ -52,7 +52,7 @@ def test_sign_in_lands_on_our_lists(site):
     response = sign_in(client)
     assert response.status_code == 303
     home = client.get("/")
-    assert home.url.path == f"/n/{slugify(ours)}" and ours in home.text and "Your healthier futures" in home.text
+    assert home.url.path == f"/n/{slugify(ours)}" and ours in home.text and "Your Healthier Futures" in home.text
 
 
 def test_another_neighbourhoods_pages_are_refused_whatever_the_url(site, published_warehouse):

@@ -52,8 +52,9 @@ def test_lead_signs_in_filters_downloads_and_cannot_see_another_neighbourhood(br
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{url}/n/{slugify(ours)}")
     assert page.get_by_role("heading", level=1).inner_text() == f"{ours}: patient lists"
+    page.screenshot(path=str(ARTIFACTS / "web_home.png"), full_page=True)
 
-    page.get_by_role("link", name="Your healthier futures").click()
+    page.get_by_role("link", name="Your Healthier Futures").click()
     page.wait_for_url(f"**/lists/{YHF}")
     every_row = expected_rows(published_warehouse, ours, YHF, lists.ListFilters())
     assert page.get_by_test_id("list-size").inner_text() == f"{len(every_row):,}"
@@ -69,6 +70,8 @@ def test_lead_signs_in_filters_downloads_and_cannot_see_another_neighbourhood(br
     shown = page.locator("[data-testid=patients] tbody tr")
     assert shown.count() == min(len(want), 25)
     assert "NEW" in shown.first.inner_text()  # a first refresh: everyone is new
+    page.get_by_text("How to read this list").click()
+    assert page.get_by_text("Very high is the top 1%").is_visible()
     page.screenshot(path=str(ARTIFACTS / "web_list.png"), full_page=True)
 
     with page.expect_download() as download_info:
