@@ -396,6 +396,34 @@ def serve(
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 
+@app.command("dq-report")
+def dq_report(
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for index.html, summary.md and summary.json "
+                                       "(default: dq_report/ beside the warehouse)."),
+    warehouse: Optional[Path] = typer.Option(None, "--warehouse", help="The published warehouse, or a build file "
+                                             "(warehouse/.build/<run_id>.duckdb) to report a blocked refresh."),
+    fail_on_blocking: bool = typer.Option(False, "--fail-on-blocking", help="Exit 1 if a blocking check failed "
+                                          "(for CI)."),
+):
+    """Render the latest refresh's data-quality report: rows in and quarantined per feed and rule, every check
+    with its status, threshold and rows failing, and trends across earlier refreshes."""
+    from phm.dq_report import write_report
+    from phm.warehouse import WarehouseMissing
+
+    path = resolve(warehouse) if warehouse else default_warehouse_path()
+    out_dir = resolve(out) if out else path.parent / "dq_report"
+    try:
+        report = write_report(path, out_dir)
+    except (WarehouseMissing, ValueError) as e:
+        console.print(f"[red]{e}[/]")
+        raise typer.Exit(2)
+    blocking = report["failed_blocking"]
+    console.print(f"data-quality report of refresh {report['run_id']}: {len(report['checks'])} checks, "
+                  f"{sum(not c['passed'] for c in report['checks'])} failed, {len(blocking)} blocking; "
+                  f"{out_dir / 'index.html'} (and summary.md, summary.json)", highlight=False)
+    raise typer.Exit(1 if blocking and fail_on_blocking else 0)
+
+
 def main() -> None:  # pragma: no cover
     app()
 

@@ -6,32 +6,12 @@ URL. Screenshots are kept in artifacts/ for people to look at."""
 from __future__ import annotations
 
 import csv
-from pathlib import Path
-
-import pytest
-
 from phm import audit, lists
 from phm.paths import PROJECT_ROOT
 from tests.interfaces.conftest import PASSWORD, expected_rows, slugify
 
-CHROMIUM = Path("/usr/bin/chromium")
-# stack.md trap 12: no sandbox (root in CI), no GPU, and no lookups or connections beyond this machine.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
 ARTIFACTS = PROJECT_ROOT / "artifacts"
 YHF = "your_healthier_futures"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make setup` installs Debian's chromium (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
 def test_lead_signs_in_filters_downloads_and_cannot_see_another_neighbourhood(browser, web_server,
