@@ -396,6 +396,36 @@ def serve(
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 
+@app.command()
+def docs(
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the documentation (default: docs/ beside "
+                                       "the warehouse)."),
+    warehouse: Optional[Path] = typer.Option(None, "--warehouse", help="Where the column types are read from "
+                                             "(a temporary copy; the warehouse is never written)."),
+    serve_it: bool = typer.Option(False, "--serve", help="Then serve the folder on http://HOST:PORT/."),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8081, "--port"),
+):
+    """Build dbt's documentation of the models and columns (static_index.html opens from disk), optionally serve it."""
+    from phm.docs import build_docs, serve_docs, undocumented_columns
+    from phm.warehouse import WarehouseMissing
+
+    path = resolve(warehouse) if warehouse else default_warehouse_path()
+    out_dir = resolve(out) if out else path.parent / "docs"
+    try:
+        with console.status("dbt parse and docs generate ..."):
+            page = build_docs(path, out_dir)
+    except (WarehouseMissing, RuntimeError) as e:
+        console.print(f"[red]{e}[/]")
+        raise typer.Exit(2)
+    console.print(f"documentation: {page} (open it in a browser)", highlight=False)
+    for model, columns in undocumented_columns(out_dir).items():
+        console.print(f"[yellow]marts.{model}: no description for {', '.join(columns)}[/]")
+    if serve_it:
+        console.print(f"serving {out_dir} on http://{host}:{port}/ ; Ctrl-C stops it", highlight=False)
+        serve_docs(out_dir, host, port)
+
+
 @app.command("dq-report")
 def dq_report(
     out: Optional[Path] = typer.Option(None, "--out", help="Folder for index.html, summary.md and summary.json "
