@@ -16,6 +16,7 @@ import duckdb
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from phm.warehouse import open_reader
+from phm.web.app import script_json
 
 WEB = Path(__file__).parent / "web"
 VENDOR_SCRIPTS = ("vega-6.4.0.min.js", "vega-lite-6.4.3.min.js", "vega-embed-7.3.0.min.js")
@@ -146,7 +147,7 @@ def write_report(warehouse: Path, out_dir: Path) -> dict:
         shutil.copyfile(WEB / "static" / "vendor" / script, out_dir / "vendor" / script)
     env = Environment(loader=FileSystemLoader(WEB / "templates"), autoescape=select_autoescape(["html"]))
     html = env.get_template("dq_report.html").render(report=report, warehouse=str(warehouse),
-                                                    charts_json=json.dumps(report["charts"]),
+                                                    charts_json=script_json(report["charts"]),
                                                     scripts=VENDOR_SCRIPTS)
     (out_dir / "index.html").write_text(html, encoding="utf-8")
     (out_dir / "summary.md").write_text(markdown_summary(report), encoding="utf-8")

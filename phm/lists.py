@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 
 import duckdb
 
@@ -70,9 +70,6 @@ class ListFilters:
         if not self.new_only:
             chosen.pop("new_only")  # core20=False is a choice (not Core20); new_only=False is the default
         return chosen
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def neighbourhoods(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -58,8 +58,9 @@ def create_app(settings: Settings) -> Starlette:
     templates.env.filters["slug"] = slugify
 
     def render(request: Request, name: str, context: dict, status_code: int = 200) -> Response:
+        # Pages show patients: no browser or proxy may keep a copy.
         return templates.TemplateResponse(request, name, {"user": current_user(request), **context},
-                                          status_code=status_code)
+                                          status_code=status_code, headers={"Cache-Control": "no-store"})
 
     def current_user(request: Request) -> users.User | None:
         username = request.session.get("username")
@@ -151,7 +152,10 @@ def create_app(settings: Settings) -> Starlette:
         user = authorise(request)
         list_name, filters, sort = list_context(request, user)
         with reader() as con:
-            lists.check_names(con, user.neighbourhood, list_name)
+            try:
+                lists.check_names(con, user.neighbourhood, list_name)
+            except lists.UnknownName:
+                raise HTTPException(404, f"There is no list called {list_name!r}.")
             columns, rows = lists.fetch_rows(con, user.neighbourhood, list_name, filters, sort, identifiable=True)
             run_id = published_refresh(con).get("run_id")
         # Audited before the file is handed over: an export that cannot be logged is not made.
@@ -181,7 +185,7 @@ def create_app(settings: Settings) -> Starlette:
             "catalogue": catalogue, "indicator_id": indicator_id,
             "selected": next((e for e in catalogue if e["indicator_id"] == indicator_id), None),
             "cells": cells, "breakdowns": charts.BREAKDOWNS, "refresh": refresh,
-            "specs_json": json.dumps({k: v for k, v in specs.items() if v is not None}),
+            "specs_json": script_json({k: v for k, v in specs.items() if v is not None}),
             "caveat": charts.ROUNDING_CAVEAT})
 
     async def health(request: Request):
@@ -213,6 +217,11 @@ def create_app(settings: Settings) -> Starlette:
     middleware = [Middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="phm_session",
                              max_age=SESSION_HOURS * 3600, same_site="lax")]
     return Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: http_error})
+
+
+def script_json(value) -> str:
+    """JSON safe to place inside a <script> element: a '</' in any string cannot end the element."""
+    return json.dumps(value, default=str).replace("</", "<\\/")
 
 
 def new_secret_key() -> str:

@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from phm import audit, lists, users
 from phm.warehouse import open_reader
-from phm.web.app import Settings, create_app
+from phm.web.app import Settings, create_app, script_json
 from tests.interfaces.conftest import PASSWORD, expected_rows, slugify
 
 YHF = "your_healthier_futures"
@@ -84,7 +84,7 @@ def test_filtered_page_and_csv_match_the_mart_and_the_download_is_audited(site, 
     assert 0 < len(want) < len(every_row)
     params = {"practice": practice, "core20": "no", "sort": "priority"}
     page = client.get(f"/n/{slugify(ours)}/lists/{YHF}", params=params)
-    assert page.status_code == 200
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
     assert re.search(rf"<strong>{len(want):,}</strong> (people match|person matches) the filters", page.text)
     for row in want[:3]:
         assert row["person_id"][:10] in page.text
@@ -106,6 +106,8 @@ def test_paging_sorting_and_hostile_filters(site, published_warehouse):
     assert len(every_row) > 25, "the shared warehouse should give the biggest neighbourhood more than a page"
     second = client.get(f"/n/{slugify(ours)}/lists/{YHF}", params={"page": 2})
     assert every_row[25]["person_id"][:10] in second.text and every_row[0]["person_id"][:10] not in second.text
+    for path in (f"/n/{slugify(ours)}/lists/no_such_list", f"/n/{slugify(ours)}/lists/no_such_list/download.csv"):
+        assert client.get(path).status_code == 404
     hostile = client.get(f"/n/{slugify(ours)}/lists/{YHF}",
                          params={"practice": "' OR 1=1 --", "sort": "person_id; DROP TABLE x", "page": "abc"})
     assert hostile.status_code == 200 and "Nobody on this list matches" in hostile.text
@@ -183,3 +185,8 @@ def test_missing_warehouse_answers_503_naming_the_file(site, tmp_path):
     sign_in(app)
     response = app.get(f"/n/{slugify(ours)}")
     assert response.status_code == 503 and "absent.duckdb" in response.text and "phm refresh" in response.text
+
+
+def test_chart_data_cannot_end_its_script_element():
+    text = script_json({"group": "</script><script>alert(1)</script>"})
+    assert "</" not in text and json.loads(text) == {"group": "</script><script>alert(1)</script>"}
