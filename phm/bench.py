@@ -128,11 +128,9 @@ def bench_size(patients: int, work: Path, query_repeats: int = 20) -> SizeResult
     result = SizeResult(patients, round(landing_mb, 1), generate_seconds, generate_peak, floor_seconds,
                         refresh_seconds, refresh_peak, published=code == 0)
     if code == 0:
-        import duckdb
+        from phm.warehouse import open_reader
 
-        from phm.readonly import open_warehouse
-
-        with open_warehouse(warehouse) as con:
+        with open_reader(warehouse) as con:
             run_id = con.execute("SELECT run_id FROM meta.refresh_log ORDER BY published_at DESC LIMIT 1").fetchall()[0][0]
             for stage, seconds in con.execute("SELECT split_part(stage, ':', 1), sum(seconds) FROM meta.stage_timings "
                                               "WHERE run_id = ? GROUP BY 1 ORDER BY min(started_at)", [run_id]).fetchall():
@@ -141,12 +139,11 @@ def bench_size(patients: int, work: Path, query_repeats: int = 20) -> SizeResult
             timings = []
             for _ in range(query_repeats):
                 started = time.perf_counter()
-                with open_warehouse(warehouse) as con:  # as a reader does: open, query, close
+                with open_reader(warehouse) as con:  # as a reader does: open, query, close
                     con.execute(sql).fetchall()
                 timings.append((time.perf_counter() - started) * 1000)
             result.queries_ms[name] = {"median": round(statistics.median(timings), 1),
                                        "p95": round(sorted(timings)[int(0.95 * (len(timings) - 1))], 1)}
-        del duckdb
     return result
 
 

@@ -135,12 +135,12 @@ def sql(
     limit: int = typer.Option(50, "--limit", help="Rows to show."),
 ):
     """Query the published warehouse, read-only (no writing or reading other files, no ATTACH, no extensions)."""
-    from phm.readonly import NoWarehouse, open_warehouse
+    from phm.warehouse import WarehouseMissing, open_reader
 
     path = resolve(warehouse) if warehouse else default_warehouse_path()
     try:
-        con = open_warehouse(path)
-    except NoWarehouse as e:
+        con = open_reader(path)
+    except WarehouseMissing as e:
         console.print(Text(str(e), style="red"))
         raise typer.Exit(2)
     try:
@@ -202,6 +202,312 @@ def bench(
     console.print(Text(markdown(results, machine())))
     console.print(f"written: {resolve(out) / 'bench.json'}, {resolve(out) / 'bench.md'}")
     raise typer.Exit(0 if all(r.published for r in results) else 1)
+
+
+LIST_FORMATS = ("table", "csv", "parquet")
+SHOW_CHOICES = ("lists", "neighbourhoods")
+
+
+def _warehouse_reader(warehouse: Optional[Path]):
+    from phm.warehouse import WarehouseMissing, open_reader
+
+    path = resolve(warehouse) if warehouse else default_warehouse_path()
+    try:
+        return open_reader(path)
+    except WarehouseMissing as e:
+        console.print(f"[red]{e}[/]")
+        raise typer.Exit(2)
+
+
+def _match_neighbourhood(con, wanted: str) -> str:
+    """Accept the exact name, any capitalisation, or the web page's slug (wisbech-neighbourhood)."""
+    from phm.lists import neighbourhoods, slugify
+
+    known = neighbourhoods(con)
+    for name in known:
+        if wanted.lower() == name.lower() or slugify(wanted) == slugify(name):
+            return name
+    raise typer.BadParameter(f"no neighbourhood called {wanted!r}; `phm lists --show neighbourhoods` lists them",
+                             param_hint="--neighbourhood")
+
+
+@app.command("lists")
+def lists_command(
+    neighbourhood: Optional[str] = typer.Option(None, "--neighbourhood", "-n", help="Integrated neighbourhood "
+                                                "(name or slug); required unless --show."),
+    list_name: str = typer.Option("your_healthier_futures", "--list", "-l", help="Target list (--show lists)."),
+    show: Optional[str] = typer.Option(None, "--show", help="'lists' (with sizes and movement when "
+                                       "--neighbourhood is given) or 'neighbourhoods'."),
+    practice: Optional[str] = typer.Option(None, "--practice", help="Practice code (ODS)."),
+    rag: Optional[str] = typer.Option(None, "--rag", help="Red, Amber or Green (pathway lists)."),
+    tier: Optional[str] = typer.Option(None, "--tier", help="Risk tier: 'Very high', High, Medium or Low."),
+    core20: Optional[str] = typer.Option(None, "--core20", help="yes: Core20 only; no: everyone else."),
+    ethnicity: Optional[str] = typer.Option(None, "--ethnicity", help="Ethnicity group, e.g. 'Asian or Asian British'."),
+    age_band: Optional[str] = typer.Option(None, "--age-band", help="0-17, 18-39, 40-59, 60-79 or 80+."),
+    new_only: bool = typer.Option(False, "--new-only", help="Only people new on the list since the last refresh."),
+    sort: str = typer.Option("priority", "--sort", help="priority, new_first, risk_score, practice or age_band."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Rows (default 20 for a table, all for csv/parquet)."),
+    output_format: str = typer.Option("table", "--format", "-f", help="table, csv or parquet."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write here (csv: default standard output; "
+                                       "parquet: required)."),
+    with_nhs_number: bool = typer.Option(False, "--with-nhs-number", help="Add the NHS number for direct care "
+                                         "(csv/parquet only); the export is written to the audit log."),
+    warehouse: Optional[Path] = typer.Option(None, "--warehouse"),
+):
+    """Show or export a neighbourhood's target list: who, why, and what to do."""
+    import getpass
+
+    from phm import audit
+    from phm import lists as target_lists
+    from phm.warehouse import published_refresh
+
+    if output_format not in LIST_FORMATS:
+        raise typer.BadParameter(f"choose one of {', '.join(LIST_FORMATS)}", param_hint="--format")
+    if show is not None and show not in SHOW_CHOICES:
+        raise typer.BadParameter(f"choose one of {', '.join(SHOW_CHOICES)}", param_hint="--show")
+    if sort not in target_lists.SORT_ORDERS:
+        raise typer.BadParameter(f"choose one of {', '.join(target_lists.SORT_ORDERS)}", param_hint="--sort")
+    if rag is not None and rag not in target_lists.RAG_VALUES:
+        raise typer.BadParameter(f"choose one of {', '.join(target_lists.RAG_VALUES)}", param_hint="--rag")
+    if tier is not None and tier not in target_lists.TIER_VALUES:
+        raise typer.BadParameter(f"choose one of {', '.join(target_lists.TIER_VALUES)}", param_hint="--tier")
+    if core20 is not None and core20 not in ("yes", "no"):
+        raise typer.BadParameter("yes or no", param_hint="--core20")
+    if output_format == "parquet" and out is None:
+        raise typer.BadParameter("parquet needs a file to write to", param_hint="--out")
+    if with_nhs_number and output_format == "table":
+        raise typer.BadParameter("NHS numbers are exported to a file (--format csv or parquet), never shown",
+                                 param_hint="--with-nhs-number")
+
+    with _warehouse_reader(warehouse) as con:
+        name = _match_neighbourhood(con, neighbourhood) if neighbourhood else None
+        if show == "neighbourhoods":
+            for hood in target_lists.neighbourhoods(con):
+                console.print(hood, highlight=False)
+            return
+        if show == "lists":
+            _print_catalogue(target_lists.list_catalogue(con, name), name)
+            return
+        if name is None:
+            raise typer.BadParameter("which neighbourhood? `phm lists --show neighbourhoods` lists them",
+                                     param_hint="--neighbourhood")
+        try:
+            target_lists.check_names(con, name, list_name)
+        except target_lists.UnknownName as e:
+            raise typer.BadParameter(str(e), param_hint="--list")
+        filters = target_lists.ListFilters(practice=practice, rag=rag, tier=tier,
+                                           core20=None if core20 is None else core20 == "yes", ethnicity=ethnicity,
+                                           age_band=age_band, new_only=new_only)
+        if limit is None and output_format == "table":
+            limit = 20
+        columns, rows = target_lists.fetch_rows(con, name, list_name, filters, sort, limit=limit,
+                                                identifiable=with_nhs_number)
+        total = target_lists.count_rows(con, name, list_name, filters)
+        moved = target_lists.movement(con, name, list_name, practice)
+        run_id = published_refresh(con).get("run_id")
+
+    if with_nhs_number:
+        audit.record_export(audit.default_audit_path(), user=getpass.getuser(), channel="cli", neighbourhood=name,
+                            list_name=list_name, filters=filters.active(), rows=len(rows), identifiable=True,
+                            run_id=run_id)
+    if output_format == "table":
+        _print_list(name, list_name, columns, rows, total, moved, filters)
+    elif output_format == "csv":
+        _write_csv(columns, rows, out)
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        resolve(out).parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pylist([dict(zip(columns, r)) for r in rows]), resolve(out))
+    if out is not None:
+        console.print(f"wrote {len(rows):,} rows of {list_name} ({name}) to {resolve(out)}", highlight=False)
+
+
+def _print_catalogue(catalogue: list[dict], neighbourhood: Optional[str]) -> None:
+    table = Table(title=f"target lists{f' in {neighbourhood}' if neighbourhood else ''}", title_justify="left")
+    table.add_column("list", no_wrap=True)
+    table.add_column("who is on it", ratio=3)
+    if neighbourhood:
+        for heading in ("people", "new", "left"):
+            table.add_column(heading, justify="right")
+    for entry in catalogue:
+        cells = [entry["list_name"], entry["purpose"] or ""]
+        if neighbourhood:
+            cells += [f"{entry['list_size']:,}", f"+{entry['new_since_last']:,}", f"-{entry['left_since_last']:,}"]
+        table.add_row(*cells)
+    console.print(table)
+
+
+def _print_list(neighbourhood, list_name, columns, rows, total, moved, filters) -> None:
+    where = ", ".join(f"{k}={v}" for k, v in filters.active().items())
+    table = Table(title=f"{list_name}: {neighbourhood}{f' ({where})' if where else ''}", title_justify="left",
+                  caption=f"{total:,} match; list size {moved['list_size']:,}, +{moved['new_since_last']:,} new and "
+                          f"-{moved['left_since_last']:,} left since the last refresh",
+                  caption_justify="left", show_lines=True)
+    # Short columns never wrap (a person's ID must stay whole); the reasons and the action take the rest.
+    for heading in ("#", "new", "practice", "person", "tier", "RAG", "age"):
+        table.add_column(heading, justify="right" if heading == "#" else "left", no_wrap=True)
+    table.add_column("why", ratio=3, overflow="fold")
+    table.add_column("what to do", ratio=2, overflow="fold")
+    index = {c: i for i, c in enumerate(columns)}
+    for r in rows:
+        rag = r[index["rag"]] or ""
+        colour = {"Red": "red", "Amber": "yellow", "Green": "green"}.get(rag)
+        table.add_row(str(r[index["priority_rank"]]), "[bold green]NEW[/]" if r[index["new_since_last_refresh"]] else "",
+                      r[index["practice_code"]], r[index["person_id"]][:10], r[index["risk_tier"]] or "",
+                      f"[{colour}]{rag}[/]" if colour else rag, r[index["age_band"]] or "",
+                      (r[index["reasons"]] or "").replace("; ", "\n"), r[index["recommended_action"]] or "")
+    console.print(table)
+    if total > len(rows):
+        console.print(f"(first {len(rows)} of {total:,}; --limit to see more, --format csv to export)")
+
+
+def _write_csv(columns, rows, out: Optional[Path]) -> None:
+    from phm.lists import write_csv
+
+    if out is None:
+        write_csv(sys.stdout, columns, rows)
+        return
+    path = resolve(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        write_csv(handle, columns, rows)
+
+
+users_app = typer.Typer(no_args_is_help=True, help="Who may sign in to `phm serve` (config/users.yaml).")
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+def users_add(
+    username: str = typer.Argument(..., help="Lower-case, e.g. jo.smith"),
+    neighbourhood: str = typer.Option(..., "--neighbourhood", "-n", help="The one neighbourhood they may see."),
+    users_file: Optional[Path] = typer.Option(None, "--users-file", help="Default: PHM_USERS_FILE or "
+                                              "config/users.yaml."),
+    warehouse: Optional[Path] = typer.Option(None, "--warehouse", help="Checked for the neighbourhood's name."),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input "
+                                        "(for scripts) instead of prompting."),
+):
+    """Add a user bound to one neighbourhood (or reset their password); the password is stored scrypt-hashed."""
+    from phm import users
+
+    with _warehouse_reader(warehouse) as con:
+        name = _match_neighbourhood(con, neighbourhood)
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else \
+        typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    path = resolve(users_file) if users_file else users.default_users_path()
+    try:
+        users.add_user(path, username, name, password)
+    except ValueError as e:
+        console.print(f"[red]{e}[/]")
+        raise typer.Exit(2)
+    console.print(f"{username} may now sign in for {name} ({path})", highlight=False)
+
+
+@users_app.command("list")
+def users_list(users_file: Optional[Path] = typer.Option(None, "--users-file")):
+    """Who may sign in, and to which neighbourhood."""
+    from phm import users
+
+    path = resolve(users_file) if users_file else users.default_users_path()
+    entries = users.load_users(path)
+    if not entries:
+        console.print(f"no users in {path}: add one with `phm users add USERNAME --neighbourhood NAME`")
+        return
+    for username, entry in sorted(entries.items()):
+        console.print(f"{username}\t{entry['neighbourhood']}", highlight=False)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (default: this machine only)."),
+    port: int = typer.Option(8050, "--port"),
+    warehouse: Optional[Path] = typer.Option(None, "--warehouse"),
+    users_file: Optional[Path] = typer.Option(None, "--users-file", help="Default: PHM_USERS_FILE or "
+                                              "config/users.yaml."),
+    audit_log: Optional[Path] = typer.Option(None, "--audit-log", help="Default: PHM_AUDIT_LOG or "
+                                             "audit/exports.jsonl."),
+):
+    """Serve the neighbourhood web page over the published warehouse, read-only."""
+    import uvicorn
+
+    from phm import audit, users
+    from phm.web.app import Settings, create_app, new_secret_key
+
+    warehouse_path = resolve(warehouse) if warehouse else default_warehouse_path()
+    users_path = resolve(users_file) if users_file else users.default_users_path()
+    if not warehouse_path.exists():
+        console.print(f"[yellow]No published warehouse at {warehouse_path} yet: pages answer 503 until "
+                      f"`phm refresh` publishes one.[/]")
+    if not users.load_users(users_path):
+        console.print(f"[yellow]No users in {users_path}: add one with "
+                      f"`phm users add USERNAME --neighbourhood NAME`.[/]")
+    # A fixed key keeps people signed in across restarts; without one, each start signs everyone out.
+    secret = os.environ.get("PHM_WEB_SECRET") or new_secret_key()
+    settings = Settings(warehouse=warehouse_path, users_file=users_path,
+                        audit_log=resolve(audit_log) if audit_log else audit.default_audit_path(), secret_key=secret)
+    console.print(f"serving {warehouse_path} on http://{host}:{port}/ (users {users_path}, "
+                  f"audit log {settings.audit_log})", highlight=False)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def docs(
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the documentation (default: docs/ beside "
+                                       "the warehouse)."),
+    warehouse: Optional[Path] = typer.Option(None, "--warehouse", help="Where the column types are read from "
+                                             "(a temporary copy; the warehouse is never written)."),
+    serve_it: bool = typer.Option(False, "--serve", help="Then serve the folder on http://HOST:PORT/."),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8081, "--port"),
+):
+    """Build dbt's documentation of the models and columns (static_index.html opens from disk), optionally serve it."""
+    from phm.docs import build_docs, serve_docs, undocumented_columns
+    from phm.warehouse import WarehouseMissing
+
+    path = resolve(warehouse) if warehouse else default_warehouse_path()
+    out_dir = resolve(out) if out else path.parent / "docs"
+    try:
+        with console.status("dbt parse and docs generate ..."):
+            page = build_docs(path, out_dir)
+    except (WarehouseMissing, RuntimeError) as e:
+        console.print(f"[red]{e}[/]")
+        raise typer.Exit(2)
+    console.print(f"documentation: {page} (open it in a browser)", highlight=False)
+    for model, columns in undocumented_columns(out_dir).items():
+        console.print(f"[yellow]marts.{model}: no description for {', '.join(columns)}[/]")
+    if serve_it:
+        console.print(f"serving {out_dir} on http://{host}:{port}/ ; Ctrl-C stops it", highlight=False)
+        serve_docs(out_dir, host, port)
+
+
+@app.command("dq-report")
+def dq_report(
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder for index.html, summary.md and summary.json "
+                                       "(default: dq_report/ beside the warehouse)."),
+    warehouse: Optional[Path] = typer.Option(None, "--warehouse", help="The published warehouse, or a build file "
+                                             "(warehouse/.build/<run_id>.duckdb) to report a blocked refresh."),
+    fail_on_blocking: bool = typer.Option(False, "--fail-on-blocking", help="Exit 1 if a blocking check failed "
+                                          "(for CI)."),
+):
+    """Render the latest refresh's data-quality report: rows in and quarantined per feed and rule, every check
+    with its status, threshold and rows failing, and trends across earlier refreshes."""
+    from phm.dq_report import write_report
+    from phm.warehouse import WarehouseMissing
+
+    path = resolve(warehouse) if warehouse else default_warehouse_path()
+    out_dir = resolve(out) if out else path.parent / "dq_report"
+    try:
+        report = write_report(path, out_dir)
+    except (WarehouseMissing, ValueError) as e:
+        console.print(f"[red]{e}[/]")
+        raise typer.Exit(2)
+    blocking = report["failed_blocking"]
+    console.print(f"data-quality report of refresh {report['run_id']}: {len(report['checks'])} checks, "
+                  f"{sum(not c['passed'] for c in report['checks'])} failed, {len(blocking)} blocking; "
+                  f"{out_dir / 'index.html'} (and summary.md, summary.json)", highlight=False)
+    raise typer.Exit(1 if blocking and fail_on_blocking else 0)
 
 
 def main() -> None:  # pragma: no cover

@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from phm.cli import app
-from phm.readonly import open_warehouse
+from phm.warehouse import open_reader
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def warehouse(tmp_path):
     "CREATE TABLE marts.x AS SELECT 1",
 ])
 def test_every_way_out_is_refused(warehouse, tmp_path, statement):
-    con = open_warehouse(warehouse)
+    con = open_reader(warehouse)
     try:
         with pytest.raises(duckdb.Error):
             con.execute(statement.format(tmp=tmp_path)).fetchall()

@@ -1,0 +1,53 @@
+"""Readers' access to the published warehouse: read-only, sandboxed, and reopened when a refresh publishes.
+
+A refresh publishes by renaming a new file over the warehouse (assets/publish.py), so a reader that keeps one
+connection open keeps reading yesterday's file. `open_reader` opens whatever file is at the path now; long-lived
+readers (the web app) call it per request, which costs milliseconds and never sees a half-written file.
+
+Why ATTACH into an in-memory database rather than duckdb.connect(path): duckdb caches one database instance per
+path in a process, so connect(path) while any older connection is still open returns the *old* file's instance
+(seen on duckdb 2.0.1). Every in-memory database is new, so each reader attaches the file at the path now.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+# stack.md ("A sandboxed reader"): read-only alone still allows COPY ... TO and ATTACH of other files read-write.
+# File access can only be switched off after the warehouse is attached, then the configuration is locked.
+EXTENSION_CONFIG = {"autoload_known_extensions": False, "autoinstall_known_extensions": False}
+
+
+class WarehouseMissing(FileNotFoundError):
+    def __init__(self, path: Path):
+        super().__init__(f"No published warehouse at {path}. Make one with `phm refresh` (or `make refresh`), "
+                         f"or point --warehouse / PHM_WAREHOUSE at an existing phm.duckdb.")
+        self.path = path
+
+
+def open_reader(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection that can read the warehouse's tables and nothing else on disk."""
+    if not path.exists():
+        raise WarehouseMissing(path)
+    con = duckdb.connect(":memory:", config=dict(EXTENSION_CONFIG))
+    try:
+        con.execute("ATTACH ? AS warehouse (READ_ONLY)", [str(path)])
+        con.execute("USE warehouse")
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+    except Exception:
+        con.close()
+        raise
+    return con
+
+
+def published_refresh(con: duckdb.DuckDBPyConnection) -> dict:
+    """The refresh the open file came from: run id, extract and reference dates, when it was published."""
+    rows = con.execute("""SELECT run_id, extract_date, reference_date, published_at FROM meta.refresh_log
+                          ORDER BY published_at DESC LIMIT 1""").fetchall()
+    if not rows:
+        return {}
+    run_id, extract_date, reference_date, published_at = rows[0]
+    return {"run_id": run_id, "extract_date": extract_date, "reference_date": reference_date,
+            "published_at": published_at}

@@ -1,0 +1,1 @@
+"""The neighbourhood web app of `phm serve`."""

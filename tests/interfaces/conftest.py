@@ -1,0 +1,111 @@
+"""One small published warehouse for every interface test (command line, web app, browser): built once per session
+by the real pipeline, so the interfaces are tested against the marts exactly as a refresh publishes them.
+
+5,000 people give the largest neighbourhood's Your Healthier Futures list more than one page. While developing, set
+PHM_TEST_INTERFACES_WAREHOUSE to a warehouse made by the same commands to skip the build:
+  phm generate --patients 5000 --seed 7 --extract-date 2026-10-31 --out L && phm refresh --landing L ..."""
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from assets.synthetic import generate_drop
+from phm import lists
+from phm.refresh import run_refresh
+from phm.warehouse import open_reader
+from phm.lists import slugify
+
+PATIENTS, SEED, EXTRACT_DATE = 5000, 7, date(2026, 10, 31)
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session")
+def published_warehouse(tmp_path_factory):
+    given = os.environ.get("PHM_TEST_INTERFACES_WAREHOUSE")
+    if given:
+        return Path(given)
+    root = tmp_path_factory.mktemp("interfaces")
+    landing, warehouse = root / "landing", root / "warehouse" / "phm.duckdb"
+    generate_drop(PATIENTS, SEED, EXTRACT_DATE, landing, defect_rate=0.001)
+    outcome = run_refresh(landing, warehouse, EXTRACT_DATE, Console(quiet=True))
+    assert outcome.published, outcome.failures
+    return warehouse
+
+
+@pytest.fixture(scope="session")
+def two_neighbourhoods(published_warehouse):
+    """(ours, theirs): the neighbourhoods with the longest and second-longest Your Healthier Futures lists."""
+    with open_reader(published_warehouse) as con:
+        ranked = [r[0] for r in con.execute("""
+            SELECT neighbourhood FROM marts.target_lists WHERE list_name = 'your_healthier_futures'
+            GROUP BY neighbourhood ORDER BY count(*) DESC, neighbourhood LIMIT 2""").fetchall()]
+    assert len(ranked) == 2
+    return ranked[0], ranked[1]
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+# stack.md trap 12: no sandbox (root in CI), no GPU, and no lookups or connections beyond this machine.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium driven by Playwright through its executable path (never `playwright install`)."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make setup` installs Debian's chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def web_server(published_warehouse, two_neighbourhoods, tmp_path_factory):
+    """`phm serve`'s app under uvicorn on a free loopback port, with one user bound to our neighbourhood."""
+    import uvicorn
+
+    from phm import users
+    from phm.web.app import Settings, create_app
+
+    root = tmp_path_factory.mktemp("web")
+    users.add_user(root / "users.yaml", "lead.one", two_neighbourhoods[0], PASSWORD)
+    settings = Settings(warehouse=published_warehouse, users_file=root / "users.yaml",
+                        audit_log=root / "audit" / "exports.jsonl", secret_key="test-secret")
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 20
+    while not server.started:
+        assert time.time() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield {"url": f"http://127.0.0.1:{port}", "settings": settings, "ours": two_neighbourhoods[0],
+           "theirs": two_neighbourhoods[1]}
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def expected_rows(warehouse, neighbourhood, list_name, filters, identifiable=False) -> list[dict]:
+    """The list straight from the mart (in priority order), to compare an interface's output with."""
+    with open_reader(warehouse) as con:
+        columns, rows = lists.fetch_rows(con, neighbourhood, list_name, filters, identifiable=identifiable)
+    return [dict(zip(columns, r)) for r in rows]
+
+
+__all__ = ["PASSWORD", "expected_rows", "slugify"]

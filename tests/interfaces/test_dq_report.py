@@ -1,0 +1,80 @@
+"""`phm dq-report`: the report's numbers are the meta tables' numbers, a failed blocking check is reported (and fails
+the command with --fail-on-blocking), and the HTML draws its trend charts offline in a real browser."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import duckdb
+from typer.testing import CliRunner
+
+from phm.cli import app
+from phm.paths import PROJECT_ROOT
+from phm.warehouse import open_reader
+
+runner = CliRunner()
+
+
+def dq_report(*args):
+    return runner.invoke(app, ["dq-report", *map(str, args)], catch_exceptions=False)
+
+
+def test_report_matches_the_meta_tables(published_warehouse, tmp_path):
+    result = dq_report("--warehouse", published_warehouse, "--out", tmp_path, "--fail-on-blocking")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    with open_reader(published_warehouse) as con:
+        run_id = con.execute("SELECT run_id FROM meta.refresh_log ORDER BY published_at DESC LIMIT 1").fetchall()[0][0]
+        feeds = dict(con.execute("SELECT feed, rows_quarantined FROM meta.feed_counts WHERE run_id = ?",
+                                 [run_id]).fetchall())
+        quarantined = con.execute("""SELECT count(*), sum(rows) FROM meta.quarantine_summary
+                                     WHERE run_id = ? AND quarantined AND rows > 0""", [run_id]).fetchall()[0]
+        checks = con.execute("SELECT count(*) FROM meta.check_results WHERE run_id = ?", [run_id]).fetchall()[0][0]
+    assert summary["run_id"] == run_id and summary["published"] and summary["failed_blocking"] == []
+    assert {f["feed"]: f["rows_quarantined"] for f in summary["feeds"]} == feeds
+    assert (len(summary["quarantine"]), sum(q["rows"] for q in summary["quarantine"])) == quarantined
+    assert sum(s["checks"] for s in summary["checks_by_stage"]) == checks
+    markdown = (tmp_path / "summary.md").read_text()
+    assert f"refresh {run_id}" in markdown and "blocking checks failed: **0**" in markdown
+
+
+def test_a_blocked_refresh_is_reported_and_fails_the_command(published_warehouse, tmp_path):
+    build_file = tmp_path / "blocked.duckdb"
+    shutil.copy(published_warehouse, build_file)
+    with duckdb.connect(str(build_file)) as con:  # a later run whose gate blocked it, as a build file records it
+        con.execute("""INSERT INTO meta.check_results (run_id, stage, feed, rule_id, column_name, check_type, severity,
+                           threshold, passed, observed_count, observed_rate, element_count, message, checked_at)
+                       VALUES ('blocked-run', 'gate1', 'gp_patients', 'nhs_number_invalid', 'nhs_number',
+                               'unexpected_rows', 'block', 0.01, false, 6111, 1.0, 6111, 'every NHS number invalid',
+                               now() + INTERVAL 1 DAY)""")
+    result = dq_report("--warehouse", build_file, "--out", tmp_path / "report", "--fail-on-blocking")
+    assert result.exit_code == 1
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    assert summary["run_id"] == "blocked-run" and not summary["published"]
+    assert [(c["feed"], c["rule_id"], c["rows_failing"]) for c in summary["failed_blocking"]] == [
+        ("gp_patients", "nhs_number_invalid", 6111)]
+    assert "| gate1 | gp_patients | nhs_number_invalid | nhs_number | block | 0.01 | 6111 |" in \
+        (tmp_path / "report" / "summary.md").read_text()
+    assert "not published" in (tmp_path / "report" / "index.html").read_text()
+    assert dq_report("--warehouse", build_file, "--out", tmp_path / "again").exit_code == 0
+
+
+def test_missing_warehouse_is_named(tmp_path):
+    result = dq_report("--warehouse", tmp_path / "absent.duckdb", "--out", tmp_path / "report")
+    assert result.exit_code == 2 and "absent.duckdb" in result.output and "phm refresh" in result.output
+
+
+def test_html_report_draws_its_charts_offline(published_warehouse, browser, tmp_path):
+    out = tmp_path / "report"
+    assert dq_report("--warehouse", published_warehouse, "--out", out).exit_code == 0
+    page = browser.new_page(viewport={"width": 1300, "height": 900})
+    failed = []
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    page.goto((out / "index.html").as_uri())
+    for chart in ("rows", "quarantine", "checks_failed", "timings"):
+        page.wait_for_selector(f"[data-testid=chart-{chart}][data-rendered=yes] svg")
+    assert "Every blocking check passed" in page.get_by_test_id("verdict").inner_text()
+    (PROJECT_ROOT / "artifacts").mkdir(exist_ok=True)
+    page.screenshot(path=str(PROJECT_ROOT / "artifacts" / "dq_report.png"), full_page=True)
+    assert not failed, failed
+    page.close()
