@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from assets.synthetic import generate_drop
+from synthetic import generate_drop
 from phm import lists
 from phm.refresh import run_refresh
 from phm.warehouse import open_reader

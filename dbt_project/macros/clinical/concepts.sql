@@ -137,3 +137,12 @@
         or (length({{ code_column }}) = 3 and substring({{ diagnosis_column }}, 1, 3) = {{ code_column }})
     )
 {%- endmacro %}
+
+
+{#- The long-term condition registers of int_clinical__registers (frailty severity apart), in one place:
+    int_clinical__register_flags pivots them into is_on_<register>_register columns and readers loop over them. -#}
+{% macro condition_registers() -%}
+    {{ return(['hypertension', 'diabetes', 'ndh', 'copd', 'asthma', 'af', 'chd', 'stroke_tia', 'heart_failure',
+               'ckd', 'pad', 'smi', 'learning_disability', 'autism', 'dementia', 'cancer', 'epilepsy',
+               'palliative']) }}
+{%- endmacro %}

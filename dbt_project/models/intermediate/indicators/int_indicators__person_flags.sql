@@ -61,15 +61,7 @@ with population as (
 ),
 
 registers as (
-    select
-        person_id,
-        {%- for register in registers %}
-        max(case when register = '{{ register }}' then 1 else 0 end) = 1 as is_on_{{ register }}_register
-        {%- if not loop.last %},{% endif %}
-        {%- endfor %}
-    from {{ ref('int_clinical__registers') }}
-    where register in ('{{ registers | join("', '") }}')
-    group by person_id
+    select * from {{ ref('int_clinical__register_flags') }}
 ),
 
 cyp_diagnoses as (

@@ -3,9 +3,6 @@
 -- processes, medication exposure, 12-month utilisation and the risk score. No rule is decided here: hypertension
 -- treated to target (and the target that applies: age, clinic or home reading) is int_clinical__latest_values'
 -- decision, which Core20PLUS5 5a reads too, so a pathway, a risk factor and the indicator can never disagree.
-{%- set registers = ['hypertension', 'diabetes', 'ndh', 'copd', 'asthma', 'af', 'chd', 'stroke_tia', 'heart_failure',
-                     'ckd', 'pad', 'smi', 'learning_disability', 'autism', 'dementia', 'cancer', 'epilepsy',
-                     'palliative'] %}
 with population as (
     select
         person_id,
@@ -17,23 +14,6 @@ with population as (
         uses_lower_bmi_thresholds,
         has_type1_opt_out
     from {{ ref('int_person__registered_population') }}
-),
-
-registers as (
-    select
-        person_id,
-        {%- for register in registers %}
-        max(case when register = '{{ register }}' then 1 else 0 end) = 1 as is_on_{{ register }}_register,
-        {%- endfor %}
-        max(case
-            when register = {{ concept('frailty_severe') }} then 'severe'
-            when register = {{ concept('frailty_moderate') }} then 'moderate'
-            when register = {{ concept('frailty_mild') }} then 'mild'
-        end) as frailty_severity,
-        -- Long-term condition registers (frailty severity is a state, not a condition).
-        sum(case when register in ('{{ registers | join("', '") }}') then 1 else 0 end) as condition_register_count
-    from {{ ref('int_clinical__registers') }}
-    group by person_id
 ),
 
 severe_bp as (
@@ -55,12 +35,12 @@ select
     population.uses_lower_bmi_thresholds,
     population.has_type1_opt_out,
     population.age >= {{ threshold_int('adult_min_age') }} as is_adult,
-    {%- for register in registers %}
-    coalesce(registers.is_on_{{ register }}_register, false) as is_on_{{ register }}_register,
+    {%- for register in phm.condition_registers() %}
+    registers.is_on_{{ register }}_register,
     {%- endfor %}
     registers.frailty_severity,
-    coalesce(registers.frailty_severity in ('moderate', 'severe'), false) as is_moderately_or_severely_frail,
-    coalesce(registers.condition_register_count, 0) as condition_register_count,
+    registers.is_moderately_or_severely_frail,
+    registers.condition_register_count,
     -- Blood pressure
     latest.last_bp_date,
     latest.last_bp_systolic,
@@ -151,7 +131,8 @@ select
     scores.risk_tier_order,
     scores.score_breakdown
 from population
-left join registers on population.person_id = registers.person_id
+left join {{ ref('int_clinical__register_flags') }} as registers
+    on population.person_id = registers.person_id
 left join {{ ref('int_clinical__latest_values') }} as latest on population.person_id = latest.person_id
 left join severe_bp on population.person_id = severe_bp.person_id
 left join {{ ref('int_clinical__care_processes') }} as care on population.person_id = care.person_id
