@@ -5,6 +5,7 @@ always do), warn severity is recorded only. `check_results` turns one build's ru
 meta.check_results rows (stage 'dbt'); `blocking_tests` is what publish expects to find there, so a test that
 was skipped or never ran blocks just as a failed one does.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,9 +14,9 @@ from pathlib import Path
 
 from dagster_dbt.utils import select_unique_ids
 
+from assets.paths import DBT_PROJECT_DIR
 from assets.risk_validation import VALIDATION_SELECTOR
 from expectations.results import CheckResult
-from phm.paths import DBT_PROJECT_DIR
 
 # The manifest dagster-dbt loads (prepared by `make setup` / orchestration.dbt), hence the tests a build runs.
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
@@ -50,8 +51,9 @@ def _table(manifest: dict, node_id: str | None) -> str:
 def declared_tests(manifest: dict) -> list[DbtTest]:
     """Every enabled data test and unit test the nightly build selects (dbt's own selection, as dagster-dbt
     evaluates it for the dbt assets), in a stable order."""
-    selected = select_unique_ids(select="fqn:*", exclude=NIGHTLY_BUILD_EXCLUDE, selector="", project=None,
-                                 manifest_json=manifest)
+    selected = select_unique_ids(
+        select="fqn:*", exclude=NIGHTLY_BUILD_EXCLUDE, selector="", project=None, manifest_json=manifest
+    )
     tests = []
     for node in manifest["nodes"].values():
         if node["resource_type"] != "test":
@@ -59,8 +61,11 @@ def declared_tests(manifest: dict) -> list[DbtTest]:
         attached = node.get("attached_node") or next(iter(node.get("depends_on", {}).get("nodes", [])), None)
         severity = "block" if str(node.get("config", {}).get("severity", "error")).lower() == "error" else "warn"
         kind = (node.get("test_metadata") or {}).get("name") or "singular"
-        tests.append(DbtTest(node["unique_id"], _table(manifest, attached), node["name"], node.get("column_name"),
-                             kind, severity))
+        tests.append(
+            DbtTest(
+                node["unique_id"], _table(manifest, attached), node["name"], node.get("column_name"), kind, severity
+            )
+        )
     for unit in manifest.get("unit_tests", {}).values():
         model = next(iter(unit.get("depends_on", {}).get("nodes", [])), None)
         tests.append(DbtTest(unit["unique_id"], _table(manifest, model), unit["name"], None, "unit_test", "block"))
@@ -88,7 +93,10 @@ def check_results(manifest: dict, run_results: dict | None) -> list[CheckResult]
         elif passed:
             message = "passed"
         else:
-            message = f"{status}: {(result.get('message') or '').strip()}" or status
-        out.append(CheckResult(test.table, test.name, test.column, test.kind, test.severity, 0.0, passed,
-                               failures, None, None, message))
+            message = f"{status}: {(result.get('message') or '').strip()}"
+        out.append(
+            CheckResult(
+                test.table, test.name, test.column, test.kind, test.severity, 0.0, passed, failures, None, None, message
+            )
+        )
     return out

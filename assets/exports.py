@@ -6,6 +6,7 @@ tables only by default; patient-level marts only when asked (PHM_EXPORT_PATIENT_
 The files are written to a new folder `exports-<run id>` and then `exports` (a symbolic link) is switched to it in
 one rename, so a reader sees the last good refresh whole and never a half-written file; older folders are removed.
 """
+
 from __future__ import annotations
 
 import csv
@@ -35,12 +36,14 @@ def _descriptions(manifest_path: Path) -> dict[tuple[str, str], str]:
     return out
 
 
-def export_tables(warehouse_path: Path, run_id: str, include_patient_level: bool = False,
-                  manifest_path: Path = MANIFEST_PATH) -> Path:
+def export_tables(
+    warehouse_path: Path, run_id: str, include_patient_level: bool = False, manifest_path: Path = MANIFEST_PATH
+) -> Path:
     """Write the exports of the published warehouse for this run and switch the `exports` link to them."""
     contract = load_contract()
-    tables = [name for name, spec in contract["tables"].items()
-              if spec["level"] == "aggregate" or include_patient_level]
+    tables = [
+        name for name, spec in contract["tables"].items() if spec["level"] == "aggregate" or include_patient_level
+    ]
     root = warehouse_path.parent
     target = root / f"{EXPORTS_LINK}-{run_id}"
     shutil.rmtree(target, ignore_errors=True)
@@ -52,16 +55,18 @@ def export_tables(warehouse_path: Path, run_id: str, include_patient_level: bool
             path = target / f"{table.split('.', 1)[1] if table.startswith('marts.') else table}.parquet"
             con.execute(f"COPY (SELECT * FROM {table}) TO {sql_string(path)} (FORMAT parquet)")
             for column, column_type in con.execute(
-                    "SELECT column_name, data_type FROM information_schema.columns "
-                    "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-                    table.split(".", 1)).fetchall():
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+                table.split(".", 1),
+            ).fetchall():
                 dictionary.append([path.name, table, column, column_type, descriptions.get((table, column), "")])
     with open(target / "data_dictionary.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["file", "table", "column", "type", "description"])
         writer.writerows(dictionary)
-    (target / "contract.json").write_text(json.dumps({"contract_version": contract["version"], "run_id": run_id,
-                                                      "tables": tables}, indent=2))
+    (target / "contract.json").write_text(
+        json.dumps({"contract_version": contract["version"], "run_id": run_id, "tables": tables}, indent=2)
+    )
     _switch_link(root, target)
     return target
 

@@ -5,15 +5,15 @@ breaking a quarantining rule go to quarantine.<feed> with the rules they broke; 
 which is all dbt reads. Whether the feed may be used at all is the Great Expectations suite's decision
 (expectations/suites.py), taken on the same rules and thresholds.
 """
+
 from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 
-from assets.contract import Feed
+from contracts.extracts import Feed
 from expectations.rules import GATE_REF, SEEDS, row_rules
 
 
@@ -30,8 +30,10 @@ class QuarantineOutcome:
 def write_gate_reference(con: duckdb.DuckDBPyConnection) -> None:
     """The small tables rules join to: the practice map and the plausible range of each observation code."""
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {GATE_REF}")
-    con.execute(f"CREATE OR REPLACE TABLE {GATE_REF}.practice_map AS "
-                f"SELECT practice_code FROM read_csv('{SEEDS / 'practice_map.csv'}', header = true, all_varchar = true)")
+    con.execute(
+        f"CREATE OR REPLACE TABLE {GATE_REF}.practice_map AS "
+        f"SELECT practice_code FROM read_csv('{SEEDS / 'practice_map.csv'}', header = true, all_varchar = true)"
+    )
     with open(SEEDS / "codelists" / "codelist_concepts.csv", newline="") as f:
         concepts = list(csv.DictReader(f))
     with open(SEEDS / "plausible_ranges.csv", newline="") as f:
@@ -41,15 +43,21 @@ def write_gate_reference(con: duckdb.DuckDBPyConnection) -> None:
         if c["concept"] in ranges:
             r = ranges[c["concept"]]
             path = SEEDS / "codelists" / f"{c['file']}.csv"
-            selects.append(f"SELECT CAST({c['code_column']} AS VARCHAR) AS code, '{c['concept']}' AS concept, "
-                           f"{float(r['min_value'])} AS min_value, {float(r['max_value'])} AS max_value "
-                           f"FROM read_csv('{path}', header = true, all_varchar = true)")
+            selects.append(
+                f"SELECT CAST({c['code_column']} AS VARCHAR) AS code, '{c['concept']}' AS concept, "
+                f"{float(r['min_value'])} AS min_value, {float(r['max_value'])} AS max_value "
+                f"FROM read_csv('{path}', header = true, all_varchar = true)"
+            )
     missing = set(ranges) - {c["concept"] for c in concepts}
     if missing:
-        raise ValueError(f"seeds/plausible_ranges.csv: no codelist for concept(s) {sorted(missing)} "
-                         "in seeds/codelists/codelist_concepts.csv")
-    con.execute(f"CREATE OR REPLACE TABLE {GATE_REF}.plausible_value_codes AS "
-                f"SELECT DISTINCT * FROM ({' UNION ALL '.join(selects)})")
+        raise ValueError(
+            f"seeds/plausible_ranges.csv: no codelist for concept(s) {sorted(missing)} "
+            "in seeds/codelists/codelist_concepts.csv"
+        )
+    con.execute(
+        f"CREATE OR REPLACE TABLE {GATE_REF}.plausible_value_codes AS "
+        f"SELECT DISTINCT * FROM ({' UNION ALL '.join(selects)})"
+    )
 
 
 def quarantine_feed(con: duckdb.DuckDBPyConnection, feed: Feed, extract_date: str) -> QuarantineOutcome:
@@ -71,12 +79,16 @@ def quarantine_feed(con: duckdb.DuckDBPyConnection, feed: Feed, extract_date: st
     columns = ", ".join(f"l.{c}" for c in feed.column_names)
     con.execute("CREATE SCHEMA IF NOT EXISTS quarantine")
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
-    con.execute(f"CREATE OR REPLACE TABLE quarantine.{feed.name} AS "
-                f"SELECT {columns}, l._row_number, concat_ws('; ', {reasons}) AS broken_rules "
-                f"FROM landing.{feed.name} l JOIN _flags f USING (_row_number) WHERE {any_broken} ORDER BY l._row_number")
-    con.execute(f"CREATE OR REPLACE TABLE raw.{feed.name} AS "
-                f"SELECT {columns} FROM landing.{feed.name} l JOIN _flags f USING (_row_number) "
-                f"WHERE NOT ({any_broken}) ORDER BY l._row_number")
+    con.execute(
+        f"CREATE OR REPLACE TABLE quarantine.{feed.name} AS "
+        f"SELECT {columns}, l._row_number, concat_ws('; ', {reasons}) AS broken_rules "
+        f"FROM landing.{feed.name} l JOIN _flags f USING (_row_number) WHERE {any_broken} ORDER BY l._row_number"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TABLE raw.{feed.name} AS "
+        f"SELECT {columns} FROM landing.{feed.name} l JOIN _flags f USING (_row_number) "
+        f"WHERE NOT ({any_broken}) ORDER BY l._row_number"
+    )
 
     sums = ", ".join(f"count(*) FILTER (WHERE {name})" for name, _, _ in flag_columns)
     counts = con.execute(f"SELECT count(*), count(*) FILTER (WHERE {any_broken}), {sums} FROM _flags").fetchall()[0]
@@ -84,7 +96,7 @@ def quarantine_feed(con: duckdb.DuckDBPyConnection, feed: Feed, extract_date: st
     received, quarantined, per_rule = counts[0], counts[1], counts[2:]
     by_rule = {}
     unlinkable = 0
-    for (name, _, rule), n in zip(flag_columns, per_rule):
+    for (_name, _, rule), n in zip(flag_columns, per_rule, strict=False):
         by_rule[(rule.rule_id, rule.column)] = by_rule.get((rule.rule_id, rule.column), 0) + n
         if rule.rule_id == "unlinkable":
             unlinkable = n

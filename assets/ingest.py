@@ -4,6 +4,7 @@
 cannot be read, or whose shape breaks the contract, raises FeedError naming the feed, the rule and the column:
 such a feed never reaches the quality gate and blocks the refresh.
 """
+
 from __future__ import annotations
 
 import csv
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from assets.contract import Feed, file_sha256
+from contracts.extracts import Feed, file_sha256
 
 # Parquet physical types accepted for each contract type (a narrower integer or float is not a mistype).
 ACCEPTED_PARQUET_TYPES = {
@@ -45,7 +46,7 @@ class Drop:
     manifest: dict
 
     @classmethod
-    def open(cls, landing_dir: Path, extract_date: date | None = None) -> "Drop":
+    def open(cls, landing_dir: Path, extract_date: date | None = None) -> Drop:
         landing_dir = Path(landing_dir)
         if extract_date is None:
             dated = sorted(p for p in landing_dir.glob("????-??-??") if p.is_dir())
@@ -62,8 +63,11 @@ class Drop:
             raise FeedError("manifest", "unreadable", f"{manifest_path}: {e}") from e
         stated = manifest.get("extract_date")
         if stated != extract_date.isoformat():
-            raise FeedError("manifest", "manifest_mismatch",
-                            f"{manifest_path} says extract_date {stated!r} but the drop folder is {extract_date}")
+            raise FeedError(
+                "manifest",
+                "manifest_mismatch",
+                f"{manifest_path} says extract_date {stated!r} but the drop folder is {extract_date}",
+            )
         return cls(path, extract_date, manifest)
 
     def feed_file(self, feed: str) -> Path:
@@ -82,11 +86,18 @@ def check_against_manifest(drop: Drop, feed: str, path: Path) -> dict:
         raise FeedError(feed, "manifest_mismatch", f"manifest names {entry['file']} but the drop holds {path.name}")
     # The manifest is the sender's word for what was sent: both checks are required, never optional.
     if not entry.get("sha256"):
-        raise FeedError(feed, "manifest_mismatch", f"{drop.path / 'manifest.json'} gives no sha256 for the feed "
-                                                   "(required: it is how a truncated or altered file is caught)")
+        raise FeedError(
+            feed,
+            "manifest_mismatch",
+            f"{drop.path / 'manifest.json'} gives no sha256 for the feed "
+            "(required: it is how a truncated or altered file is caught)",
+        )
     if file_sha256(path) != entry["sha256"]:
-        raise FeedError(feed, "manifest_mismatch", f"{path.name} does not match the sha256 in the manifest "
-                                                   "(truncated or altered in transit)")
+        raise FeedError(
+            feed,
+            "manifest_mismatch",
+            f"{path.name} does not match the sha256 in the manifest (truncated or altered in transit)",
+        )
     return entry
 
 
@@ -118,8 +129,10 @@ def _load_parquet(con, feed: Feed, path: Path) -> None:
             raise FeedError(feed.name, "schema", f"has type {types[c.name]} but the contract says {c.type}", c.name)
     select = ", ".join(f"CAST({c.name} AS {c.sql_type}) AS {c.name}" for c in feed.columns)
     try:
-        con.execute(f"CREATE OR REPLACE TABLE landing.{feed.name} AS "
-                    f"SELECT {select}, CAST(row_number() OVER () AS BIGINT) AS _row_number FROM {source}")
+        con.execute(
+            f"CREATE OR REPLACE TABLE landing.{feed.name} AS "
+            f"SELECT {select}, CAST(row_number() OVER () AS BIGINT) AS _row_number FROM {source}"
+        )
     except duckdb.Error as e:
         raise FeedError(feed.name, "unreadable", f"{path.name} could not be read completely: {e}") from e
 
@@ -134,8 +147,10 @@ def _load_csv(con, feed: Feed, path: Path) -> None:
         raise FeedError(feed.name, "unreadable", f"{path.name} is not a readable UTF-8 CSV file: {e}") from e
     _check_columns(feed, [h.strip() for h in header])
     columns = "{" + ", ".join(f"'{h.strip()}': 'VARCHAR'" for h in header) + "}"
-    source = (f"read_csv('{path}', header = true, delim = ',', quote = '\"', escape = '\"', "
-              f"auto_detect = false, columns = {columns})")
+    source = (
+        f"read_csv('{path}', header = true, delim = ',', quote = '\"', escape = '\"', "
+        f"auto_detect = false, columns = {columns})"
+    )
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _csv AS SELECT * FROM {source}")
     except duckdb.Error as e:
@@ -143,13 +158,17 @@ def _load_csv(con, feed: Feed, path: Path) -> None:
     for c in feed.columns:
         if c.sql_type == "VARCHAR":
             continue
-        bad = con.execute(f"SELECT count(*), min({c.name}) FROM _csv WHERE {c.name} IS NOT NULL "
-                          f"AND TRY_CAST({c.name} AS {c.sql_type}) IS NULL").fetchall()[0]
+        bad = con.execute(
+            f"SELECT count(*), min({c.name}) FROM _csv WHERE {c.name} IS NOT NULL "
+            f"AND TRY_CAST({c.name} AS {c.sql_type}) IS NULL"
+        ).fetchall()[0]
         if bad[0]:
             raise FeedError(feed.name, "schema", f"{bad[0]} values are not a valid {c.type} (e.g. {bad[1]!r})", c.name)
     select = ", ".join(f"CAST({c.name} AS {c.sql_type}) AS {c.name}" for c in feed.columns)
-    con.execute(f"CREATE OR REPLACE TABLE landing.{feed.name} AS "
-                f"SELECT {select}, CAST(row_number() OVER () AS BIGINT) AS _row_number FROM _csv")
+    con.execute(
+        f"CREATE OR REPLACE TABLE landing.{feed.name} AS "
+        f"SELECT {select}, CAST(row_number() OVER () AS BIGINT) AS _row_number FROM _csv"
+    )
     con.execute("DROP TABLE _csv")
 
 
@@ -164,8 +183,9 @@ def load_feed(con: duckdb.DuckDBPyConnection, drop: Drop, feed: Feed) -> int:
         _load_csv(con, feed, path)
     rows = con.execute(f"SELECT count(*) FROM landing.{feed.name}").fetchall()[0][0]
     if entry.get("rows") is None:
-        raise FeedError(feed.name, "manifest_mismatch", f"{drop.path / 'manifest.json'} gives no row count for the "
-                                                        "feed (required)")
+        raise FeedError(
+            feed.name, "manifest_mismatch", f"{drop.path / 'manifest.json'} gives no row count for the feed (required)"
+        )
     if int(entry["rows"]) != rows:
         raise FeedError(feed.name, "manifest_mismatch", f"{rows} rows read but the manifest says {entry['rows']}")
     return rows

@@ -5,6 +5,7 @@ warehouse (another file, read by users), so before dbt runs this stage copies th
 into the build file (schema `previous`); the dbt macro `previous_target_list_members()` reads it. With nothing
 published yet (or a warehouse from before target lists existed) the table is empty: everyone is new.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -3,6 +3,7 @@
 The NHS number stays in the build file's raw layer; staging replaces it with person_id by joining
 raw.person_key, so the SQL needs no cryptography and stays portable.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
-from assets.contract import load_contract
+from contracts.extracts import load_contract
 
 DEVELOPMENT_KEY = "phm-development-key-not-for-real-data"
 ENVIRONMENTS = ("production", "development", "test")
@@ -41,21 +42,29 @@ def pseudonym_key() -> PseudonymKey:
     raw_environment = os.environ.get("PHM_ENV", "development")
     environment = raw_environment.strip().lower()
     if environment not in ENVIRONMENTS:
-        raise MissingPseudonymKey(f"PHM_ENV={raw_environment!r} is not one of {', '.join(ENVIRONMENTS)}: refusing to "
-                                  "guess which pseudonymisation key applies")
+        raise MissingPseudonymKey(
+            f"PHM_ENV={raw_environment!r} is not one of {', '.join(ENVIRONMENTS)}: refusing to "
+            "guess which pseudonymisation key applies"
+        )
     key = os.environ.get("PHM_PSEUDONYM_KEY", "")
     if key:
         if environment == "production" and len(key) < MINIMUM_PRODUCTION_KEY_LENGTH:
-            raise MissingPseudonymKey(f"PHM_PSEUDONYM_KEY is shorter than {MINIMUM_PRODUCTION_KEY_LENGTH} characters: "
-                                      "too weak for production (pseudonyms of 10-digit numbers could be enumerated)")
+            raise MissingPseudonymKey(
+                f"PHM_PSEUDONYM_KEY is shorter than {MINIMUM_PRODUCTION_KEY_LENGTH} characters: "
+                "too weak for production (pseudonyms of 10-digit numbers could be enumerated)"
+            )
         if key == DEVELOPMENT_KEY and environment == "production":
             raise MissingPseudonymKey("PHM_PSEUDONYM_KEY is the public development key: not for production")
         label = hmac.new(key.encode(), b"phm key fingerprint", hashlib.sha256).hexdigest()[:12]
         return PseudonymKey(key.encode(), f"configured key (fingerprint {label}), {environment}")
     if environment == "production":
-        raise MissingPseudonymKey("PHM_PSEUDONYM_KEY is not set: production refreshes need the ICB's pseudonymisation "
-                                  "key (development runs use a documented default)")
-    return PseudonymKey(DEVELOPMENT_KEY.encode(), f"PUBLIC development default key ({environment}): never for real data")
+        raise MissingPseudonymKey(
+            "PHM_PSEUDONYM_KEY is not set: production refreshes need the ICB's pseudonymisation "
+            "key (development runs use a documented default)"
+        )
+    return PseudonymKey(
+        DEVELOPMENT_KEY.encode(), f"PUBLIC development default key ({environment}): never for real data"
+    )
 
 
 def person_id(nhs_number: str, key: bytes) -> str:

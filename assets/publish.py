@@ -6,6 +6,7 @@ warehouse/phm.duckdb in one step. Readers holding the old file keep reading it; 
 before the rename leaves the published file byte-identical. The NHS number never leaves the build file except
 in restricted.person_identity; raw, landing and quarantine schemas are never published.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -13,15 +14,15 @@ import hashlib
 import json
 import os
 import time
-from datetime import date, datetime, timezone
 from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from assets import dbt_results
-from assets.contract import load_contract
 from assets.mart_contract import contract_version
-from assets.sql_text import sql_string
 from assets.run_meta import HISTORY_TABLES, connect, json_rows, now
+from assets.sql_text import sql_string
+from contracts.extracts import load_contract
 from expectations import mart_checks
 from expectations.rules import SEEDS
 
@@ -75,8 +76,10 @@ def refuse_older_drop(warehouse_path: Path, extract_date: date) -> None:
     """A drop older than the published one would silently roll every figure back: refuse it."""
     published = published_extract_date(warehouse_path)
     if published is not None and extract_date < published:
-        raise PublishRefused(f"the drop of {extract_date} is older than the published refresh ({published}): "
-                             f"refusing to roll {warehouse_path} back (publish into another warehouse to look at it)")
+        raise PublishRefused(
+            f"the drop of {extract_date} is older than the published refresh ({published}): "
+            f"refusing to roll {warehouse_path} back (publish into another warehouse to look at it)"
+        )
 
 
 def remove_leftovers(warehouse_path: Path) -> list[Path]:
@@ -89,8 +92,14 @@ def remove_leftovers(warehouse_path: Path) -> list[Path]:
 
 def reference_versions() -> dict[str, str]:
     """sha256 of each reference file the refresh read: codelists, thresholds, maps."""
-    files = ["reference_manifest.csv", "quality_thresholds.csv", "mart_checks.csv", "plausible_ranges.csv",
-             "practice_map.csv", "codelists/codelist_concepts.csv"]
+    files = [
+        "reference_manifest.csv",
+        "quality_thresholds.csv",
+        "mart_checks.csv",
+        "plausible_ranges.csv",
+        "practice_map.csv",
+        "codelists/codelist_concepts.csv",
+    ]
     return {f: hashlib.sha256((SEEDS / f).read_bytes()).hexdigest()[:16] for f in files}
 
 
@@ -101,32 +110,45 @@ def verify_gates(con, run_id: str) -> None:
     """Defence in depth: publish itself refuses unless every blocking check of every gate ran in this run and
     passed: gate 1 on every feed of the contract, every gate-2 check of the registry (seeds/mart_checks.csv),
     and every error-severity dbt test the nightly build selects (a skipped or missing test counts as not run)."""
-    failed = con.execute("""SELECT stage, feed, rule_id, column_name, observed_count, message FROM meta.check_results
+    failed = con.execute(
+        """SELECT stage, feed, rule_id, column_name, observed_count, message FROM meta.check_results
                             WHERE run_id = ? AND NOT passed AND severity = 'block'
                             ORDER BY CASE stage WHEN 'gate1' THEN 1 WHEN 'dbt' THEN 2 ELSE 3 END, feed, rule_id""",
-                         [run_id]).fetchall()
+        [run_id],
+    ).fetchall()
     if failed:
         stage, table, rule, column, rows_failing, message = failed[0]
         where = "feed" if stage == "gate1" else "table"
-        raise PublishRefused(f"{len(failed)} blocking check(s) failed, first: {STAGE_NAMES.get(stage, stage)} "
-                             f"{where} {table} rule {rule}" + (f" column {column}" if column else "") +
-                             (f" ({rows_failing:,} rows failing)" if rows_failing else "") + f": {message}")
+        raise PublishRefused(
+            f"{len(failed)} blocking check(s) failed, first: {STAGE_NAMES.get(stage, stage)} "
+            f"{where} {table} rule {rule}"
+            + (f" column {column}" if column else "")
+            + (f" ({rows_failing:,} rows failing)" if rows_failing else "")
+            + f": {message}"
+        )
     # Nothing blocking failed, so every row left is a pass or a warning: what ran.
     ran = {stage: set() for stage in STAGE_NAMES}
-    for stage, table, rule in con.execute("SELECT DISTINCT stage, feed, rule_id FROM meta.check_results WHERE run_id = ?",
-                                          [run_id]).fetchall():
+    for stage, table, rule in con.execute(
+        "SELECT DISTINCT stage, feed, rule_id FROM meta.check_results WHERE run_id = ?", [run_id]
+    ).fetchall():
         ran.setdefault(stage, set()).add((table, rule))
     missing = sorted(set(load_contract()) - {table for table, _ in ran["gate1"]})
     if missing:
         raise PublishRefused(f"no gate-1 results in this run for feed(s) {', '.join(missing)}")
-    not_run = [f"gate 2 table {c.table} check {c.check_id}" for c in mart_checks.load_registry()
-               if (c.table, c.check_id) not in ran["gate2"]]
+    not_run = [
+        f"gate 2 table {c.table} check {c.check_id}"
+        for c in mart_checks.load_registry()
+        if (c.table, c.check_id) not in ran["gate2"]
+    ]
     try:
         manifest = dbt_results.load_manifest()
     except (OSError, ValueError) as e:
         raise PublishRefused(f"cannot tell which dbt tests must have run: {e}") from e
-    not_run += [f"dbt test table {t.table} test {t.name}" for t in dbt_results.blocking_tests(manifest)
-                if (t.table, t.name) not in ran["dbt"]]
+    not_run += [
+        f"dbt test table {t.table} test {t.name}"
+        for t in dbt_results.blocking_tests(manifest)
+        if (t.table, t.name) not in ran["dbt"]
+    ]
     if not_run:
         raise PublishRefused(f"{len(not_run)} blocking check(s) did not run in this run, first: {not_run[0]}")
 
@@ -139,9 +161,16 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def publish(build_path: Path, warehouse_path: Path, run_id: str, extract_date: str, reference_date: str,
-            source_generator: dict | None = None, started: float | None = None,
-            storage_version: str = DEFAULT_STORAGE_VERSION) -> dict:
+def publish(
+    build_path: Path,
+    warehouse_path: Path,
+    run_id: str,
+    extract_date: str,
+    reference_date: str,
+    source_generator: dict | None = None,
+    started: float | None = None,
+    storage_version: str = DEFAULT_STORAGE_VERSION,
+) -> dict:
     """Assemble and atomically publish; returns the refresh_log row. `started`: when the publish stage began;
     `storage_version`: the DuckDB storage format of the published file (older clients read older formats)."""
     started = started or time.time()
@@ -153,7 +182,9 @@ def publish(build_path: Path, warehouse_path: Path, run_id: str, extract_date: s
         verify_gates(build, run_id)
     try:
         with connect(":memory:") as pub:
-            pub.execute(f"ATTACH {sql_string(staging_path)} AS published (STORAGE_VERSION {sql_string(storage_version)})")
+            pub.execute(
+                f"ATTACH {sql_string(staging_path)} AS published (STORAGE_VERSION {sql_string(storage_version)})"
+            )
             pub.execute("USE published")
             pub.execute(f"ATTACH {sql_string(build_path)} AS build (READ_ONLY)")
             tables = pub.execute(f"""SELECT table_schema, table_name FROM information_schema.tables
@@ -168,9 +199,12 @@ def publish(build_path: Path, warehouse_path: Path, run_id: str, extract_date: s
             if warehouse_path.exists():
                 pub.execute(f"ATTACH {sql_string(warehouse_path)} AS previous (READ_ONLY)")
                 # A history table added since the last publish has no history yet.
-                present = {r[0] for r in pub.execute(
-                    "SELECT table_name FROM duckdb_tables() WHERE database_name = 'previous' AND schema_name = 'meta'"
-                ).fetchall()}
+                present = {
+                    r[0]
+                    for r in pub.execute(
+                        "SELECT table_name FROM duckdb_tables() WHERE database_name = 'previous' AND schema_name = 'meta'"
+                    ).fetchall()
+                }
                 for table in HISTORY_TABLES:
                     if table in present:
                         pub.execute(f"INSERT INTO meta.{table} BY NAME SELECT * FROM previous.meta.{table}")
@@ -178,13 +212,22 @@ def publish(build_path: Path, warehouse_path: Path, run_id: str, extract_date: s
             for table in HISTORY_TABLES:
                 if table != "refresh_log":
                     pub.execute(f"INSERT INTO meta.{table} SELECT * FROM build.meta.{table} WHERE run_id = ?", [run_id])
-            pub.execute("INSERT INTO meta.stage_timings VALUES (?, 'publish', ?, ?)",
-                        [run_id, datetime.fromtimestamp(started, timezone.utc).replace(tzinfo=None),
-                         round(time.time() - started, 3)])
+            pub.execute(
+                "INSERT INTO meta.stage_timings VALUES (?, 'publish', ?, ?)",
+                [
+                    run_id,
+                    datetime.fromtimestamp(started, UTC).replace(tzinfo=None),
+                    round(time.time() - started, 3),
+                ],
+            )
             log = _refresh_log_row(pub, run_id, extract_date, reference_date, source_generator)
             log.update(storage_version=storage_version, contract_version=contract_version())
-            pub.execute("INSERT INTO meta.refresh_log BY NAME SELECT * FROM (SELECT " +
-                        ", ".join(f"? AS {k}" for k in log) + ")", list(log.values()))
+            pub.execute(
+                "INSERT INTO meta.refresh_log BY NAME SELECT * FROM (SELECT "
+                + ", ".join(f"? AS {k}" for k in log)
+                + ")",
+                list(log.values()),
+            )
             pub.execute("DETACH build")
             pub.execute("CHECKPOINT published")
             pub.execute("USE memory")
@@ -198,26 +241,56 @@ def publish(build_path: Path, warehouse_path: Path, run_id: str, extract_date: s
 
 
 def _refresh_log_row(pub, run_id, extract_date, reference_date, source_generator) -> dict:
-    totals = pub.execute("""SELECT sum(rows_received), sum(rows_quarantined), sum(rows_accepted)
-                            FROM build.meta.feed_counts WHERE run_id = ?""", [run_id]).fetchall()[0]
-    checks = pub.execute("""SELECT count(*), count(*) FILTER (WHERE NOT passed)
-                            FROM build.meta.check_results WHERE run_id = ?""", [run_id]).fetchall()[0]
-    started = pub.execute("SELECT min(started_at) FROM build.meta.stage_timings WHERE run_id = ?", [run_id]).fetchall()[0][0]
+    totals = pub.execute(
+        """SELECT sum(rows_received), sum(rows_quarantined), sum(rows_accepted)
+                            FROM build.meta.feed_counts WHERE run_id = ?""",
+        [run_id],
+    ).fetchall()[0]
+    checks = pub.execute(
+        """SELECT count(*), count(*) FILTER (WHERE NOT passed)
+                            FROM build.meta.check_results WHERE run_id = ?""",
+        [run_id],
+    ).fetchall()[0]
+    started = pub.execute("SELECT min(started_at) FROM build.meta.stage_timings WHERE run_id = ?", [run_id]).fetchall()[
+        0
+    ][0]
     return {
-        "run_id": run_id, "extract_date": extract_date, "reference_date": reference_date,
-        "started_at": started, "published_at": now(),
-        "rows_received": totals[0], "rows_quarantined": totals[1], "rows_accepted": totals[2],
-        "checks_run": checks[0], "checks_failed": checks[1],
-        "feed_counts": json_rows(pub, """SELECT feed, rows_received, rows_quarantined, rows_accepted, rows_unlinkable
-                                         FROM build.meta.feed_counts WHERE run_id = ? ORDER BY feed""", [run_id]),
-        "check_summary": json_rows(pub, """SELECT stage, severity, count(*) AS checks,
+        "run_id": run_id,
+        "extract_date": extract_date,
+        "reference_date": reference_date,
+        "started_at": started,
+        "published_at": now(),
+        "rows_received": totals[0],
+        "rows_quarantined": totals[1],
+        "rows_accepted": totals[2],
+        "checks_run": checks[0],
+        "checks_failed": checks[1],
+        "feed_counts": json_rows(
+            pub,
+            """SELECT feed, rows_received, rows_quarantined, rows_accepted, rows_unlinkable
+                                         FROM build.meta.feed_counts WHERE run_id = ? ORDER BY feed""",
+            [run_id],
+        ),
+        "check_summary": json_rows(
+            pub,
+            """SELECT stage, severity, count(*) AS checks,
                                                   count(*) FILTER (WHERE NOT passed) AS failed
                                            FROM build.meta.check_results WHERE run_id = ? GROUP BY ALL ORDER BY ALL""",
-                                   [run_id]),
-        "stage_timings": json_rows(pub, """SELECT stage, seconds FROM meta.stage_timings
-                                           WHERE run_id = ? ORDER BY started_at""", [run_id]),
+            [run_id],
+        ),
+        "stage_timings": json_rows(
+            pub,
+            """SELECT stage, seconds FROM meta.stage_timings
+                                           WHERE run_id = ? ORDER BY started_at""",
+            [run_id],
+        ),
         "reference_versions": json.dumps(reference_versions()),
         "source_generator": json.dumps(source_generator) if source_generator else None,
-        "pseudonym_key": (pub.execute("SELECT max(value) FROM build.meta.run_settings WHERE run_id = ? "
-                                      "AND setting = 'pseudonym_key'", [run_id]).fetchall() or [[None]])[0][0],
+        "pseudonym_key": (
+            pub.execute(
+                "SELECT max(value) FROM build.meta.run_settings WHERE run_id = ? AND setting = 'pseudonym_key'",
+                [run_id],
+            ).fetchall()
+            or [[None]]
+        )[0][0],
     }

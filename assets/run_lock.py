@@ -5,6 +5,7 @@ Without it a second refresh started mid-run deleted the first one's build file. 
 by `phm refresh` when the run returns, or by the kernel when a run process dies: never a stale lock). It is
 re-entrant within the process, so the stages of one in-process run share it.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -30,15 +31,16 @@ def acquire_run_lock(warehouse_path: Path) -> None:
     if path in _held:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "a+")
+    handle = open(path, "a+")  # noqa: SIM115 - held open for the whole run: the lock lives as long as the handle
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.seek(0)
         holder = handle.read().strip() or "another process"
         handle.close()
-        raise RefreshRunning(f"another refresh of {warehouse_path} is running ({holder}); "
-                             "try again when it has finished") from None
+        raise RefreshRunning(
+            f"another refresh of {warehouse_path} is running ({holder}); try again when it has finished"
+        ) from None
     handle.seek(0)
     handle.truncate()
     handle.write(f"pid {os.getpid()}")

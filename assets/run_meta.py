@@ -10,12 +10,13 @@ Tables (one row per run and item; publish keeps the history of earlier published
   meta.risk_validation    how well the risk score a year ago ranked the following year's emergency admissions
   meta.refresh_log        one row per published refresh (written by publish)
 """
+
 from __future__ import annotations
 
 import json
 import time
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -51,12 +52,18 @@ CREATE TABLE IF NOT EXISTS meta.risk_validation (
     auc_admitted_last_year DOUBLE, top5_admissions_share_admitted_last_year DOUBLE,
     top5_bed_days_share_admitted_last_year DOUBLE);
 """
-HISTORY_TABLES = ("refresh_log", "feed_counts", "quarantine_summary", "check_results", "stage_timings",
-                  "risk_validation")
+HISTORY_TABLES = (
+    "refresh_log",
+    "feed_counts",
+    "quarantine_summary",
+    "check_results",
+    "stage_timings",
+    "risk_validation",
+)
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def create_meta(con: duckdb.DuckDBPyConnection) -> None:
@@ -74,9 +81,15 @@ def connect(path: Path | str, read_only: bool = False):
 
 def record_stage(build_path: Path, run_id: str, stage: str, started: float) -> None:
     with connect(build_path) as con:
-        con.execute("INSERT INTO meta.stage_timings VALUES (?, ?, ?, ?)",
-                    [run_id, stage, datetime.fromtimestamp(started, timezone.utc).replace(tzinfo=None),
-                     round(time.time() - started, 3)])
+        con.execute(
+            "INSERT INTO meta.stage_timings VALUES (?, ?, ?, ?)",
+            [
+                run_id,
+                stage,
+                datetime.fromtimestamp(started, UTC).replace(tzinfo=None),
+                round(time.time() - started, 3),
+            ],
+        )
 
 
 def record_checks(con: duckdb.DuckDBPyConnection, run_id: str, stage: str, results) -> None:
@@ -85,11 +98,27 @@ def record_checks(con: duckdb.DuckDBPyConnection, run_id: str, stage: str, resul
     if not results:
         return
     checked_at = now()
-    rows = pa.Table.from_pylist([
-        {"run_id": run_id, "stage": stage, "feed": r.feed, "rule_id": r.rule_id, "column_name": r.column,
-         "check_type": r.expectation_type, "severity": r.severity, "threshold": r.threshold, "passed": r.passed,
-         "observed_count": r.observed_count, "observed_rate": r.observed_rate, "element_count": r.element_count,
-         "message": r.message, "checked_at": checked_at} for r in results])
+    rows = pa.Table.from_pylist(
+        [
+            {
+                "run_id": run_id,
+                "stage": stage,
+                "feed": r.feed,
+                "rule_id": r.rule_id,
+                "column_name": r.column,
+                "check_type": r.expectation_type,
+                "severity": r.severity,
+                "threshold": r.threshold,
+                "passed": r.passed,
+                "observed_count": r.observed_count,
+                "observed_rate": r.observed_rate,
+                "element_count": r.element_count,
+                "message": r.message,
+                "checked_at": checked_at,
+            }
+            for r in results
+        ]
+    )
     con.register("new_check_results", rows)
     try:
         con.execute("INSERT INTO meta.check_results BY NAME SELECT * FROM new_check_results")
@@ -97,15 +126,34 @@ def record_checks(con: duckdb.DuckDBPyConnection, run_id: str, stage: str, resul
         con.unregister("new_check_results")
 
 
-def record_quarantine(con: duckdb.DuckDBPyConnection, run_id: str, extract_date: str, file_name: str, outcome,
-                      quarantining: dict[tuple[str, str | None], bool]) -> None:
+def record_quarantine(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    extract_date: str,
+    file_name: str,
+    outcome,
+    quarantining: dict[tuple[str, str | None], bool],
+) -> None:
     con.execute("DELETE FROM meta.feed_counts WHERE run_id = ? AND feed = ?", [run_id, outcome.feed])
     con.execute("DELETE FROM meta.quarantine_summary WHERE run_id = ? AND feed = ?", [run_id, outcome.feed])
-    con.execute("INSERT INTO meta.feed_counts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [run_id, extract_date, outcome.feed, file_name, outcome.rows_received, outcome.rows_quarantined,
-                 outcome.rows_accepted, outcome.rows_unlinkable])
-    rows = [[run_id, outcome.feed, rule_id, column, quarantining[(rule_id, column)], n]
-            for (rule_id, column), n in outcome.by_rule.items() if n]
+    con.execute(
+        "INSERT INTO meta.feed_counts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            run_id,
+            extract_date,
+            outcome.feed,
+            file_name,
+            outcome.rows_received,
+            outcome.rows_quarantined,
+            outcome.rows_accepted,
+            outcome.rows_unlinkable,
+        ],
+    )
+    rows = [
+        [run_id, outcome.feed, rule_id, column, quarantining[(rule_id, column)], n]
+        for (rule_id, column), n in outcome.by_rule.items()
+        if n
+    ]
     if rows:
         con.executemany("INSERT INTO meta.quarantine_summary VALUES (?, ?, ?, ?, ?, ?)", rows)
 
@@ -113,4 +161,4 @@ def record_quarantine(con: duckdb.DuckDBPyConnection, run_id: str, extract_date:
 def json_rows(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> str:
     cur = con.execute(sql, params or [])
     names = [d[0] for d in cur.description]
-    return json.dumps([dict(zip(names, row)) for row in cur.fetchall()], default=str)
+    return json.dumps([dict(zip(names, row, strict=False)) for row in cur.fetchall()], default=str)

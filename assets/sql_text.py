@@ -1,4 +1,5 @@
 """SQL text built from values that cannot be query parameters (ATTACH, COPY ... TO take no parameters)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -6,15 +6,16 @@ range" on every expectation). GX already keeps one persisted connection for SQLi
 DuckDB to that list makes every expectation work. This touches a GX internal, so great-expectations is
 pinned in pyproject.toml and tests/unit/test_gx_duckdb.py fails if the behaviour changes.
 """
+
 from __future__ import annotations
 
 import os
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
-import great_expectations as gx  # noqa: E402
-from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
-from great_expectations.execution_engine import sqlalchemy_execution_engine as _engine  # noqa: E402
+import great_expectations as gx
+from great_expectations.data_context.types.base import ProgressBarsConfig
+from great_expectations.execution_engine import sqlalchemy_execution_engine as _engine
 
 
 class _DuckDBDialect(str):

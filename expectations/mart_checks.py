@@ -22,6 +22,7 @@ Check types (columns of the seed; `parameters` is a |-separated list whose meani
 filter_column / filter_value restrict a row-level check to rows where filter_column = filter_value.
 min_population: share checks apply only when the population they divide by has at least this many rows.
 """
+
 from __future__ import annotations
 
 import csv
@@ -35,8 +36,15 @@ PERSON_TABLE = f"{MART_SCHEMA}.person"
 THRESHOLDS_TABLE = "reference.thresholds"
 SEVERITIES = ("block", "warn")
 
-ROW_LEVEL_TYPES = ("unique_combination", "not_blank", "accepted_values", "value_between", "not_greater_than",
-                   "count_of_true_flags", "matches_person")
+ROW_LEVEL_TYPES = (
+    "unique_combination",
+    "not_blank",
+    "accepted_values",
+    "value_between",
+    "not_greater_than",
+    "count_of_true_flags",
+    "matches_person",
+)
 GROUP_LEVEL_TYPES = ("same_people_as_person", "group_share_of_population", "tier_shares")
 CHECK_TYPES = ROW_LEVEL_TYPES + GROUP_LEVEL_TYPES
 
@@ -79,13 +87,24 @@ def load_registry(path: Path | None = None) -> list[MartCheck]:
     """Every gate-2 check, in seed order; raises on a row the compiler could not state."""
     with open(path or REGISTRY_PATH, newline="") as f:
         rows = list(csv.DictReader(f))
-    checks = [MartCheck(
-        check_id=r["check_id"], table_name=r["table_name"], check_type=r["check_type"],
-        columns=_split(r["column_names"]), parameters=_split(r["parameters"]),
-        filter_column=r["filter_column"] or None, filter_value=r["filter_value"] or None,
-        min_value=_number(r["min_value"]), max_value=_number(r["max_value"]),
-        min_population=int(r["min_population"]) if r["min_population"].strip() else None,
-        severity=r["severity"], description=r["description"], source=r["source"]) for r in rows]
+    checks = [
+        MartCheck(
+            check_id=r["check_id"],
+            table_name=r["table_name"],
+            check_type=r["check_type"],
+            columns=_split(r["column_names"]),
+            parameters=_split(r["parameters"]),
+            filter_column=r["filter_column"] or None,
+            filter_value=r["filter_value"] or None,
+            min_value=_number(r["min_value"]),
+            max_value=_number(r["max_value"]),
+            min_population=int(r["min_population"]) if r["min_population"].strip() else None,
+            severity=r["severity"],
+            description=r["description"],
+            source=r["source"],
+        )
+        for r in rows
+    ]
     problems = [f"{c.check_id}: {p}" for c in checks for p in _problems(c)]
     ids = [c.check_id for c in checks]
     problems += [f"check_id {i} repeated" for i in sorted({i for i in ids if ids.count(i) > 1})]
@@ -102,7 +121,10 @@ def _problems(c: MartCheck) -> list[str]:
         out.append(f"severity {c.severity!r} not in {SEVERITIES}")
     if not c.columns:
         out.append("no column_names")
-    if c.check_type in ("accepted_values", "not_greater_than", "count_of_true_flags", "tier_shares") and not c.parameters:
+    if (
+        c.check_type in ("accepted_values", "not_greater_than", "count_of_true_flags", "tier_shares")
+        and not c.parameters
+    ):
         out.append(f"{c.check_type} needs parameters")
     if c.check_type == "value_between" and c.min_value is None and c.max_value is None:
         out.append("value_between needs min_value or max_value")
@@ -120,6 +142,7 @@ def tables(checks: list[MartCheck]) -> list[str]:
 
 # --- SQL --------------------------------------------------------------------------------------------------
 
+
 def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -136,14 +159,20 @@ def _row_level_count(c: MartCheck) -> str:
         key = cols[0] if len(cols) == 1 else f"({', '.join(cols)})"
         return f"count(*) - count(DISTINCT {key})"
     if c.check_type == "not_blank":
-        return "count(*) FILTER (WHERE " + where + "(" + " OR ".join(
-            f"{col} IS NULL OR trim(CAST({col} AS VARCHAR)) = ''" for col in cols) + "))"
+        return (
+            "count(*) FILTER (WHERE "
+            + where
+            + "("
+            + " OR ".join(f"{col} IS NULL OR trim(CAST({col} AS VARCHAR)) = ''" for col in cols)
+            + "))"
+        )
     if c.check_type == "accepted_values":
         values = ", ".join(_literal(v) for v in c.parameters)
         return f"count(*) FILTER (WHERE {where}({cols[0]} IS NULL OR {cols[0]} NOT IN ({values})))"
     if c.check_type == "value_between":
-        bounds = ([f"{cols[0]} < {c.min_value}"] if c.min_value is not None else []) + \
-                 ([f"{cols[0]} > {c.max_value}"] if c.max_value is not None else [])
+        bounds = ([f"{cols[0]} < {c.min_value}"] if c.min_value is not None else []) + (
+            [f"{cols[0]} > {c.max_value}"] if c.max_value is not None else []
+        )
         return f"count(*) FILTER (WHERE {where}{cols[0]} IS NOT NULL AND ({' OR '.join(bounds)}))"
     if c.check_type == "not_greater_than":
         return f"count(*) FILTER (WHERE {where}{cols[0]} > t.{c.parameters[0]})"
@@ -151,8 +180,13 @@ def _row_level_count(c: MartCheck) -> str:
         flags = " + ".join(f"CAST(coalesce(t.{flag}, false) AS INTEGER)" for flag in c.parameters)
         return f"count(*) FILTER (WHERE {where}{cols[0]} IS DISTINCT FROM ({flags}))"
     if c.check_type == "matches_person":
-        return "count(*) FILTER (WHERE " + where + "(p.person_id IS NULL OR " + " OR ".join(
-            f"t.{col} IS DISTINCT FROM p.{col}" for col in c.columns) + "))"
+        return (
+            "count(*) FILTER (WHERE "
+            + where
+            + "(p.person_id IS NULL OR "
+            + " OR ".join(f"t.{col} IS DISTINCT FROM p.{col}" for col in c.columns)
+            + "))"
+        )
     raise ValueError(f"{c.check_id}: {c.check_type} is not a row-level check")
 
 
@@ -180,8 +214,9 @@ def _group_level(c: MartCheck, batch: str) -> str:
             WHERE share > {c.max_value}"""
     if c.check_type == "tier_shares":
         tiers = [p.partition(":")[::2] for p in c.parameters]  # "Low" (no rule): the rest up to 100%
-        spec = ", ".join(f"({_literal(tier)}, {i}, {_literal(rule) if rule else 'NULL'})"
-                         for i, (tier, rule) in enumerate(tiers))
+        spec = ", ".join(
+            f"({_literal(tier)}, {i}, {_literal(rule) if rule else 'NULL'})" for i, (tier, rule) in enumerate(tiers)
+        )
         tier_col = c.columns[0]
         return f"""WITH spec(tier, position, rule_id) AS (VALUES {spec}),
             cut AS (SELECT s.tier, s.position, s.rule_id,
@@ -219,12 +254,20 @@ def table_query(table_name: str, checks: list[MartCheck], batch: str | None = No
     parts = []
     ctes = []
     if row_level:
-        join = (f" LEFT JOIN {PERSON_TABLE} AS p ON p.person_id = t.person_id"
-                if any(c.check_type == "matches_person" for c in row_level) else "")
-        counts = ",\n                ".join(f"{_row_level_count(c)} AS \"{c.check_id}\"" for c in row_level)
-        ctes.append(f"row_pass AS MATERIALIZED (\n            SELECT {counts}\n            FROM (SELECT * FROM {batch}) AS t{join})")
-        parts += [f"SELECT {_literal(c.check_id)} AS check_id, \"{c.check_id}\" AS rows_failing, "
-                  f"CAST(NULL AS VARCHAR) AS detail FROM row_pass" for c in row_level]
+        join = (
+            f" LEFT JOIN {PERSON_TABLE} AS p ON p.person_id = t.person_id"
+            if any(c.check_type == "matches_person" for c in row_level)
+            else ""
+        )
+        counts = ",\n                ".join(f'{_row_level_count(c)} AS "{c.check_id}"' for c in row_level)
+        ctes.append(
+            f"row_pass AS MATERIALIZED (\n            SELECT {counts}\n            FROM (SELECT * FROM {batch}) AS t{join})"
+        )
+        parts += [
+            f'SELECT {_literal(c.check_id)} AS check_id, "{c.check_id}" AS rows_failing, '
+            f"CAST(NULL AS VARCHAR) AS detail FROM row_pass"
+            for c in row_level
+        ]
     parts += [f"SELECT * FROM ({_group_level(c, batch)})" for c in own if c.check_type in GROUP_LEVEL_TYPES]
     if not parts:
         raise ValueError(f"no gate-2 checks for table {table_name}")

@@ -7,6 +7,7 @@ few expectations that each aggregate beat one expectation per rule). The rows co
 and are mapped to one CheckResult per registry check: a check absent from them passed; an expectation that
 raised fails every check of its table, so a missing mart blocks rather than passes.
 """
+
 from __future__ import annotations
 
 import great_expectations as gx
@@ -22,30 +23,43 @@ def build_suite(table_name: str, checks: list[MartCheck]) -> gx.ExpectationSuite
     own = [c for c in checks if c.table_name == table_name]
     suite = gx.ExpectationSuite(name=f"gate2_{table_name}")
     # GX reads {batch} as its placeholder: the compiled SQL has no other braces.
-    suite.add_expectation(gxe.UnexpectedRowsExpectation(
-        unexpected_rows_query=table_query(table_name, checks, batch="{batch}"),
-        description=f"gate 2 checks of {MART_SCHEMA}.{table_name}: " + "; ".join(c.description for c in own),
-        meta={"table": f"{MART_SCHEMA}.{table_name}", "check_ids": [c.check_id for c in own]}))
+    suite.add_expectation(
+        gxe.UnexpectedRowsExpectation(
+            unexpected_rows_query=table_query(table_name, checks, batch="{batch}"),
+            description=f"gate 2 checks of {MART_SCHEMA}.{table_name}: " + "; ".join(c.description for c in own),
+            meta={"table": f"{MART_SCHEMA}.{table_name}", "check_ids": [c.check_id for c in own]},
+        )
+    )
     return suite
 
 
-def validate_marts(database_path: str, checks: list[MartCheck],
-                   table_names: list[str] | None = None) -> list[CheckResult]:
+def validate_marts(
+    database_path: str, checks: list[MartCheck], table_names: list[str] | None = None
+) -> list[CheckResult]:
     """Run the gate-2 suite of each table (all registry tables by default) on the DuckDB file; one result per check."""
     results: list[CheckResult] = []
     context, datasource = gx_duckdb.duckdb_context(database_path)
     try:
-        existing = {r[0] for r in datasource.get_execution_engine().execute_query(sa.text(
-            f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{MART_SCHEMA}'")).fetchall()}
+        existing = {
+            r[0]
+            for r in datasource.get_execution_engine()
+            .execute_query(
+                sa.text(f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{MART_SCHEMA}'")
+            )
+            .fetchall()
+        }
         for table_name in table_names or tables(checks):
             if table_name not in existing:  # a mart the build did not make: its checks did not run
-                results += _to_check_results(table_name, checks, None, f"table {MART_SCHEMA}.{table_name} does not exist")
+                results += _to_check_results(
+                    table_name, checks, None, f"table {MART_SCHEMA}.{table_name} does not exist"
+                )
                 continue
             asset = datasource.add_query_asset(name=table_name, query=f"SELECT * FROM {MART_SCHEMA}.{table_name}")
             batch = asset.add_batch_definition_whole_table("whole")
             suite = context.suites.add(build_suite(table_name, checks))
             validation = context.validation_definitions.add(
-                gx.ValidationDefinition(name=f"gate2_{table_name}", data=batch, suite=suite))
+                gx.ValidationDefinition(name=f"gate2_{table_name}", data=batch, suite=suite)
+            )
             try:
                 (result,) = validation.run(result_format="COMPLETE").results
                 error = None if "observed_value" in (result.result or {}) else _exception_message(result)
@@ -82,13 +96,42 @@ def _to_check_results(table_name: str, checks: list[MartCheck], result, error: s
             continue
         column = ",".join(c.columns)
         if error is not None:
-            out.append(CheckResult(c.table, c.check_id, column, c.check_type, c.severity, c.threshold, False,
-                                   None, None, None, f"check could not run: {error}"))
+            out.append(
+                CheckResult(
+                    c.table,
+                    c.check_id,
+                    column,
+                    c.check_type,
+                    c.severity,
+                    c.threshold,
+                    False,
+                    None,
+                    None,
+                    None,
+                    f"check could not run: {error}",
+                )
+            )
         elif c.check_id in failing:
             rows, detail = failing[c.check_id]
-            out.append(CheckResult(c.table, c.check_id, column, c.check_type, c.severity, c.threshold, False,
-                                   rows, None, None, c.description + (f" ({detail})" if detail else "")))
+            out.append(
+                CheckResult(
+                    c.table,
+                    c.check_id,
+                    column,
+                    c.check_type,
+                    c.severity,
+                    c.threshold,
+                    False,
+                    rows,
+                    None,
+                    None,
+                    c.description + (f" ({detail})" if detail else ""),
+                )
+            )
         else:
-            out.append(CheckResult(c.table, c.check_id, column, c.check_type, c.severity, c.threshold, True,
-                                   0, None, None, "passed"))
+            out.append(
+                CheckResult(
+                    c.table, c.check_id, column, c.check_type, c.severity, c.threshold, True, 0, None, None, "passed"
+                )
+            )
     return out

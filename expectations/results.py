@@ -3,6 +3,7 @@
 Kept apart from the Great Expectations suites so that publish and the dbt results reader can use it without
 importing GX (about 2.6 s per process).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -5,14 +5,15 @@ A rule is data (OHDSI-style: check type x threshold x severity). Each row-level 
 are both compiled from it, so the row that is quarantined and the rate that blocks are the same thing.
 Thresholds and severities come from seeds/quality_thresholds.csv.
 """
+
 from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
-from assets.contract import Feed, load_contract
+from contracts.extracts import Feed
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -31,37 +32,89 @@ REGEX = {
     "treatment_function": "[0-9]{3}",
 }
 REGEX_BY_COLUMN = {
-    "practice_code": "ods", "provider_code": "ods", "lsoa_code": "lsoa", "snomed_code": "snomed",
-    "diagnosis_snomed": "snomed", "dmd_code": "dmd", "primary_diagnosis_icd10": "icd10",
-    "secondary_diagnoses_icd10": "icd10_list", "site_icd10": "icd10_cancer", "primary_procedure_opcs4": "opcs4",
+    "practice_code": "ods",
+    "provider_code": "ods",
+    "lsoa_code": "lsoa",
+    "snomed_code": "snomed",
+    "diagnosis_snomed": "snomed",
+    "dmd_code": "dmd",
+    "primary_diagnosis_icd10": "icd10",
+    "secondary_diagnoses_icd10": "icd10_list",
+    "site_icd10": "icd10_cancer",
+    "primary_procedure_opcs4": "opcs4",
     "treatment_function_code": "treatment_function",
 }
 # Accepted values, from the contract's code descriptions.
 ACCEPTED = {
     ("gp_patients", "sex"): ["1", "2", "9", "X"],
     ("gp_patients", "ethnic_category"): list("ABCDEFGHJKLMNPRSZ"),
-    ("sus_apc_spells", "admission_method"): ["11", "12", "13", "21", "22", "23", "24", "25", "26", "27", "28",
-                                             "31", "32", "81", "82", "83"],
+    ("sus_apc_spells", "admission_method"): [
+        "11",
+        "12",
+        "13",
+        "21",
+        "22",
+        "23",
+        "24",
+        "25",
+        "26",
+        "27",
+        "28",
+        "31",
+        "32",
+        "81",
+        "82",
+        "83",
+    ],
     ("sus_apc_spells", "discharge_destination"): ["19", "29", "54", "65", "85", "79", "51"],
     ("ecds_attendances", "arrival_mode"): ["1", "2"],
     ("ecds_attendances", "acuity"): [1, 2, 3, 4, 5],
     ("sus_op_appointments", "attendance_status"): ["5", "6", "7", "2", "3", "4"],
     ("rtt_waiting_list", "priority"): ["P1", "P2", "P3", "P4"],
     ("cancer_registrations", "stage"): ["1", "2", "3", "4", "U"],
-    ("csds_contacts", "team_type"): ["district nursing", "community matron", "falls service", "intermediate care",
-                                     "physiotherapy", "podiatry", "diabetes specialist nursing", "respiratory",
-                                     "heart failure", "epilepsy specialist nursing", "children's community nursing",
-                                     "palliative care"],
+    ("csds_contacts", "team_type"): [
+        "district nursing",
+        "community matron",
+        "falls service",
+        "intermediate care",
+        "physiotherapy",
+        "podiatry",
+        "diabetes specialist nursing",
+        "respiratory",
+        "heart failure",
+        "epilepsy specialist nursing",
+        "children's community nursing",
+        "palliative care",
+    ],
     ("csds_contacts", "attendance_status"): ["5", "6", "3", "2"],
-    ("mhsds_contacts", "service_type"): ["Adult community mental health", "Crisis and home treatment",
-                                         "Early intervention in psychosis", "Talking therapies", "CYP mental health",
-                                         "Older adult mental health", "Perinatal mental health"],
+    ("mhsds_contacts", "service_type"): [
+        "Adult community mental health",
+        "Crisis and home treatment",
+        "Early intervention in psychosis",
+        "Talking therapies",
+        "CYP mental health",
+        "Older adult mental health",
+        "Perinatal mental health",
+    ],
     ("mhsds_contacts", "attendance_status"): ["5", "6", "3", "2"],
     ("asc_services", "la_code"): ["E10000003", "E06000031"],
-    ("asc_services", "service_type"): ["Residential", "Nursing", "Home care", "Direct payment", "Supported living",
-                                       "Reablement", "Carer support"],
-    ("asc_services", "primary_support_reason"): ["Physical support", "Sensory support", "Memory and cognition",
-                                                 "Learning disability", "Mental health", "Social support"],
+    ("asc_services", "service_type"): [
+        "Residential",
+        "Nursing",
+        "Home care",
+        "Direct payment",
+        "Supported living",
+        "Reablement",
+        "Carer support",
+    ],
+    ("asc_services", "primary_support_reason"): [
+        "Physical support",
+        "Sensory support",
+        "Memory and cognition",
+        "Learning disability",
+        "Mental health",
+        "Social support",
+    ],
 }
 # Numeric bounds outside the clinical observation ranges (which come from seeds/plausible_ranges.csv).
 NUMERIC_BOUNDS = {
@@ -71,8 +124,11 @@ NUMERIC_BOUNDS = {
 }
 # (end, start) pairs whose order a row must respect.
 DATE_ORDER = {
-    "gp_patients": [("registration_end_date", "registration_start_date"), ("date_of_death", "date_of_birth"),
-                    ("registration_start_date", "date_of_birth")],
+    "gp_patients": [
+        ("registration_end_date", "registration_start_date"),
+        ("date_of_death", "date_of_birth"),
+        ("registration_start_date", "date_of_birth"),
+    ],
     "sus_apc_spells": [("discharge_date", "admission_date")],
     "ecds_attendances": [("departure_datetime", "arrival_datetime")],
     "asc_services": [("service_end_date", "service_start_date")],
@@ -106,11 +162,13 @@ class Rule:
         return f"{self.rule_id}:{self.column}" if self.column else self.rule_id
 
 
-@lru_cache(maxsize=None)
+@cache
 def thresholds() -> dict[tuple[str, str], Threshold]:
     with open(SEEDS / "quality_thresholds.csv", newline="") as f:
-        return {(r["rule_id"], r["feed"]): Threshold(float(r["max_failure_rate"]), r["severity"], r["description"])
-                for r in csv.DictReader(f)}
+        return {
+            (r["rule_id"], r["feed"]): Threshold(float(r["max_failure_rate"]), r["severity"], r["description"])
+            for r in csv.DictReader(f)
+        }
 
 
 def threshold(rule_id: str, feed: str) -> Threshold:
@@ -124,8 +182,10 @@ def threshold(rule_id: str, feed: str) -> Threshold:
 def nhs_number_is_valid_sql(col: str) -> str:
     """Modulus-11 check (NHS Data Dictionary): weights 10..2 on the first nine digits; check 10 is never valid."""
     weighted = " + ".join(f"TRY_CAST(substr({col}, {i}, 1) AS INTEGER) * {11 - i}" for i in range(1, 10))
-    return (f"(CASE WHEN regexp_full_match({col}, '[0-9]{{10}}') "
-            f"THEN (11 - (({weighted}) % 11)) % 11 = TRY_CAST(substr({col}, 10, 1) AS INTEGER) ELSE FALSE END)")
+    return (
+        f"(CASE WHEN regexp_full_match({col}, '[0-9]{{10}}') "
+        f"THEN (11 - (({weighted}) % 11)) % 11 = TRY_CAST(substr({col}, 10, 1) AS INTEGER) ELSE FALSE END)"
+    )
 
 
 def _sql_literal(v) -> str:
@@ -144,23 +204,35 @@ def row_rules(feed: Feed, extract_date: str) -> list[Rule]:
         if not c.nullable:
             add("not_null", c.name, f"{c.name} IS NULL", ("not_null",))
     if "nhs_number" in feed.column_names:
-        add("nhs_number_invalid", "nhs_number",
-            f"nhs_number IS NOT NULL AND NOT {nhs_number_is_valid_sql('nhs_number')}")
+        add(
+            "nhs_number_invalid",
+            "nhs_number",
+            f"nhs_number IS NOT NULL AND NOT {nhs_number_is_valid_sql('nhs_number')}",
+        )
         if feed.column("nhs_number").nullable:
             add("unlinkable", "nhs_number", "nhs_number IS NULL", ("not_null",), quarantines=False)
     for c in feed.columns:
         if (name, c.name) in ACCEPTED:
             values = ACCEPTED[(name, c.name)]
-            add("invalid_code", c.name,
+            add(
+                "invalid_code",
+                c.name,
                 f"{c.name} IS NOT NULL AND {c.name} NOT IN ({', '.join(_sql_literal(v) for v in values)})",
-                ("in_set", tuple(values)))
+                ("in_set", tuple(values)),
+            )
         elif c.name in REGEX_BY_COLUMN:
-            add("invalid_code", c.name,
-                f"{c.name} IS NOT NULL AND NOT regexp_full_match({c.name}, '{REGEX[REGEX_BY_COLUMN[c.name]]}')")
+            add(
+                "invalid_code",
+                c.name,
+                f"{c.name} IS NOT NULL AND NOT regexp_full_match({c.name}, '{REGEX[REGEX_BY_COLUMN[c.name]]}')",
+            )
     if name == "gp_events":
-        add("implausible_value", "value",
+        add(
+            "implausible_value",
+            "value",
             f"value IS NOT NULL AND EXISTS (SELECT 1 FROM {GATE_REF}.plausible_value_codes r "
-            f"WHERE r.code = snomed_code AND (value < r.min_value OR value > r.max_value))")
+            f"WHERE r.code = snomed_code AND (value < r.min_value OR value > r.max_value))",
+        )
     for (feed_name, col), (lo, hi) in NUMERIC_BOUNDS.items():
         if feed_name == name:
             add("implausible_value", col, f"{col} IS NOT NULL AND ({col} < {lo} OR {col} > {hi})", ("between", lo, hi))
@@ -169,13 +241,21 @@ def row_rules(feed: Feed, extract_date: str) -> list[Rule]:
             # A date after the extract date is a future date; a date before 1900 is implausible.
             upper = f"DATE '{extract_date}'" if c.type == "date" else f"TIMESTAMP '{extract_date} 23:59:59'"
             add("future_date", c.name, f"{c.name} > {upper}", ("between", None, (extract_date, c.type)))
-            add("implausible_value", c.name, f"{c.name} < DATE '{EARLIEST_DATE}'", ("between", (EARLIEST_DATE, c.type), None))
+            add(
+                "implausible_value",
+                c.name,
+                f"{c.name} < DATE '{EARLIEST_DATE}'",
+                ("between", (EARLIEST_DATE, c.type), None),
+            )
     for end, start in DATE_ORDER.get(name, []):
         add("date_order", end, f"{end} < {start}")
     if "practice_code" in feed.column_names:
-        add("unknown_practice", "practice_code",
+        add(
+            "unknown_practice",
+            "practice_code",
             f"practice_code IS NOT NULL AND practice_code NOT IN (SELECT practice_code FROM {GATE_REF}.practice_map)",
-            ("in_practice_map",))
+            ("in_practice_map",),
+        )
     if feed.key:
         # Only the repeats are defects: the first row of a key (in a stable order) is kept.
         add("duplicate_key", ",".join(feed.key), None, ("unique", feed.key))
@@ -184,5 +264,7 @@ def row_rules(feed: Feed, extract_date: str) -> list[Rule]:
 
 def feed_rules(feed: Feed) -> list[Rule]:
     """Feed-level rules checked on the whole table (structural rules are enforced by ingest itself)."""
-    return [Rule(rule_id, feed.name, None, None, False, threshold(rule_id, feed.name))
-            for rule_id in ("empty_feed", "volume_change")]
+    return [
+        Rule(rule_id, feed.name, None, None, False, threshold(rule_id, feed.name))
+        for rule_id in ("empty_feed", "volume_change")
+    ]

@@ -5,16 +5,17 @@ back to the rule that the quarantine pass applied. Row-level rules are stated wi
 rate`; where GX cannot say a rule natively on DuckDB (regex, modulus-11, joins), an unexpected-rows query
 built from the rule's own SQL predicate returns the breaking rows only when their share passes the threshold.
 """
+
 from __future__ import annotations
 
 import math
 from datetime import datetime
 
 import great_expectations as gx
-import sqlalchemy as sa
 import great_expectations.expectations as gxe
+import sqlalchemy as sa
 
-from assets.contract import load_contract
+from contracts.extracts import load_contract
 from expectations import gx_duckdb
 from expectations.results import CheckResult
 from expectations.rules import GATE_REF, Rule, feed_rules, row_rules
@@ -28,8 +29,13 @@ def _as_datetime(bound):
 
 
 def _meta(rule: Rule) -> dict:
-    return {"rule_id": rule.rule_id, "column": rule.column, "severity": rule.threshold.severity,
-            "max_failure_rate": rule.threshold.max_failure_rate, "description": rule.threshold.description}
+    return {
+        "rule_id": rule.rule_id,
+        "column": rule.column,
+        "severity": rule.threshold.severity,
+        "max_failure_rate": rule.threshold.max_failure_rate,
+        "description": rule.threshold.description,
+    }
 
 
 def _row_expectation(rule: Rule, practice_codes: list[str]):
@@ -47,7 +53,9 @@ def _row_expectation(rule: Rule, practice_codes: list[str]):
         lo, hi = form[1], form[2]
         if isinstance(lo, tuple) or isinstance(hi, tuple):
             lo, hi = _as_datetime(lo), _as_datetime(hi)
-        return gxe.ExpectColumnValuesToBeBetween(column=rule.column, min_value=lo, max_value=hi, mostly=mostly, meta=meta)
+        return gxe.ExpectColumnValuesToBeBetween(
+            column=rule.column, min_value=lo, max_value=hi, mostly=mostly, meta=meta
+        )
     if kind == "unique":
         columns = list(form[1])
         if len(columns) == 1:
@@ -55,13 +63,16 @@ def _row_expectation(rule: Rule, practice_codes: list[str]):
         return gxe.ExpectCompoundColumnsToBeUnique(column_list=columns, mostly=mostly, meta=meta)
     # GX reads {batch} as its placeholder: literal braces in the predicate (regex repeats) are doubled.
     predicate = rule.predicate.replace("{", "{{").replace("}", "}}")
-    query = (f"SELECT * FROM {{batch}} WHERE {predicate} AND "
-             f"(SELECT avg(CASE WHEN {predicate} THEN 1.0 ELSE 0.0 END) FROM {{batch}}) > {rule.threshold.max_failure_rate}")
+    query = (
+        f"SELECT * FROM {{batch}} WHERE {predicate} AND "
+        f"(SELECT avg(CASE WHEN {predicate} THEN 1.0 ELSE 0.0 END) FROM {{batch}}) > {rule.threshold.max_failure_rate}"
+    )
     return gxe.UnexpectedRowsExpectation(unexpected_rows_query=query, description=rule.threshold.description, meta=meta)
 
 
-def build_suite(feed_name: str, extract_date: str, practice_codes: list[str],
-                previous_rows: int | None) -> gx.ExpectationSuite:
+def build_suite(
+    feed_name: str, extract_date: str, practice_codes: list[str], previous_rows: int | None
+) -> gx.ExpectationSuite:
     feed = load_contract()[feed_name]
     suite = gx.ExpectationSuite(name=f"gate1_{feed_name}")
     for rule in feed_rules(feed):
@@ -69,26 +80,36 @@ def build_suite(feed_name: str, extract_date: str, practice_codes: list[str],
             suite.add_expectation(gxe.ExpectTableRowCountToBeBetween(min_value=1, meta=_meta(rule)))
         elif rule.rule_id == "volume_change" and previous_rows:
             change = rule.threshold.max_failure_rate
-            suite.add_expectation(gxe.ExpectTableRowCountToBeBetween(
-                min_value=math.ceil(previous_rows * (1 - change)), max_value=math.floor(previous_rows * (1 + change)),
-                meta={**_meta(rule), "previous_rows": previous_rows}))
+            suite.add_expectation(
+                gxe.ExpectTableRowCountToBeBetween(
+                    min_value=math.ceil(previous_rows * (1 - change)),
+                    max_value=math.floor(previous_rows * (1 + change)),
+                    meta={**_meta(rule), "previous_rows": previous_rows},
+                )
+            )
     for rule in row_rules(feed, extract_date):
         suite.add_expectation(_row_expectation(rule, practice_codes))
     return suite
 
 
-def validate_feed(database_path: str, feed_name: str, extract_date: str,
-                  previous_rows: int | None = None) -> list[CheckResult]:
+def validate_feed(
+    database_path: str, feed_name: str, extract_date: str, previous_rows: int | None = None
+) -> list[CheckResult]:
     """Run the feed's suite against landing.<feed> (every row as received) in the build file."""
     context, datasource = gx_duckdb.duckdb_context(database_path)
     try:
-        practice_codes = [r[0] for r in datasource.get_execution_engine().execute_query(
-            sa.text(f"SELECT practice_code FROM {GATE_REF}.practice_map")).fetchall()]
+        practice_codes = [
+            r[0]
+            for r in datasource.get_execution_engine()
+            .execute_query(sa.text(f"SELECT practice_code FROM {GATE_REF}.practice_map"))
+            .fetchall()
+        ]
         asset = datasource.add_query_asset(name=feed_name, query=f"SELECT * FROM landing.{feed_name}")
         batch = asset.add_batch_definition_whole_table("whole")
         suite = context.suites.add(build_suite(feed_name, extract_date, practice_codes, previous_rows))
         validation = context.validation_definitions.add(
-            gx.ValidationDefinition(name=f"gate1_{feed_name}", data=batch, suite=suite))
+            gx.ValidationDefinition(name=f"gate1_{feed_name}", data=batch, suite=suite)
+        )
         outcome = validation.run(result_format="SUMMARY")
     finally:
         gx_duckdb.close(datasource)
@@ -101,8 +122,19 @@ def _to_check_result(feed_name: str, r) -> CheckResult:
     kind = r.expectation_config.type
     if r.exception_info and r.exception_info.get("raised_exception"):
         message = f"expectation could not run: {r.exception_info.get('exception_message')}"
-        return CheckResult(feed_name, meta.get("rule_id", kind), meta.get("column"), kind, meta.get("severity", "block"),
-                           meta.get("max_failure_rate", 0.0), False, None, None, None, message)
+        return CheckResult(
+            feed_name,
+            meta.get("rule_id", kind),
+            meta.get("column"),
+            kind,
+            meta.get("severity", "block"),
+            meta.get("max_failure_rate", 0.0),
+            False,
+            None,
+            None,
+            None,
+            message,
+        )
     count = result.get("unexpected_count")
     rate = result.get("unexpected_percent")
     rate = rate / 100.0 if rate is not None else None
@@ -122,5 +154,16 @@ def _to_check_result(feed_name: str, r) -> CheckResult:
     else:
         shown = f"{rate:.2%}" if rate is not None else f"{count} rows"
         message = f"{shown} of rows break it, more than the allowed {meta.get('max_failure_rate', 0):.2%}"
-    return CheckResult(feed_name, rule_id, meta.get("column"), kind, meta.get("severity", "block"),
-                       float(meta.get("max_failure_rate", 0.0)), bool(r.success), count, rate, element_count, message)
+    return CheckResult(
+        feed_name,
+        rule_id,
+        meta.get("column"),
+        kind,
+        meta.get("severity", "block"),
+        float(meta.get("max_failure_rate", 0.0)),
+        bool(r.success),
+        count,
+        rate,
+        element_count,
+        message,
+    )

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.contract import load_contract
 from assets.exports import export_tables
 from assets.gate import quarantine_feed, write_gate_reference
 from assets.ingest import Drop, FeedError, load_feed
@@ -16,6 +15,7 @@ from assets.pseudonym import build_person_key, pseudonym_key
 from assets.publish import previous_feed_rows, publish, refresh_lock, refuse_older_drop
 from assets.run_lock import acquire_run_lock, release_run_lock
 from assets.run_meta import connect, create_meta, record_checks, record_quarantine, record_stage
+from contracts.extracts import load_contract
 from expectations.rules import row_rules
 from expectations.suites import CheckResult, validate_feed
 from orchestration.resources import RefreshSettings
@@ -26,21 +26,28 @@ BUILD_KEY = dg.AssetKey(["build", "database"])
 def run_drop(settings: RefreshSettings, run_id: str) -> Drop:
     """The drop this run resolved when it started (a drop landing mid-run does not change it)."""
     with connect(settings.build_path(run_id), read_only=True) as con:
-        extract_date, path = con.execute("SELECT extract_date, drop_path FROM meta.run_context WHERE run_id = ?",
-                                         [run_id]).fetchall()[0]
+        extract_date, path = con.execute(
+            "SELECT extract_date, drop_path FROM meta.run_context WHERE run_id = ?", [run_id]
+        ).fetchall()[0]
     return Drop.open(Path(path).parent, extract_date)
 
 
 def run_reference_date(settings: RefreshSettings, run_id: str) -> str:
     """The date every clinical rule is evaluated at in this run (the extract date unless rebuilding the past)."""
     with connect(settings.build_path(run_id), read_only=True) as con:
-        return con.execute("SELECT reference_date FROM meta.run_context WHERE run_id = ?",
-                           [run_id]).fetchall()[0][0].isoformat()
+        return (
+            con.execute("SELECT reference_date FROM meta.run_context WHERE run_id = ?", [run_id])
+            .fetchall()[0][0]
+            .isoformat()
+        )
 
 
-@dg.asset(key=BUILD_KEY, group_name="ingest",
-          description="A fresh build DuckDB file for this run (raw, quarantine and meta schemas, and the previously "
-                      "published target list membership; never read by users).")
+@dg.asset(
+    key=BUILD_KEY,
+    group_name="ingest",
+    description="A fresh build DuckDB file for this run (raw, quarantine and meta schemas, and the previously "
+    "published target list membership; never read by users).",
+)
 def build_database(context: dg.AssetExecutionContext, settings: RefreshSettings) -> dg.MaterializeResult:
     started = time.time()
     # Held until publish (or the end of this process): no other refresh can start, or delete this build file.
@@ -58,19 +65,30 @@ def build_database(context: dg.AssetExecutionContext, settings: RefreshSettings)
         write_gate_reference(con)
         # Target lists compare themselves with the last published refresh (new / left since then).
         previous_members = copy_previous_target_lists(con, settings.warehouse)
-        con.execute("INSERT INTO meta.run_context VALUES (?, ?, ?, ?, ?)",
-                    [context.run_id, drop.extract_date, reference_date, str(drop.path), json.dumps(drop.manifest)])
+        con.execute(
+            "INSERT INTO meta.run_context VALUES (?, ?, ?, ?, ?)",
+            [context.run_id, drop.extract_date, reference_date, str(drop.path), json.dumps(drop.manifest)],
+        )
     record_stage(path, context.run_id, "build_database", started)
-    return dg.MaterializeResult(metadata={"build_file": str(path), "extract_date": drop.extract_date.isoformat(),
-                                          "previous_target_list_rows": previous_members})
+    return dg.MaterializeResult(
+        metadata={
+            "build_file": str(path),
+            "extract_date": drop.extract_date.isoformat(),
+            "previous_target_list_rows": previous_members,
+        }
+    )
 
 
 def raw_feed_assets(feed_name: str):
     feed = load_contract()[feed_name]
     key = dg.AssetKey(["raw", feed_name])
 
-    @dg.asset(key=key, deps=[BUILD_KEY], group_name="ingest",
-              description=f"{feed.setting}: rows accepted by gate 1 (quarantined rows in quarantine.{feed_name}).")
+    @dg.asset(
+        key=key,
+        deps=[BUILD_KEY],
+        group_name="ingest",
+        description=f"{feed.setting}: rows accepted by gate 1 (quarantined rows in quarantine.{feed_name}).",
+    )
     def ingest(context: dg.AssetExecutionContext, settings: RefreshSettings) -> dg.MaterializeResult:
         started = time.time()
         build_path = settings.build_path(context.run_id)
@@ -80,21 +98,39 @@ def raw_feed_assets(feed_name: str):
             try:
                 load_feed(con, drop, feed)
             except FeedError as e:
-                record_checks(con, context.run_id, "gate1", [CheckResult(
-                    feed_name, e.rule_id, e.column, "ingest", "block", 0.0, False, None, None, None, str(e))])
-                raise dg.Failure(description=str(e), metadata={"feed": feed_name, "rule": e.rule_id,
-                                                               "column": e.column or ""}) from e
+                record_checks(
+                    con,
+                    context.run_id,
+                    "gate1",
+                    [
+                        CheckResult(
+                            feed_name, e.rule_id, e.column, "ingest", "block", 0.0, False, None, None, None, str(e)
+                        )
+                    ],
+                )
+                raise dg.Failure(
+                    description=str(e), metadata={"feed": feed_name, "rule": e.rule_id, "column": e.column or ""}
+                ) from e
             outcome = quarantine_feed(con, feed, extract_date)
             quarantining = {(r.rule_id, r.column): r.quarantines for r in row_rules(feed, extract_date)}
             record_quarantine(con, context.run_id, extract_date, drop.feed_file(feed_name).name, outcome, quarantining)
         record_stage(build_path, context.run_id, f"ingest:{feed_name}", started)
-        return dg.MaterializeResult(metadata={
-            "rows_received": outcome.rows_received, "rows_quarantined": outcome.rows_quarantined,
-            "rows_accepted": outcome.rows_accepted, "rows_unlinkable": outcome.rows_unlinkable})
+        return dg.MaterializeResult(
+            metadata={
+                "rows_received": outcome.rows_received,
+                "rows_quarantined": outcome.rows_quarantined,
+                "rows_accepted": outcome.rows_accepted,
+                "rows_unlinkable": outcome.rows_unlinkable,
+            }
+        )
 
-    @dg.asset_check(asset=key, name="gate1", blocking=True,
-                    description=f"Great Expectations suite gate1_{feed_name}: contract rules with their thresholds "
-                                "(seeds/quality_thresholds.csv) and row count against the last published refresh.")
+    @dg.asset_check(
+        asset=key,
+        name="gate1",
+        blocking=True,
+        description=f"Great Expectations suite gate1_{feed_name}: contract rules with their thresholds "
+        "(seeds/quality_thresholds.csv) and row count against the last published refresh.",
+    )
     def gate1(context: dg.AssetCheckExecutionContext, settings: RefreshSettings) -> dg.AssetCheckResult:
         started = time.time()
         build_path = settings.build_path(context.run.run_id)
@@ -105,12 +141,20 @@ def raw_feed_assets(feed_name: str):
             record_checks(con, context.run.run_id, "gate1", results)
         record_stage(build_path, context.run.run_id, f"gate1:{feed_name}", started)
         blocking = [r for r in results if r.blocks]
-        description = "; ".join(f"rule {r.rule_id} column {r.column}: {r.message}" for r in blocking) or \
-            f"{len(results)} expectations passed"
+        description = (
+            "; ".join(f"rule {r.rule_id} column {r.column}: {r.message}" for r in blocking)
+            or f"{len(results)} expectations passed"
+        )
         return dg.AssetCheckResult(
-            passed=not blocking, severity=dg.AssetCheckSeverity.ERROR, description=description,
-            metadata={"expectations": len(results), "failed": len(blocking),
-                      "failed_rules": ", ".join(sorted({f"{r.rule_id}:{r.column}" for r in blocking}))})
+            passed=not blocking,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=description,
+            metadata={
+                "expectations": len(results),
+                "failed": len(blocking),
+                "failed_rules": ", ".join(sorted({f"{r.rule_id}:{r.column}" for r in blocking})),
+            },
+        )
 
     return ingest, gate1
 
@@ -119,8 +163,12 @@ RAW_FEEDS = {name: raw_feed_assets(name) for name in load_contract()}
 RAW_KEYS = [dg.AssetKey(["raw", name]) for name in RAW_FEEDS]
 
 
-@dg.asset(key=["raw", "person_key"], deps=RAW_KEYS, group_name="ingest",
-          description="Keyed pseudonym (HMAC-SHA256) of every valid NHS number in the accepted feeds.")
+@dg.asset(
+    key=["raw", "person_key"],
+    deps=RAW_KEYS,
+    group_name="ingest",
+    description="Keyed pseudonym (HMAC-SHA256) of every valid NHS number in the accepted feeds.",
+)
 def person_key(context: dg.AssetExecutionContext, settings: RefreshSettings) -> dg.MaterializeResult:
     started = time.time()
     build_path = settings.build_path(context.run_id)
@@ -133,23 +181,38 @@ def person_key(context: dg.AssetExecutionContext, settings: RefreshSettings) -> 
 
 
 def published_warehouse_asset(upstream: list[dg.AssetKey]):
-    @dg.asset(key=["warehouse", "published"], deps=upstream, group_name="publish",
-              description="Atomic swap of the checked build into the readers' warehouse (DuckDB storage format "
-                          "readable by DuckDB 1.1+), with a meta.refresh_log row, then the Parquet exports for BI "
-                          "tools (warehouse/exports, switched in one rename).")
+    @dg.asset(
+        key=["warehouse", "published"],
+        deps=upstream,
+        group_name="publish",
+        description="Atomic swap of the checked build into the readers' warehouse (DuckDB storage format "
+        "readable by DuckDB 1.1+), with a meta.refresh_log row, then the Parquet exports for BI "
+        "tools (warehouse/exports, switched in one rename).",
+    )
     def published_warehouse(context: dg.AssetExecutionContext, settings: RefreshSettings) -> dg.MaterializeResult:
         started = time.time()
         build_path = settings.build_path(context.run_id)
         drop = run_drop(settings, context.run_id)
         with refresh_lock(settings.warehouse):
-            log = publish(build_path, settings.warehouse, context.run_id, drop.extract_date.isoformat(),
-                          run_reference_date(settings, context.run_id), drop.manifest.get("generator"), started,
-                          storage_version=settings.storage_version)
+            log = publish(
+                build_path,
+                settings.warehouse,
+                context.run_id,
+                drop.extract_date.isoformat(),
+                run_reference_date(settings, context.run_id),
+                drop.manifest.get("generator"),
+                started,
+                storage_version=settings.storage_version,
+            )
             exports = export_tables(settings.warehouse, context.run_id, settings.export_patient_level)
         release_run_lock(settings.warehouse)
-        return dg.MaterializeResult(metadata={"warehouse": str(settings.warehouse), "exports": str(exports),
-                                              "rows_accepted": log["rows_accepted"],
-                                              "rows_quarantined": log["rows_quarantined"]})
+        return dg.MaterializeResult(
+            metadata={
+                "warehouse": str(settings.warehouse),
+                "exports": str(exports),
+                "rows_accepted": log["rows_accepted"],
+                "rows_quarantined": log["rows_quarantined"],
+            }
+        )
 
     return published_warehouse
-

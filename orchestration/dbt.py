@@ -9,19 +9,20 @@ import json
 import os
 import sys
 import time
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from assets import dbt_results
+from assets.paths import DBT_PROJECT_DIR, PROJECT_ROOT
 from assets.risk_validation import prior_rebuild_args, record_risk_validation
 from assets.run_meta import connect, record_checks, record_stage
 from orchestration.assets import run_reference_date
 from orchestration.resources import RefreshSettings
-from phm.paths import DBT_PROJECT_DIR, PROJECT_ROOT
 
 SEEDS_DIR = PROJECT_ROOT / "seeds"
 
@@ -50,8 +51,12 @@ def manifest_is_stale() -> bool:
     if not dbt_project.manifest_path.exists():
         return True
     built = dbt_project.manifest_path.stat().st_mtime
-    sources = [p for folder in (DBT_PROJECT_DIR / "models", DBT_PROJECT_DIR / "macros", SEEDS_DIR)
-               for p in folder.rglob("*") if p.suffix in (".sql", ".yml", ".csv")]
+    sources = [
+        p
+        for folder in (DBT_PROJECT_DIR / "models", DBT_PROJECT_DIR / "macros", SEEDS_DIR)
+        for p in folder.rglob("*")
+        if p.suffix in (".sql", ".yml", ".csv")
+    ]
     sources += [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
     return any(p.stat().st_mtime > built for p in sources)
 
@@ -78,8 +83,9 @@ TRANSLATOR = PhmDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset
 
 
 # The risk validation model runs inside the prior-year rebuild (risk_validation below), not in the nightly build.
-@dbt_assets(manifest=dbt_project.manifest_path, exclude=dbt_results.NIGHTLY_BUILD_EXCLUDE,
-            dagster_dbt_translator=TRANSLATOR)
+@dbt_assets(
+    manifest=dbt_project.manifest_path, exclude=dbt_results.NIGHTLY_BUILD_EXCLUDE, dagster_dbt_translator=TRANSLATOR
+)
 def phm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: RefreshSettings):
     """dbt build (seeds, models, tests) on this run's build file, as of the run's reference date. Every test's
     outcome (and every test that did not run) goes to meta.check_results, stage 'dbt', even when the build fails."""
@@ -110,26 +116,32 @@ def record_test_results(build_path: Path, run_id: str, invocation) -> None:
         record_checks(con, run_id, "dbt", results)
 
 
-@dg.asset(key=["meta", "risk_validation"], group_name="marts",
-          deps=[dg.AssetKey(["marts", "person_risk"]), dg.AssetKey(["intermediate", "int_activity__utilisation_12m"])],
-          description="How well the risk score ranks unplanned care: the score rebuilt as of a year before the "
-                      "reference date (schemas *_prior of the build file) against the following 12 months' emergency "
-                      "admissions, beside two naive baselines (age; admitted last year). One row per refresh.")
-def risk_validation(context: dg.AssetExecutionContext, dbt: DbtCliResource,
-                    settings: RefreshSettings) -> dg.MaterializeResult:
+@dg.asset(
+    key=["meta", "risk_validation"],
+    group_name="marts",
+    deps=[dg.AssetKey(["marts", "person_risk"]), dg.AssetKey(["intermediate", "int_activity__utilisation_12m"])],
+    description="How well the risk score ranks unplanned care: the score rebuilt as of a year before the "
+    "reference date (schemas *_prior of the build file) against the following 12 months' emergency "
+    "admissions, beside two naive baselines (age; admitted last year). One row per refresh.",
+)
+def risk_validation(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: RefreshSettings
+) -> dg.MaterializeResult:
     started = time.time()
     build_path = settings.build_path(context.run_id)
     os.environ["PHM_BUILD_DB"] = str(build_path)  # read by dbt_project/profiles.yml
     reference_date = date.fromisoformat(run_reference_date(settings, context.run_id))
     prior = dbt.cli(["--quiet", *prior_rebuild_args(reference_date)], raise_on_error=False).wait()
     if not prior.is_successful():
-        raise dg.Failure(description=f"risk validation: the prior-year rebuild of the risk score failed: "
-                                     f"{prior.get_error()}")
+        raise dg.Failure(
+            description=f"risk validation: the prior-year rebuild of the risk score failed: {prior.get_error()}"
+        )
     with connect(build_path) as con:
         row = record_risk_validation(con, context.run_id, reference_date)
     record_stage(build_path, context.run_id, "risk_validation", started)
-    return dg.MaterializeResult(metadata={k: v for k, v in row.items()
-                                          if k.startswith(("auc_", "top5_admissions")) and v is not None})
+    return dg.MaterializeResult(
+        metadata={k: v for k, v in row.items() if k.startswith(("auc_", "top5_admissions")) and v is not None}
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """The one Definitions object of the pipeline (workspace.yaml points here)."""
+
 from __future__ import annotations
 
 import dagster as dg
@@ -18,8 +19,7 @@ def build_definitions(settings: RefreshSettings | None = None) -> dg.Definitions
     ingest_assets = [a for a, _ in RAW_FEEDS.values()]
     gate1_checks = [c for _, c in RAW_FEEDS.values()]
     return dg.Definitions(
-        assets=[build_database, *ingest_assets, person_key, phm_dbt_models, risk_validation,
-                published_warehouse],
+        assets=[build_database, *ingest_assets, person_key, phm_dbt_models, risk_validation, published_warehouse],
         asset_checks=[*gate1_checks, gate2_marts],
         jobs=[nightly_refresh],
         schedules=[nightly_refresh_schedule],

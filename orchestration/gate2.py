@@ -25,13 +25,22 @@ def gate2_checks(dbt_asset_keys: Iterable[dg.AssetKey]) -> dg.AssetChecksDefinit
     registry = mart_checks.load_registry()
     built = set(dbt_asset_keys)
     checked = [t for t in mart_checks.tables(registry) if mart_key(t) in built]
-    specs = [dg.AssetCheckSpec(
-        CHECK_NAME, asset=mart_key(t), blocking=True,
-        description=f"Gate 2 (Great Expectations on marts.{t}): " +
-                    "; ".join(c.description for c in registry if c.table_name == t)) for t in checked]
+    specs = [
+        dg.AssetCheckSpec(
+            CHECK_NAME,
+            asset=mart_key(t),
+            blocking=True,
+            description=f"Gate 2 (Great Expectations on marts.{t}): "
+            + "; ".join(c.description for c in registry if c.table_name == t),
+        )
+        for t in checked
+    ]
 
-    @dg.multi_asset_check(specs=specs, name="gate2_marts",
-                          description="Gate 2: the mart checks of seeds/mart_checks.csv, one GX suite per mart.")
+    @dg.multi_asset_check(
+        specs=specs,
+        name="gate2_marts",
+        description="Gate 2: the mart checks of seeds/mart_checks.csv, one GX suite per mart.",
+    )
     def gate2_marts(context: dg.AssetCheckExecutionContext, settings: RefreshSettings) -> Iterable[dg.AssetCheckResult]:
         started = time.time()
         build_path = settings.build_path(context.run.run_id)
@@ -44,10 +53,16 @@ def gate2_checks(dbt_asset_keys: Iterable[dg.AssetKey]) -> dg.AssetChecksDefinit
             own = [r for r in results if r.feed == f"{mart_checks.MART_SCHEMA}.{table_name}"]
             blocking = [r for r in own if r.blocks]
             yield dg.AssetCheckResult(
-                asset_key=mart_key(table_name), check_name=CHECK_NAME, passed=not blocking,
+                asset_key=mart_key(table_name),
+                check_name=CHECK_NAME,
+                passed=not blocking,
                 severity=dg.AssetCheckSeverity.ERROR,
                 description="; ".join(f"{r.rule_id}: {r.message}" for r in blocking) or f"{len(own)} checks passed",
-                metadata={"checks": len(own), "failed": len(blocking),
-                          "failed_checks": ", ".join(r.rule_id for r in blocking)})
+                metadata={
+                    "checks": len(own),
+                    "failed": len(blocking),
+                    "failed_checks": ", ".join(r.rule_id for r in blocking),
+                },
+            )
 
     return gate2_marts

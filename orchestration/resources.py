@@ -1,4 +1,5 @@
 """Resources: where the refresh reads its drop and writes its warehouse, configured from the environment."""
+
 from __future__ import annotations
 
 import os
@@ -8,8 +9,8 @@ from pathlib import Path
 import dagster as dg
 
 from assets.ingest import Drop
+from assets.paths import default_landing_dir, default_warehouse_path, resolve
 from assets.publish import DEFAULT_STORAGE_VERSION
-from phm.paths import default_landing_dir, default_warehouse_path, resolve
 
 
 class RefreshSettings(dg.ConfigurableResource):
@@ -26,25 +27,32 @@ class RefreshSettings(dg.ConfigurableResource):
     export_patient_level: bool = False
 
     @classmethod
-    def from_env(cls) -> "RefreshSettings":
-        return cls(landing_dir=str(default_landing_dir()), warehouse_path=str(default_warehouse_path()),
-                   storage_version=os.environ.get("PHM_STORAGE_VERSION", DEFAULT_STORAGE_VERSION),
-                   export_patient_level=os.environ.get("PHM_EXPORT_PATIENT_LEVEL", "") == "1")
+    def from_env(cls) -> RefreshSettings:
+        return cls(
+            landing_dir=str(default_landing_dir()),
+            warehouse_path=str(default_warehouse_path()),
+            storage_version=os.environ.get("PHM_STORAGE_VERSION", DEFAULT_STORAGE_VERSION),
+            export_patient_level=os.environ.get("PHM_EXPORT_PATIENT_LEVEL", "") == "1",
+        )
 
     @property
     def warehouse(self) -> Path:
         return resolve(self.warehouse_path)
 
     def drop(self) -> Drop:
-        return Drop.open(resolve(self.landing_dir), date.fromisoformat(self.extract_date) if self.extract_date else None)
+        return Drop.open(
+            resolve(self.landing_dir), date.fromisoformat(self.extract_date) if self.extract_date else None
+        )
 
     def reference_date_for(self, drop: Drop) -> date:
         if not self.reference_date:
             return drop.extract_date
         reference = date.fromisoformat(self.reference_date)
         if reference > drop.extract_date:
-            raise ValueError(f"reference date {reference} is after the drop's extract date {drop.extract_date}: "
-                             "the figures can only be rebuilt as of a date the data has reached")
+            raise ValueError(
+                f"reference date {reference} is after the drop's extract date {drop.extract_date}: "
+                "the figures can only be rebuilt as of a date the data has reached"
+            )
         return reference
 
     def build_dir(self) -> Path:

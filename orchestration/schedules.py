@@ -1,4 +1,5 @@
 """The nightly schedule: 02:00 Europe/London, after the source extracts land. Switchable in `dagster dev`."""
+
 import dagster as dg
 
 from orchestration.jobs import nightly_refresh

@@ -3,25 +3,36 @@
 One JSON object per line, appended under an exclusive lock so two downloads at once never interleave. The log is
 written before the file is handed over: an export that cannot be audited is not made.
 """
+
 from __future__ import annotations
 
 import fcntl
 import json
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from phm.paths import PROJECT_ROOT, resolve
+from assets.paths import PROJECT_ROOT, resolve
 
 
 def default_audit_path() -> Path:
     return resolve(os.environ.get("PHM_AUDIT_LOG", PROJECT_ROOT / "audit" / "exports.jsonl"))
 
 
-def record_export(path: Path, *, user: str, channel: str, neighbourhood: str, list_name: str, filters: dict,
-                  rows: int, identifiable: bool, run_id: str | None) -> dict:
+def record_export(
+    path: Path,
+    *,
+    user: str,
+    channel: str,
+    neighbourhood: str,
+    list_name: str,
+    filters: dict,
+    rows: int,
+    identifiable: bool,
+    run_id: str | None,
+) -> dict:
     entry = {
-        "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "user": user,
         "channel": channel,
         "neighbourhood": neighbourhood,

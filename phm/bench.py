@@ -9,8 +9,10 @@ For each size it generates (and caches under .cache/bench/) a synthetic drop, th
 It writes JSON and a Markdown table (ratios refresh / floor and between the two largest sizes) with the machine it
 ran on. Measurements only: nothing here is asserted; tests run it at a small size as a smoke test.
 """
+
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -25,7 +27,7 @@ from pathlib import Path
 
 import psutil
 
-from phm.paths import PROJECT_ROOT
+from assets.paths import PROJECT_ROOT
 
 EXTRACT_DATE = date(2026, 10, 31)
 SEED = 42
@@ -70,10 +72,8 @@ def _run_measured(command: list[str], env: dict | None = None) -> tuple[float, f
                 tree = [root, *root.children(recursive=True)]
                 total = 0
                 for member in tree:
-                    try:
+                    with contextlib.suppress(psutil.Error):
                         total += member.memory_info().rss
-                    except psutil.Error:
-                        pass
                 peak = max(peak, total)
             except psutil.Error:
                 pass
@@ -111,9 +111,19 @@ def bench_size(patients: int, work: Path, query_repeats: int = 20) -> SizeResult
     drop = landing / EXTRACT_DATE.isoformat()
     generate_seconds = generate_peak = None
     if not (drop / "manifest.json").exists():
-        generate_seconds, generate_peak, code = _run_measured(_phm(
-            "generate", "--patients", str(patients), "--seed", str(SEED), "--extract-date", EXTRACT_DATE.isoformat(),
-            "--out", str(landing)))
+        generate_seconds, generate_peak, code = _run_measured(
+            _phm(
+                "generate",
+                "--patients",
+                str(patients),
+                "--seed",
+                str(SEED),
+                "--extract-date",
+                EXTRACT_DATE.isoformat(),
+                "--out",
+                str(landing),
+            )
+        )
         if code:
             raise RuntimeError(f"phm generate failed for {patients} patients")
     landing_mb = sum(p.stat().st_size for p in drop.iterdir()) / 1e6
@@ -122,18 +132,40 @@ def bench_size(patients: int, work: Path, query_repeats: int = 20) -> SizeResult
     floor_seconds, _, code = _run_measured([sys.executable, "-c", FLOOR, str(drop), str(floor_file)])
     floor_file.unlink(missing_ok=True)
     warehouse = work / f"warehouse-{patients}" / "phm.duckdb"
-    refresh_seconds, refresh_peak, code = _run_measured(_phm(
-        "refresh", "--landing", str(landing), "--warehouse", str(warehouse), "--extract-date", EXTRACT_DATE.isoformat()),
-        env={**os.environ, "PHM_ENV": "development"})
-    result = SizeResult(patients, round(landing_mb, 1), generate_seconds, generate_peak, floor_seconds,
-                        refresh_seconds, refresh_peak, published=code == 0)
+    refresh_seconds, refresh_peak, code = _run_measured(
+        _phm(
+            "refresh",
+            "--landing",
+            str(landing),
+            "--warehouse",
+            str(warehouse),
+            "--extract-date",
+            EXTRACT_DATE.isoformat(),
+        ),
+        env={**os.environ, "PHM_ENV": "development"},
+    )
+    result = SizeResult(
+        patients,
+        round(landing_mb, 1),
+        generate_seconds,
+        generate_peak,
+        floor_seconds,
+        refresh_seconds,
+        refresh_peak,
+        published=code == 0,
+    )
     if code == 0:
         from phm.warehouse import open_reader
 
         with open_reader(warehouse) as con:
-            run_id = con.execute("SELECT run_id FROM meta.refresh_log ORDER BY published_at DESC LIMIT 1").fetchall()[0][0]
-            for stage, seconds in con.execute("SELECT split_part(stage, ':', 1), sum(seconds) FROM meta.stage_timings "
-                                              "WHERE run_id = ? GROUP BY 1 ORDER BY min(started_at)", [run_id]).fetchall():
+            run_id = con.execute("SELECT run_id FROM meta.refresh_log ORDER BY published_at DESC LIMIT 1").fetchall()[
+                0
+            ][0]
+            for stage, seconds in con.execute(
+                "SELECT split_part(stage, ':', 1), sum(seconds) FROM meta.stage_timings "
+                "WHERE run_id = ? GROUP BY 1 ORDER BY min(started_at)",
+                [run_id],
+            ).fetchall():
                 result.stages[stage] = round(seconds, 2)
         for name, sql in QUERIES.items():
             timings = []
@@ -142,38 +174,52 @@ def bench_size(patients: int, work: Path, query_repeats: int = 20) -> SizeResult
                 with open_reader(warehouse) as con:  # as a reader does: open, query, close
                     con.execute(sql).fetchall()
                 timings.append((time.perf_counter() - started) * 1000)
-            result.queries_ms[name] = {"median": round(statistics.median(timings), 1),
-                                       "p95": round(sorted(timings)[int(0.95 * (len(timings) - 1))], 1)}
+            result.queries_ms[name] = {
+                "median": round(statistics.median(timings), 1),
+                "p95": round(sorted(timings)[int(0.95 * (len(timings) - 1))], 1),
+            }
     return result
 
 
 def machine() -> dict:
-    return {"cores": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
-            "python": platform.python_version(), "platform": platform.platform()}
+    return {
+        "cores": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
 
 
 def markdown(results: list[SizeResult], about: dict) -> str:
-    lines = [f"Machine: {about['cores']} cores, {about['memory_gb']} GB ({about['platform']}).", "",
-             "| patients | landing MB | generate s | floor s | refresh s | refresh / floor | peak MB (all processes) "
-             "| " + " | ".join(f"{q} ms (median / p95)" for q in QUERIES) + " |",
-             "|---|---|---|---|---|---|---|" + "---|" * len(QUERIES)]
+    lines = [
+        f"Machine: {about['cores']} cores, {about['memory_gb']} GB ({about['platform']}).",
+        "",
+        "| patients | landing MB | generate s | floor s | refresh s | refresh / floor | peak MB (all processes) "
+        "| " + " | ".join(f"{q} ms (median / p95)" for q in QUERIES) + " |",
+        "|---|---|---|---|---|---|---|" + "---|" * len(QUERIES),
+    ]
     for r in results:
-        queries = " | ".join(f"{r.queries_ms[q]['median']} / {r.queries_ms[q]['p95']}" if q in r.queries_ms else "-"
-                             for q in QUERIES)
+        queries = " | ".join(
+            f"{r.queries_ms[q]['median']} / {r.queries_ms[q]['p95']}" if q in r.queries_ms else "-" for q in QUERIES
+        )
         generate = f"{r.generate_seconds:.1f}" if r.generate_seconds is not None else "cached"
-        lines.append(f"| {r.patients:,} | {r.landing_mb} | {generate} | {r.floor_seconds:.1f} | {r.refresh_seconds:.1f}"
-                     f"{'' if r.published else ' (not published)'} | {r.refresh_seconds / r.floor_seconds:.1f} "
-                     f"| {r.refresh_peak_mb:,.0f} | {queries} |")
+        lines.append(
+            f"| {r.patients:,} | {r.landing_mb} | {generate} | {r.floor_seconds:.1f} | {r.refresh_seconds:.1f}"
+            f"{'' if r.published else ' (not published)'} | {r.refresh_seconds / r.floor_seconds:.1f} "
+            f"| {r.refresh_peak_mb:,.0f} | {queries} |"
+        )
     stages = sorted({s for r in results for s in r.stages})
-    lines += ["", "Stage seconds: | patients | " + " | ".join(stages) + " |",
-              "|---|" + "---|" * len(stages)]
+    lines += ["", "Stage seconds: | patients | " + " | ".join(stages) + " |", "|---|" + "---|" * len(stages)]
     for r in results:
         lines.append(f"| {r.patients:,} | " + " | ".join(str(r.stages.get(s, "")) for s in stages) + " |")
     if len(results) >= 2:
         small, large = results[-2], results[-1]
-        lines += ["", f"Scaling {large.patients:,} / {small.patients:,}: refresh time x"
-                      f"{large.refresh_seconds / small.refresh_seconds:.2f} for x{large.patients / small.patients:.1f} "
-                      "the people."]
+        lines += [
+            "",
+            f"Scaling {large.patients:,} / {small.patients:,}: refresh time x"
+            f"{large.refresh_seconds / small.refresh_seconds:.2f} for x{large.patients / small.patients:.1f} "
+            "the people.",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -181,7 +227,8 @@ def run(sizes: list[int], out_dir: Path) -> list[SizeResult]:
     out_dir.mkdir(parents=True, exist_ok=True)
     results = [bench_size(size, out_dir) for size in sorted(sizes)]
     about = machine()
-    (out_dir / "bench.json").write_text(json.dumps({"machine": about, "results": [asdict(r) for r in results]},
-                                                   indent=2))
+    (out_dir / "bench.json").write_text(
+        json.dumps({"machine": about, "results": [asdict(r) for r in results]}, indent=2)
+    )
     (out_dir / "bench.md").write_text(markdown(results, about))
     return results

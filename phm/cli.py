@@ -1,4 +1,5 @@
 """`phm`: generate a synthetic drop, run the refresh in-process, query the published warehouse."""
+
 from __future__ import annotations
 
 import os
@@ -6,34 +7,36 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from phm.paths import default_landing_dir, default_warehouse_path, resolve
+from assets.paths import default_landing_dir, default_warehouse_path, resolve
 
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Population health management pipeline: synthetic extracts, gated nightly refresh, marts.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Population health management pipeline: synthetic extracts, gated nightly refresh, marts.",
+)
 console = Console()
 
 DEFAULT_PATIENTS = 20_000
 DEFAULT_SEED = 42
 
 
-def _parse_date(value: Optional[str], option: str) -> Optional[date]:
+def _parse_date(value: str | None, option: str) -> date | None:
     if value is None:
         return None
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not an ISO date (YYYY-MM-DD)", param_hint=option)
+        raise typer.BadParameter(f"{value!r} is not an ISO date (YYYY-MM-DD)", param_hint=option) from None
 
 
 @app.command()
@@ -59,8 +62,10 @@ def generate(
         table.add_row(feed, f"{entry['rows']:,}")
     console.print(table)
     defects = [d for d in manifest.get("defects", []) if d["rule_id"] != "unlinkable"]
-    console.print(f"injected defects: {sum(d['rows'] for d in defects):,} rows in {len(defects)} (feed, rule) pairs, "
-                  "listed in manifest.json")
+    console.print(
+        f"injected defects: {sum(d['rows'] for d in defects):,} rows in {len(defects)} (feed, rule) pairs, "
+        "listed in manifest.json"
+    )
 
 
 @app.command()
@@ -80,27 +85,44 @@ def calibrate(
     with console.status(f"generating {patients:,} patients for {day} ..."):
         generate_drop(patients, seed, day, out_dir / "landing", defect_rate=0.0)
     rows = compute(out_dir / "landing" / day.isoformat())
-    table = Table(title=f"calibration: {patients:,} patients, seed {seed}, extract {day} ({time.time() - started:.0f} s)")
+    table = Table(
+        title=f"calibration: {patients:,} patients, seed {seed}, extract {day} ({time.time() - started:.0f} s)"
+    )
     for column in ("figure", "target", "tolerance", "value", "verdict"):
         table.add_column(column, justify="right" if column in ("value", "target") else "left")
     for r in rows:
-        table.add_row(r.figure, r.target, r.tolerance, f"{r.value:,.2f}" if r.value is not None else "-",
-                      r.verdict if r.verdict == "ok" else f"[red]{r.verdict}[/red]")
+        table.add_row(
+            r.figure,
+            r.target,
+            r.tolerance,
+            f"{r.value:,.2f}" if r.value is not None else "-",
+            r.verdict if r.verdict == "ok" else f"[red]{r.verdict}[/red]",
+        )
     console.print(table)
-    md, js = write_report(rows, out_dir, f"Calibration, {patients:,} patients, seed {seed}, extract {day}",
-                          {"patients": patients, "seed": seed, "extract_date": day.isoformat()})
+    md, js = write_report(
+        rows,
+        out_dir,
+        f"Calibration, {patients:,} patients, seed {seed}, extract {day}",
+        {"patients": patients, "seed": seed, "extract_date": day.isoformat()},
+    )
     console.print(f"report: {md} and {js}")
     raise typer.Exit(0 if all(r.verdict == "ok" for r in rows) else 1)
 
 
 @app.command()
 def refresh(
-    landing: Optional[Path] = typer.Option(None, "--landing", help="Landing directory of <date>/ drops. "
-                                           "Omitted: generate the embedded default population first."),
-    warehouse: Optional[Path] = typer.Option(None, "--warehouse", help="Published DuckDB file."),
-    extract_date: Optional[str] = typer.Option(None, "--extract-date", help="Drop to load (default: the latest)."),
-    reference_date: Optional[str] = typer.Option(None, "--reference-date", help="Evaluate every rule as of this date "
-                                                 "(default: the extract date), e.g. to rebuild last quarter's figures."),
+    landing: Path | None = typer.Option(
+        None,
+        "--landing",
+        help="Landing directory of <date>/ drops. Omitted: generate the embedded default population first.",
+    ),
+    warehouse: Path | None = typer.Option(None, "--warehouse", help="Published DuckDB file."),
+    extract_date: str | None = typer.Option(None, "--extract-date", help="Drop to load (default: the latest)."),
+    reference_date: str | None = typer.Option(
+        None,
+        "--reference-date",
+        help="Evaluate every rule as of this date (default: the extract date), e.g. to rebuild last quarter's figures.",
+    ),
 ):
     """Ingest, gate, build and publish; exit 0 only if the warehouse was published."""
     from phm.refresh import run_refresh
@@ -113,25 +135,38 @@ def refresh(
         if not (landing_dir / day.isoformat() / "manifest.json").exists():
             if os.environ.get("PHM_LANDING_DIR"):
                 # A configured landing zone receives real drops: never write synthetic data into it.
-                console.print(Text(f"No drop for {day} in PHM_LANDING_DIR={landing_dir}: nothing to refresh "
-                                   "(give --extract-date for another drop, or --landing for a synthetic one).",
-                                   style="red"))
+                console.print(
+                    Text(
+                        f"No drop for {day} in PHM_LANDING_DIR={landing_dir}: nothing to refresh "
+                        "(give --extract-date for another drop, or --landing for a synthetic one).",
+                        style="red",
+                    )
+                )
                 raise typer.Exit(1)
-            console.print(f"[bold]No --landing given:[/] generating the embedded default population "
-                          f"({DEFAULT_PATIENTS:,} patients, seed {DEFAULT_SEED}, extract date {day}) in {landing_dir}")
-            generate(patients=DEFAULT_PATIENTS, seed=DEFAULT_SEED, extract_date=day.isoformat(), out=landing_dir,
-                     defect_rate=0.001, csv=False)
+            console.print(
+                f"[bold]No --landing given:[/] generating the embedded default population "
+                f"({DEFAULT_PATIENTS:,} patients, seed {DEFAULT_SEED}, extract date {day}) in {landing_dir}"
+            )
+            generate(
+                patients=DEFAULT_PATIENTS,
+                seed=DEFAULT_SEED,
+                extract_date=day.isoformat(),
+                out=landing_dir,
+                defect_rate=0.001,
+                csv=False,
+            )
     else:
         landing_dir = resolve(landing)
-    outcome = run_refresh(landing_dir, warehouse_path, day, console,
-                          reference_date=_parse_date(reference_date, "--reference-date"))
+    outcome = run_refresh(
+        landing_dir, warehouse_path, day, console, reference_date=_parse_date(reference_date, "--reference-date")
+    )
     raise typer.Exit(0 if outcome.published else 1)
 
 
 @app.command()
 def sql(
-    query: Optional[str] = typer.Argument(None, help="One SQL query; omitted: an interactive read-only prompt."),
-    warehouse: Optional[Path] = typer.Option(None, "--warehouse"),
+    query: str | None = typer.Argument(None, help="One SQL query; omitted: an interactive read-only prompt."),
+    warehouse: Path | None = typer.Option(None, "--warehouse"),
     limit: int = typer.Option(50, "--limit", help="Rows to show."),
 ):
     """Query the published warehouse, read-only (no writing or reading other files, no ATTACH, no extensions)."""
@@ -142,7 +177,7 @@ def sql(
         con = open_reader(path)
     except WarehouseMissing as e:
         console.print(Text(str(e), style="red"))
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     try:
         if query is not None:
             raise typer.Exit(0 if _run_query(con, query, limit) else 1)
@@ -192,12 +227,14 @@ def bench(
     out: Path = typer.Option(Path("bench"), "--out", help="Folder for bench.json, bench.md and the warehouses."),
 ):
     """Time a refresh per stage and its peak memory at each size, against the load-once floor; query latency."""
-    from phm.bench import markdown, machine, run
+    from phm.bench import machine, markdown, run
 
     try:
         chosen = [int(s.replace("_", "")) for s in sizes.split(",") if s.strip()]
     except ValueError:
-        raise typer.BadParameter(f"{sizes!r} is not a comma-separated list of whole numbers", param_hint="--sizes")
+        raise typer.BadParameter(
+            f"{sizes!r} is not a comma-separated list of whole numbers", param_hint="--sizes"
+        ) from None
     results = run(chosen, resolve(out))
     console.print(Text(markdown(results, machine())))
     console.print(f"written: {resolve(out) / 'bench.json'}, {resolve(out) / 'bench.md'}")
@@ -208,7 +245,7 @@ LIST_FORMATS = ("table", "csv", "parquet")
 SHOW_CHOICES = ("lists", "neighbourhoods")
 
 
-def _warehouse_reader(warehouse: Optional[Path]):
+def _warehouse_reader(warehouse: Path | None):
     from phm.warehouse import WarehouseMissing, open_reader
 
     path = resolve(warehouse) if warehouse else default_warehouse_path()
@@ -216,7 +253,7 @@ def _warehouse_reader(warehouse: Optional[Path]):
         return open_reader(path)
     except WarehouseMissing as e:
         console.print(f"[red]{e}[/]")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
 
 
 def _match_neighbourhood(con, wanted: str) -> str:
@@ -227,32 +264,40 @@ def _match_neighbourhood(con, wanted: str) -> str:
     for name in known:
         if wanted.lower() == name.lower() or slugify(wanted) == slugify(name):
             return name
-    raise typer.BadParameter(f"no neighbourhood called {wanted!r}; `phm lists --show neighbourhoods` lists them",
-                             param_hint="--neighbourhood")
+    raise typer.BadParameter(
+        f"no neighbourhood called {wanted!r}; `phm lists --show neighbourhoods` lists them",
+        param_hint="--neighbourhood",
+    )
 
 
 @app.command("lists")
 def lists_command(
-    neighbourhood: Optional[str] = typer.Option(None, "--neighbourhood", "-n", help="Integrated neighbourhood "
-                                                "(name or slug); required unless --show."),
+    neighbourhood: str | None = typer.Option(
+        None, "--neighbourhood", "-n", help="Integrated neighbourhood (name or slug); required unless --show."
+    ),
     list_name: str = typer.Option("your_healthier_futures", "--list", "-l", help="Target list (--show lists)."),
-    show: Optional[str] = typer.Option(None, "--show", help="'lists' (with sizes and movement when "
-                                       "--neighbourhood is given) or 'neighbourhoods'."),
-    practice: Optional[str] = typer.Option(None, "--practice", help="Practice code (ODS)."),
-    rag: Optional[str] = typer.Option(None, "--rag", help="Red, Amber or Green (pathway lists)."),
-    tier: Optional[str] = typer.Option(None, "--tier", help="Risk tier: 'Very high', High, Medium or Low."),
-    core20: Optional[str] = typer.Option(None, "--core20", help="yes: Core20 only; no: everyone else."),
-    ethnicity: Optional[str] = typer.Option(None, "--ethnicity", help="Ethnicity group, e.g. 'Asian or Asian British'."),
-    age_band: Optional[str] = typer.Option(None, "--age-band", help="0-17, 18-39, 40-59, 60-79 or 80+."),
+    show: str | None = typer.Option(
+        None, "--show", help="'lists' (with sizes and movement when --neighbourhood is given) or 'neighbourhoods'."
+    ),
+    practice: str | None = typer.Option(None, "--practice", help="Practice code (ODS)."),
+    rag: str | None = typer.Option(None, "--rag", help="Red, Amber or Green (pathway lists)."),
+    tier: str | None = typer.Option(None, "--tier", help="Risk tier: 'Very high', High, Medium or Low."),
+    core20: str | None = typer.Option(None, "--core20", help="yes: Core20 only; no: everyone else."),
+    ethnicity: str | None = typer.Option(None, "--ethnicity", help="Ethnicity group, e.g. 'Asian or Asian British'."),
+    age_band: str | None = typer.Option(None, "--age-band", help="0-17, 18-39, 40-59, 60-79 or 80+."),
     new_only: bool = typer.Option(False, "--new-only", help="Only people new on the list since the last refresh."),
     sort: str = typer.Option("priority", "--sort", help="priority, new_first, risk_score, practice or age_band."),
-    limit: Optional[int] = typer.Option(None, "--limit", help="Rows (default 20 for a table, all for csv/parquet)."),
+    limit: int | None = typer.Option(None, "--limit", help="Rows (default 20 for a table, all for csv/parquet)."),
     output_format: str = typer.Option("table", "--format", "-f", help="table, csv or parquet."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write here (csv: default standard output; "
-                                       "parquet: required)."),
-    with_nhs_number: bool = typer.Option(False, "--with-nhs-number", help="Add the NHS number for direct care "
-                                         "(csv/parquet only); the export is written to the audit log."),
-    warehouse: Optional[Path] = typer.Option(None, "--warehouse"),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Write here (csv: default standard output; parquet: required)."
+    ),
+    with_nhs_number: bool = typer.Option(
+        False,
+        "--with-nhs-number",
+        help="Add the NHS number for direct care (csv/parquet only); the export is written to the audit log.",
+    ),
+    warehouse: Path | None = typer.Option(None, "--warehouse"),
 ):
     """Show or export a neighbourhood's target list: who, why, and what to do."""
     import getpass
@@ -276,8 +321,9 @@ def lists_command(
     if output_format == "parquet" and out is None:
         raise typer.BadParameter("parquet needs a file to write to", param_hint="--out")
     if with_nhs_number and output_format == "table":
-        raise typer.BadParameter("NHS numbers are exported to a file (--format csv or parquet), never shown",
-                                 param_hint="--with-nhs-number")
+        raise typer.BadParameter(
+            "NHS numbers are exported to a file (--format csv or parquet), never shown", param_hint="--with-nhs-number"
+        )
 
     with _warehouse_reader(warehouse) as con:
         name = _match_neighbourhood(con, neighbourhood) if neighbourhood else None
@@ -289,27 +335,43 @@ def lists_command(
             _print_catalogue(target_lists.list_catalogue(con, name), name)
             return
         if name is None:
-            raise typer.BadParameter("which neighbourhood? `phm lists --show neighbourhoods` lists them",
-                                     param_hint="--neighbourhood")
+            raise typer.BadParameter(
+                "which neighbourhood? `phm lists --show neighbourhoods` lists them", param_hint="--neighbourhood"
+            )
         try:
             target_lists.check_names(con, name, list_name)
         except target_lists.UnknownName as e:
-            raise typer.BadParameter(str(e), param_hint="--list")
-        filters = target_lists.ListFilters(practice=practice, rag=rag, tier=tier,
-                                           core20=None if core20 is None else core20 == "yes", ethnicity=ethnicity,
-                                           age_band=age_band, new_only=new_only)
+            raise typer.BadParameter(str(e), param_hint="--list") from None
+        filters = target_lists.ListFilters(
+            practice=practice,
+            rag=rag,
+            tier=tier,
+            core20=None if core20 is None else core20 == "yes",
+            ethnicity=ethnicity,
+            age_band=age_band,
+            new_only=new_only,
+        )
         if limit is None and output_format == "table":
             limit = 20
-        columns, rows = target_lists.fetch_rows(con, name, list_name, filters, sort, limit=limit,
-                                                identifiable=with_nhs_number)
+        columns, rows = target_lists.fetch_rows(
+            con, name, list_name, filters, sort, limit=limit, identifiable=with_nhs_number
+        )
         total = target_lists.count_rows(con, name, list_name, filters)
         moved = target_lists.movement(con, name, list_name, practice)
         run_id = published_refresh(con).get("run_id")
 
     if with_nhs_number:
-        audit.record_export(audit.default_audit_path(), user=getpass.getuser(), channel="cli", neighbourhood=name,
-                            list_name=list_name, filters=filters.active(), rows=len(rows), identifiable=True,
-                            run_id=run_id)
+        audit.record_export(
+            audit.default_audit_path(),
+            user=getpass.getuser(),
+            channel="cli",
+            neighbourhood=name,
+            list_name=list_name,
+            filters=filters.active(),
+            rows=len(rows),
+            identifiable=True,
+            run_id=run_id,
+        )
     if output_format == "table":
         _print_list(name, list_name, columns, rows, total, moved, filters)
     elif output_format == "csv":
@@ -319,12 +381,12 @@ def lists_command(
         import pyarrow.parquet as pq
 
         resolve(out).parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.Table.from_pylist([dict(zip(columns, r)) for r in rows]), resolve(out))
+        pq.write_table(pa.Table.from_pylist([dict(zip(columns, r, strict=False)) for r in rows]), resolve(out))
     if out is not None:
         console.print(f"wrote {len(rows):,} rows of {list_name} ({name}) to {resolve(out)}", highlight=False)
 
 
-def _print_catalogue(catalogue: list[dict], neighbourhood: Optional[str]) -> None:
+def _print_catalogue(catalogue: list[dict], neighbourhood: str | None) -> None:
     table = Table(title=f"target lists{f' in {neighbourhood}' if neighbourhood else ''}", title_justify="left")
     table.add_column("list", no_wrap=True)
     table.add_column("who is on it", ratio=3)
@@ -341,10 +403,14 @@ def _print_catalogue(catalogue: list[dict], neighbourhood: Optional[str]) -> Non
 
 def _print_list(neighbourhood, list_name, columns, rows, total, moved, filters) -> None:
     where = ", ".join(f"{k}={v}" for k, v in filters.active().items())
-    table = Table(title=f"{list_name}: {neighbourhood}{f' ({where})' if where else ''}", title_justify="left",
-                  caption=f"{total:,} match; list size {moved['list_size']:,}, +{moved['new_since_last']:,} new and "
-                          f"-{moved['left_since_last']:,} left since the last refresh",
-                  caption_justify="left", show_lines=True)
+    table = Table(
+        title=f"{list_name}: {neighbourhood}{f' ({where})' if where else ''}",
+        title_justify="left",
+        caption=f"{total:,} match; list size {moved['list_size']:,}, +{moved['new_since_last']:,} new and "
+        f"-{moved['left_since_last']:,} left since the last refresh",
+        caption_justify="left",
+        show_lines=True,
+    )
     # Short columns never wrap (a person's ID must stay whole); the reasons and the action take the rest.
     for heading in ("#", "new", "practice", "person", "tier", "RAG", "age"):
         table.add_column(heading, justify="right" if heading == "#" else "left", no_wrap=True)
@@ -354,16 +420,23 @@ def _print_list(neighbourhood, list_name, columns, rows, total, moved, filters) 
     for r in rows:
         rag = r[index["rag"]] or ""
         colour = {"Red": "red", "Amber": "yellow", "Green": "green"}.get(rag)
-        table.add_row(str(r[index["priority_rank"]]), "[bold green]NEW[/]" if r[index["new_since_last_refresh"]] else "",
-                      r[index["practice_code"]], r[index["person_id"]][:10], r[index["risk_tier"]] or "",
-                      f"[{colour}]{rag}[/]" if colour else rag, r[index["age_band"]] or "",
-                      (r[index["reasons"]] or "").replace("; ", "\n"), r[index["recommended_action"]] or "")
+        table.add_row(
+            str(r[index["priority_rank"]]),
+            "[bold green]NEW[/]" if r[index["new_since_last_refresh"]] else "",
+            r[index["practice_code"]],
+            r[index["person_id"]][:10],
+            r[index["risk_tier"]] or "",
+            f"[{colour}]{rag}[/]" if colour else rag,
+            r[index["age_band"]] or "",
+            (r[index["reasons"]] or "").replace("; ", "\n"),
+            r[index["recommended_action"]] or "",
+        )
     console.print(table)
     if total > len(rows):
         console.print(f"(first {len(rows)} of {total:,}; --limit to see more, --format csv to export)")
 
 
-def _write_csv(columns, rows, out: Optional[Path]) -> None:
+def _write_csv(columns, rows, out: Path | None) -> None:
     from phm.lists import write_csv
 
     if out is None:
@@ -383,30 +456,33 @@ app.add_typer(users_app, name="users")
 def users_add(
     username: str = typer.Argument(..., help="Lower-case, e.g. jo.smith"),
     neighbourhood: str = typer.Option(..., "--neighbourhood", "-n", help="The one neighbourhood they may see."),
-    users_file: Optional[Path] = typer.Option(None, "--users-file", help="Default: PHM_USERS_FILE or "
-                                              "config/users.yaml."),
-    warehouse: Optional[Path] = typer.Option(None, "--warehouse", help="Checked for the neighbourhood's name."),
-    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input "
-                                        "(for scripts) instead of prompting."),
+    users_file: Path | None = typer.Option(None, "--users-file", help="Default: PHM_USERS_FILE or config/users.yaml."),
+    warehouse: Path | None = typer.Option(None, "--warehouse", help="Checked for the neighbourhood's name."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from standard input (for scripts) instead of prompting."
+    ),
 ):
     """Add a user bound to one neighbourhood (or reset their password); the password is stored scrypt-hashed."""
     from phm import users
 
     with _warehouse_reader(warehouse) as con:
         name = _match_neighbourhood(con, neighbourhood)
-    password = sys.stdin.readline().rstrip("\n") if password_stdin else \
-        typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = (
+        sys.stdin.readline().rstrip("\n")
+        if password_stdin
+        else typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    )
     path = resolve(users_file) if users_file else users.default_users_path()
     try:
         users.add_user(path, username, name, password)
     except ValueError as e:
         console.print(f"[red]{e}[/]")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     console.print(f"{username} may now sign in for {name} ({path})", highlight=False)
 
 
 @users_app.command("list")
-def users_list(users_file: Optional[Path] = typer.Option(None, "--users-file")):
+def users_list(users_file: Path | None = typer.Option(None, "--users-file")):
     """Who may sign in, and to which neighbourhood."""
     from phm import users
 
@@ -423,11 +499,9 @@ def users_list(users_file: Optional[Path] = typer.Option(None, "--users-file")):
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (default: this machine only)."),
     port: int = typer.Option(8050, "--port"),
-    warehouse: Optional[Path] = typer.Option(None, "--warehouse"),
-    users_file: Optional[Path] = typer.Option(None, "--users-file", help="Default: PHM_USERS_FILE or "
-                                              "config/users.yaml."),
-    audit_log: Optional[Path] = typer.Option(None, "--audit-log", help="Default: PHM_AUDIT_LOG or "
-                                             "audit/exports.jsonl."),
+    warehouse: Path | None = typer.Option(None, "--warehouse"),
+    users_file: Path | None = typer.Option(None, "--users-file", help="Default: PHM_USERS_FILE or config/users.yaml."),
+    audit_log: Path | None = typer.Option(None, "--audit-log", help="Default: PHM_AUDIT_LOG or audit/exports.jsonl."),
 ):
     """Serve the neighbourhood web page over the published warehouse, read-only."""
     import uvicorn
@@ -438,26 +512,39 @@ def serve(
     warehouse_path = resolve(warehouse) if warehouse else default_warehouse_path()
     users_path = resolve(users_file) if users_file else users.default_users_path()
     if not warehouse_path.exists():
-        console.print(f"[yellow]No published warehouse at {warehouse_path} yet: pages answer 503 until "
-                      f"`phm refresh` publishes one.[/]")
+        console.print(
+            f"[yellow]No published warehouse at {warehouse_path} yet: pages answer 503 until "
+            f"`phm refresh` publishes one.[/]"
+        )
     if not users.load_users(users_path):
-        console.print(f"[yellow]No users in {users_path}: add one with "
-                      f"`phm users add USERNAME --neighbourhood NAME`.[/]")
+        console.print(
+            f"[yellow]No users in {users_path}: add one with `phm users add USERNAME --neighbourhood NAME`.[/]"
+        )
     # A fixed key keeps people signed in across restarts; without one, each start signs everyone out.
     secret = os.environ.get("PHM_WEB_SECRET") or new_secret_key()
-    settings = Settings(warehouse=warehouse_path, users_file=users_path,
-                        audit_log=resolve(audit_log) if audit_log else audit.default_audit_path(), secret_key=secret)
-    console.print(f"serving {warehouse_path} on http://{host}:{port}/ (users {users_path}, "
-                  f"audit log {settings.audit_log})", highlight=False)
+    settings = Settings(
+        warehouse=warehouse_path,
+        users_file=users_path,
+        audit_log=resolve(audit_log) if audit_log else audit.default_audit_path(),
+        secret_key=secret,
+    )
+    console.print(
+        f"serving {warehouse_path} on http://{host}:{port}/ (users {users_path}, audit log {settings.audit_log})",
+        highlight=False,
+    )
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 
 @app.command()
 def docs(
-    out: Optional[Path] = typer.Option(None, "--out", help="Folder for the documentation (default: docs/ beside "
-                                       "the warehouse)."),
-    warehouse: Optional[Path] = typer.Option(None, "--warehouse", help="Where the column types are read from "
-                                             "(a temporary copy; the warehouse is never written)."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Folder for the documentation (default: docs/ beside the warehouse)."
+    ),
+    warehouse: Path | None = typer.Option(
+        None,
+        "--warehouse",
+        help="Where the column types are read from (a temporary copy; the warehouse is never written).",
+    ),
     serve_it: bool = typer.Option(False, "--serve", help="Then serve the folder on http://HOST:PORT/."),
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8081, "--port"),
@@ -473,7 +560,7 @@ def docs(
             page = build_docs(path, out_dir)
     except (WarehouseMissing, RuntimeError) as e:
         console.print(f"[red]{e}[/]")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     console.print(f"documentation: {page} (open it in a browser)", highlight=False)
     for model, columns in undocumented_columns(out_dir).items():
         console.print(f"[yellow]marts.{model}: no description for {', '.join(columns)}[/]")
@@ -484,12 +571,19 @@ def docs(
 
 @app.command("dq-report")
 def dq_report(
-    out: Optional[Path] = typer.Option(None, "--out", help="Folder for index.html, summary.md and summary.json "
-                                       "(default: dq_report/ beside the warehouse)."),
-    warehouse: Optional[Path] = typer.Option(None, "--warehouse", help="The published warehouse, or a build file "
-                                             "(warehouse/.build/<run_id>.duckdb) to report a blocked refresh."),
-    fail_on_blocking: bool = typer.Option(False, "--fail-on-blocking", help="Exit 1 if a blocking check failed "
-                                          "(for CI)."),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        help="Folder for index.html, summary.md and summary.json (default: dq_report/ beside the warehouse).",
+    ),
+    warehouse: Path | None = typer.Option(
+        None,
+        "--warehouse",
+        help="The published warehouse, or a build file (warehouse/.build/<run_id>.duckdb) to report a blocked refresh.",
+    ),
+    fail_on_blocking: bool = typer.Option(
+        False, "--fail-on-blocking", help="Exit 1 if a blocking check failed (for CI)."
+    ),
 ):
     """Render the latest refresh's data-quality report: rows in and quarantined per feed and rule, every check
     with its status, threshold and rows failing, and trends across earlier refreshes."""
@@ -502,11 +596,14 @@ def dq_report(
         report = write_report(path, out_dir)
     except (WarehouseMissing, ValueError) as e:
         console.print(f"[red]{e}[/]")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     blocking = report["failed_blocking"]
-    console.print(f"data-quality report of refresh {report['run_id']}: {len(report['checks'])} checks, "
-                  f"{sum(not c['passed'] for c in report['checks'])} failed, {len(blocking)} blocking; "
-                  f"{out_dir / 'index.html'} (and summary.md, summary.json)", highlight=False)
+    console.print(
+        f"data-quality report of refresh {report['run_id']}: {len(report['checks'])} checks, "
+        f"{sum(not c['passed'] for c in report['checks'])} failed, {len(blocking)} blocking; "
+        f"{out_dir / 'index.html'} (and summary.md, summary.json)",
+        highlight=False,
+    )
     raise typer.Exit(1 if blocking and fail_on_blocking else 0)
 
 

@@ -5,6 +5,7 @@ dbt-duckdb opens its database read-write, so the catalog is read from a temporar
 published file is never opened for writing. `--static` gives one self-contained static_index.html that opens from
 disk with no server.
 """
+
 from __future__ import annotations
 
 import functools
@@ -17,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from phm.paths import DBT_PROJECT_DIR
+from assets.paths import DBT_PROJECT_DIR
 from phm.warehouse import WarehouseMissing
 
 
@@ -35,12 +36,19 @@ def build_docs(warehouse: Path, out_dir: Path) -> Path:
         copy = Path(tmp) / "catalog_source.duckdb"
         shutil.copyfile(warehouse, copy)
         env = {**os.environ, "PHM_BUILD_DB": str(copy), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-        common = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-                  "--target-path", str(out_dir)]
+        common = [
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(out_dir),
+        ]
         # parse writes the manifest; docs generate then reads only the catalog (no compile, no model is run).
         for args in (["parse"], ["docs", "generate", "--static", "--no-compile"]):
-            result = subprocess.run([dbt_executable(), "--quiet", *args, *common], env=env, capture_output=True,
-                                    text=True)
+            result = subprocess.run(
+                [dbt_executable(), "--quiet", *args, *common], env=env, capture_output=True, text=True
+            )
             if result.returncode != 0:
                 raise RuntimeError(f"dbt {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
     (out_dir / "partial_parse.msgpack").unlink(missing_ok=True)
@@ -55,8 +63,11 @@ def undocumented_columns(out_dir: Path, schema: str = "marts") -> dict[str, list
     for unique_id, entry in catalog["nodes"].items():
         if entry["metadata"]["schema"] != schema or unique_id not in manifest["nodes"]:
             continue
-        described = {name.lower() for name, column in manifest["nodes"][unique_id]["columns"].items()
-                     if column.get("description")}
+        described = {
+            name.lower()
+            for name, column in manifest["nodes"][unique_id]["columns"].items()
+            if column.get("description")
+        }
         absent = [c for c in entry["columns"] if c.lower() not in described]
         if absent:
             missing[entry["metadata"]["name"]] = absent

@@ -1,4 +1,5 @@
 """`phm refresh`: run the nightly_refresh job in this process (no daemon) and print a one-screen summary."""
+
 from __future__ import annotations
 
 import contextlib
@@ -24,29 +25,43 @@ class RefreshOutcome:
     failures: list[str] = field(default_factory=list)
 
 
-def run_refresh(landing_dir: Path, warehouse_path: Path, extract_date: date | None, console: Console,
-                log_level: str = "CRITICAL", reference_date: date | None = None) -> RefreshOutcome:
+def run_refresh(
+    landing_dir: Path,
+    warehouse_path: Path,
+    extract_date: date | None,
+    console: Console,
+    log_level: str = "CRITICAL",
+    reference_date: date | None = None,
+) -> RefreshOutcome:
     """Dagster's own event log stays quiet (log_level); the summary says what happened and why."""
     import dagster as dg
 
     from assets.run_lock import release_run_lock
-
     from orchestration.definitions import build_definitions
     from orchestration.resources import RefreshSettings
 
-    settings = RefreshSettings(landing_dir=str(landing_dir), warehouse_path=str(warehouse_path),
-                               extract_date=extract_date.isoformat() if extract_date else "",
-                               reference_date=reference_date.isoformat() if reference_date else "")
+    settings = RefreshSettings(
+        landing_dir=str(landing_dir),
+        warehouse_path=str(warehouse_path),
+        extract_date=extract_date.isoformat() if extract_date else "",
+        reference_date=reference_date.isoformat() if reference_date else "",
+    )
     job = build_definitions(settings).resolve_job_def("nightly_refresh")
     started = time.time()
     log_path = warehouse_path.parent / "logs" / "last_refresh.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     # dbt's console output (echoed by dagster-dbt) goes to the log file; the summary below says what matters.
-    with console.status(f"refreshing {warehouse_path} from {landing_dir} ..."), open(log_path, "w") as log, \
-            contextlib.redirect_stdout(log):
+    with (
+        console.status(f"refreshing {warehouse_path} from {landing_dir} ..."),
+        open(log_path, "w") as log,
+        contextlib.redirect_stdout(log),
+    ):
         try:
-            result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
-                                            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
+            result = job.execute_in_process(
+                instance=dg.DagsterInstance.ephemeral(),
+                raise_on_error=False,
+                run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            )
         finally:
             release_run_lock(warehouse_path)  # a run that failed before publishing still ends here
     build_file = settings.build_path(result.run_id)
@@ -74,11 +89,14 @@ def _failures(result, build_file: Path) -> list[str]:
     if build_file.exists():
         try:
             with duckdb.connect(str(build_file), read_only=True) as con:
-                rows = con.execute("""SELECT stage, feed, rule_id, column_name, observed_count, message
+                rows = con.execute(
+                    """SELECT stage, feed, rule_id, column_name, observed_count, message
                                       FROM meta.check_results
                                       WHERE run_id = ? AND NOT passed AND severity = 'block'
                                       ORDER BY CASE stage WHEN 'gate1' THEN 1 WHEN 'dbt' THEN 2 ELSE 3 END,
-                                               feed, rule_id, column_name""", [result.run_id]).fetchall()
+                                               feed, rule_id, column_name""",
+                    [result.run_id],
+                ).fetchall()
         except duckdb.Error as e:
             reasons.append(f"could not read the gate results from {build_file}: {e}")
     not_run = 0
@@ -127,31 +145,48 @@ def _headline_indicators(con) -> list[tuple[str, ...]]:
         FROM marts.core20plus5_indicators
         WHERE geography_level = 'icb' AND breakdown IN ('all', 'core20')
         GROUP BY indicator_id, value_unit ORDER BY indicator_id""").fetchall()
+
     # The indicator cell: the id, then its denominator and which way is better (lower for admissions, over-reliance).
     def label(ind, den, direction) -> str:
         better = "higher is better" if direction == "higher_is_better" else "lower is better"
         return f"{ind}\n n={den:,}, {better}" if den is not None else f"{ind}\n {better}"
 
-    return [(label(ind, den, direction), _format_value(v_all, unit), _format_value(v_core20, unit),
-             _format_value(v_rest, unit), "" if ambition is None else f"{ambition:g}%", definition or "")
-            for ind, unit, v_all, v_core20, v_rest, den, ambition, direction, definition in rows]
+    return [
+        (
+            label(ind, den, direction),
+            _format_value(v_all, unit),
+            _format_value(v_core20, unit),
+            _format_value(v_rest, unit),
+            "" if ambition is None else f"{ambition:g}%",
+            definition or "",
+        )
+        for ind, unit, v_all, v_core20, v_rest, den, ambition, direction, definition in rows
+    ]
 
 
 # Printed under every table that shows rounded values side by side (clinical spec, Disclosure control).
-ROUNDING_NOTE = ("Counts are rounded to the nearest 5 (1-7 suppressed) and each value is computed from its own rounded "
-                 "counts, so rounded parts need not add up: the ICB value can lie a fraction of a point outside both "
-                 "Core20 and the rest.")
+ROUNDING_NOTE = (
+    "Counts are rounded to the nearest 5 (1-7 suppressed) and each value is computed from its own rounded "
+    "counts, so rounded parts need not add up: the ICB value can lie a fraction of a point outside both "
+    "Core20 and the rest."
+)
 
 
 def _list_sizes(con) -> tuple[list[str], list[tuple]]:
     """People on each main target list (reference.target_list_definitions.in_refresh_summary) per neighbourhood."""
-    lists = [r[0] for r in con.execute("""SELECT list_name FROM reference.target_list_definitions
-                                          WHERE in_refresh_summary ORDER BY sort_order""").fetchall()]
+    lists = [
+        r[0]
+        for r in con.execute("""SELECT list_name FROM reference.target_list_definitions
+                                          WHERE in_refresh_summary ORDER BY sort_order""").fetchall()
+    ]
     if not lists:
         return [], []
-    columns = ", ".join(f"count(*) FILTER (WHERE list_name = ?) AS \"{name}\"" for name in lists)
-    rows = con.execute(f"""SELECT neighbourhood, {columns}, count(*) FILTER (WHERE new_since_last_refresh) AS new_rows
-                           FROM marts.target_lists GROUP BY neighbourhood ORDER BY neighbourhood""", lists).fetchall()
+    columns = ", ".join(f'count(*) FILTER (WHERE list_name = ?) AS "{name}"' for name in lists)
+    rows = con.execute(
+        f"""SELECT neighbourhood, {columns}, count(*) FILTER (WHERE new_since_last_refresh) AS new_rows
+                           FROM marts.target_lists GROUP BY neighbourhood ORDER BY neighbourhood""",
+        lists,
+    ).fetchall()
     return lists, rows
 
 
@@ -161,13 +196,15 @@ def _risk_validation_line(con, run_id: str) -> str | None:
     cursor = con.execute("SELECT * FROM meta.risk_validation WHERE run_id = ?", [run_id])
     names = [d[0] for d in cursor.description]
     rows = cursor.fetchall()
-    return describe(dict(zip(names, rows[0]))) if rows else None
+    return describe(dict(zip(names, rows[0], strict=False))) if rows else None
 
 
 def _print_summary(outcome: RefreshOutcome, console: Console, seconds: float) -> None:
     if not outcome.published:
-        console.print(f"[bold red]Refresh BLOCKED[/] (run {outcome.run_id}, {seconds:.0f} s): nothing was published; "
-                      f"{outcome.warehouse} is unchanged.")
+        console.print(
+            f"[bold red]Refresh BLOCKED[/] (run {outcome.run_id}, {seconds:.0f} s): nothing was published; "
+            f"{outcome.warehouse} is unchanged."
+        )
         for reason in outcome.failures[:15]:
             console.print(Text(f"  - {reason}"))  # text from source files: never markup
         console.print(f"Build file kept for diagnosis (holds NHS numbers): {outcome.build_file}")
@@ -181,23 +218,37 @@ def _print_summary(outcome: RefreshOutcome, console: Console, seconds: float) ->
         headline = _headline_indicators(con) if any(m[0] == "marts.core20plus5_indicators" for m in marts) else []
         lists, list_rows = _list_sizes(con) if any(m[0] == "marts.target_lists" for m in marts) else ([], [])
         validation = _risk_validation_line(con, outcome.run_id)
-    row = dict(zip(names, log))
-    console.print(f"[bold green]Published[/] {outcome.warehouse} (run {outcome.run_id}, extract {row['extract_date']}, "
-                  f"figures as of {row['reference_date']}, "
-                  f"{seconds:.0f} s)")
+    row = dict(zip(names, log, strict=False))
+    console.print(
+        f"[bold green]Published[/] {outcome.warehouse} (run {outcome.run_id}, extract {row['extract_date']}, "
+        f"figures as of {row['reference_date']}, "
+        f"{seconds:.0f} s)"
+    )
     feeds = Table(title="feeds")
     for col in ("feed", "received", "quarantined", "accepted", "unlinkable"):
         feeds.add_column(col, justify="left" if col == "feed" else "right")
     for f in json.loads(row["feed_counts"]):
-        feeds.add_row(f["feed"], f"{f['rows_received']:,}", f"{f['rows_quarantined']:,}", f"{f['rows_accepted']:,}",
-                      f"{f['rows_unlinkable']:,}")
+        feeds.add_row(
+            f["feed"],
+            f"{f['rows_received']:,}",
+            f"{f['rows_quarantined']:,}",
+            f"{f['rows_accepted']:,}",
+            f"{f['rows_unlinkable']:,}",
+        )
     console.print(feeds)
     checks = json.loads(row["check_summary"])
-    console.print("checks: " + ", ".join(f"{c['stage']} {c['severity']}: {c['checks'] - c['failed']}/{c['checks']} passed"
-                                         for c in checks))
+    console.print(
+        "checks: "
+        + ", ".join(f"{c['stage']} {c['severity']}: {c['checks'] - c['failed']}/{c['checks']} passed" for c in checks)
+    )
     if row.get("pseudonym_key") and "PUBLIC development default" in row["pseudonym_key"]:
-        console.print(Text("WARNING: person ids were made with the public development pseudonym key: never use it "
-                           "for real data (set PHM_PSEUDONYM_KEY and PHM_ENV=production)", style="bold yellow"))
+        console.print(
+            Text(
+                "WARNING: person ids were made with the public development pseudonym key: never use it "
+                "for real data (set PHM_PSEUDONYM_KEY and PHM_ENV=production)",
+                style="bold yellow",
+            )
+        )
     timings = json.loads(row["stage_timings"])
     grouped: dict[str, float] = {}
     for t in timings:
@@ -206,8 +257,10 @@ def _print_summary(outcome: RefreshOutcome, console: Console, seconds: float) ->
     console.print("stage seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in grouped.items()))
     console.print("tables: " + ", ".join(f"{name} ({rows:,})" for name, rows in marts))
     if headline:
-        table = Table(title="Core20PLUS5 headline (ICB; Type 1 opt-outs excluded; counts rounded to 5, 1-7 suppressed)",
-                      caption=ROUNDING_NOTE)
+        table = Table(
+            title="Core20PLUS5 headline (ICB; Type 1 opt-outs excluded; counts rounded to 5, 1-7 suppressed)",
+            caption=ROUNDING_NOTE,
+        )
         for col in ("indicator", "all", "Core20", "rest", "ambition"):
             table.add_column(col, justify="left" if col == "indicator" else "right", no_wrap=col != "indicator")
         for row in headline:
@@ -215,8 +268,9 @@ def _print_summary(outcome: RefreshOutcome, console: Console, seconds: float) ->
         console.print(table)
         # The national definition each figure follows, in full (htn_treated_to_target: CVDP007HYP), below the table
         # so a narrow terminal never cuts it.
-        console.print("national definitions: " + "; ".join(
-            f"{row[0].splitlines()[0]} = {row[-1]}" for row in headline if row[-1]))
+        console.print(
+            "national definitions: " + "; ".join(f"{row[0].splitlines()[0]} = {row[-1]}" for row in headline if row[-1])
+        )
     if list_rows:
         table = Table(title="Target lists: people per neighbourhood (main lists; every list in marts.target_lists)")
         table.add_column("neighbourhood", no_wrap=True)
@@ -226,9 +280,13 @@ def _print_summary(outcome: RefreshOutcome, console: Console, seconds: float) ->
         for row in list_rows:
             table.add_row(row[0].removesuffix(" Neighbourhood"), *(f"{n:,}" for n in row[1:]))
         # Ten columns do not fit 80: widen this table rather than folding every header.
-        wide = Console(file=console.file, width=max(console.width, 160), force_terminal=console.is_terminal,
-                       no_color=console.no_color)
+        wide = Console(
+            file=console.file,
+            width=max(console.width, 160),
+            force_terminal=console.is_terminal,
+            no_color=console.no_color,
+        )
         wide.print(table)
     if validation:
         console.print(Text("risk validation: " + validation))
-    console.print(f"query it: phm sql \"SELECT place, count(*) FROM marts.person GROUP BY place\"")
+    console.print('query it: phm sql "SELECT place, count(*) FROM marts.person GROUP BY place"')

@@ -10,6 +10,7 @@ hashlib.scrypt, memory-hard; parameters stored with each hash so they can be rai
 
 Create entries with `phm users add`; the file holds no plain-text password and is not committed (.gitignore).
 """
+
 from __future__ import annotations
 
 import base64
@@ -22,9 +23,9 @@ from pathlib import Path
 
 import yaml
 
-from phm.paths import PROJECT_ROOT, resolve
+from assets.paths import PROJECT_ROOT, resolve
 
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH = 10
 
@@ -42,8 +43,16 @@ class User:
 def hash_password(password: str) -> str:
     salt = os.urandom(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
-    return "$".join(["scrypt", str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P),
-                     base64.b64encode(salt).decode(), base64.b64encode(digest).decode()])
+    return "$".join(
+        [
+            "scrypt",
+            str(SCRYPT_N),
+            str(SCRYPT_R),
+            str(SCRYPT_P),
+            base64.b64encode(salt).decode(),
+            base64.b64encode(digest).decode(),
+        ]
+    )
 
 
 def verify_password(password: str, stored: str) -> bool:
@@ -53,8 +62,14 @@ def verify_password(password: str, stored: str) -> bool:
         return False
     if scheme != "scrypt":
         return False
-    digest = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
-                            dklen=len(base64.b64decode(expected)))
+    digest = hashlib.scrypt(
+        password.encode(),
+        salt=base64.b64decode(salt),
+        n=int(n),
+        r=int(r),
+        p=int(p),
+        dklen=len(base64.b64decode(expected)),
+    )
     return hmac.compare_digest(digest, base64.b64decode(expected))
 
 

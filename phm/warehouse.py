@@ -8,6 +8,7 @@ Why ATTACH into an in-memory database rather than duckdb.connect(path): duckdb c
 path in a process, so connect(path) while any older connection is still open returns the *old* file's instance
 (seen on duckdb 2.0.1). Every in-memory database is new, so each reader attaches the file at the path now.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,8 +22,10 @@ EXTENSION_CONFIG = {"autoload_known_extensions": False, "autoinstall_known_exten
 
 class WarehouseMissing(FileNotFoundError):
     def __init__(self, path: Path):
-        super().__init__(f"No published warehouse at {path}. Make one with `phm refresh` (or `make refresh`), "
-                         f"or point --warehouse / PHM_WAREHOUSE at an existing phm.duckdb.")
+        super().__init__(
+            f"No published warehouse at {path}. Make one with `phm refresh` (or `make refresh`), "
+            f"or point --warehouse / PHM_WAREHOUSE at an existing phm.duckdb."
+        )
         self.path = path
 
 
@@ -49,5 +52,9 @@ def published_refresh(con: duckdb.DuckDBPyConnection) -> dict:
     if not rows:
         return {}
     run_id, extract_date, reference_date, published_at = rows[0]
-    return {"run_id": run_id, "extract_date": extract_date, "reference_date": reference_date,
-            "published_at": published_at}
+    return {
+        "run_id": run_id,
+        "extract_date": extract_date,
+        "reference_date": reference_date,
+        "published_at": published_at,
+    }

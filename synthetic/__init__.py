@@ -23,6 +23,7 @@ parameters.yaml), model/ (population, conditions, care = prescribing, inequality
 = hospital rate models, yearly state, world = the order they are built in), feeds/ (gp, hospital, community,
 defects, writer, drop), calibration.py (`phm calibrate`). The pipeline never imports this package.
 """
+
 from .feeds.drop import generate_drop
 
 __all__ = ["generate_drop"]

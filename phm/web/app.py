@@ -5,6 +5,7 @@ that neighbourhood (config/users.yaml); any other neighbourhood's URL gets 403 w
 opened per request (phm.warehouse.open_reader), so the page keeps answering while a refresh publishes and shows
 the new data from the next request on.
 """
+
 from __future__ import annotations
 
 import io
@@ -48,9 +49,15 @@ def filters_from_query(params) -> lists.ListFilters:
     core20 = {"yes": True, "no": False}.get(params.get("core20", ""))
     rag = params.get("rag") if params.get("rag") in lists.RAG_VALUES else None
     tier = params.get("tier") if params.get("tier") in lists.TIER_VALUES else None
-    return lists.ListFilters(practice=params.get("practice") or None, rag=rag, tier=tier, core20=core20,
-                             ethnicity=params.get("ethnicity") or None, age_band=params.get("age_band") or None,
-                             new_only=params.get("new_only") == "yes")
+    return lists.ListFilters(
+        practice=params.get("practice") or None,
+        rag=rag,
+        tier=tier,
+        core20=core20,
+        ethnicity=params.get("ethnicity") or None,
+        age_band=params.get("age_band") or None,
+        new_only=params.get("new_only") == "yes",
+    )
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -59,8 +66,13 @@ def create_app(settings: Settings) -> Starlette:
 
     def render(request: Request, name: str, context: dict, status_code: int = 200) -> Response:
         # Pages show patients: no browser or proxy may keep a copy.
-        return templates.TemplateResponse(request, name, {"user": current_user(request), **context},
-                                          status_code=status_code, headers={"Cache-Control": "no-store"})
+        return templates.TemplateResponse(
+            request,
+            name,
+            {"user": current_user(request), **context},
+            status_code=status_code,
+            headers={"Cache-Control": "no-store"},
+        )
 
     def current_user(request: Request) -> users.User | None:
         username = request.session.get("username")
@@ -71,7 +83,7 @@ def create_app(settings: Settings) -> Starlette:
         try:
             return open_reader(settings.warehouse)
         except WarehouseMissing as e:
-            raise HTTPException(503, str(e))
+            raise HTTPException(503, str(e)) from e
 
     def authorise(request: Request) -> users.User:
         """The signed-in user, if the neighbourhood in the URL is theirs; otherwise sign-in or 403."""
@@ -79,8 +91,11 @@ def create_app(settings: Settings) -> Starlette:
         if user is None:
             raise HTTPException(303, headers={"Location": f"/login?{urlencode({'next': request.url.path})}"})
         if request.path_params.get("slug") not in (None, slugify(user.neighbourhood)):
-            raise HTTPException(403, f"You are signed in for {user.neighbourhood}. This page belongs to another "
-                                     "neighbourhood, so it is not shown.")
+            raise HTTPException(
+                403,
+                f"You are signed in for {user.neighbourhood}. This page belongs to another "
+                "neighbourhood, so it is not shown.",
+            )
         return user
 
     async def login_page(request: Request):
@@ -91,8 +106,12 @@ def create_app(settings: Settings) -> Starlette:
         target = str(form.get("next") or "/")
         user = users.authenticate(settings.users_file, username, password)
         if user is None:
-            return render(request, "login.html", {"error": "That username and password do not match.",
-                                                  "next": target}, status_code=401)
+            return render(
+                request,
+                "login.html",
+                {"error": "That username and password do not match.", "next": target},
+                status_code=401,
+            )
         request.session.clear()
         request.session["username"] = user.username
         # Only paths on this site: never redirect to a URL someone put in ?next=.
@@ -134,19 +153,37 @@ def create_app(settings: Settings) -> Starlette:
                 page = min(max(1, int(request.query_params.get("page", "1"))), pages)
             except ValueError:
                 page = 1
-            columns, rows = lists.fetch_rows(con, user.neighbourhood, list_name, filters, sort,
-                                             limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+            columns, rows = lists.fetch_rows(
+                con, user.neighbourhood, list_name, filters, sort, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+            )
             options = lists.filter_options(con, user.neighbourhood, list_name)
             practice_names = lists.practice_names(con, user.neighbourhood)
             moved = lists.movement(con, user.neighbourhood, list_name, filters.practice)
             refresh = published_refresh(con)
         query = {k: v for k, v in request.query_params.items() if k != "page" and v}
-        return render(request, "list.html", {
-            "entry": catalogue[list_name], "catalogue": list(catalogue.values()),
-            "rows": [dict(zip(columns, r)) for r in rows], "total": total, "page": page, "pages": pages,
-            "page_size": PAGE_SIZE, "filters": filters, "sort": sort, "sort_labels": lists.SORT_LABELS,
-            "options": options, "practice_names": practice_names, "movement": moved, "refresh": refresh, "query": query,
-            "query_string": urlencode(query), "active_filters": filters.active()})
+        return render(
+            request,
+            "list.html",
+            {
+                "entry": catalogue[list_name],
+                "catalogue": list(catalogue.values()),
+                "rows": [dict(zip(columns, r, strict=False)) for r in rows],
+                "total": total,
+                "page": page,
+                "pages": pages,
+                "page_size": PAGE_SIZE,
+                "filters": filters,
+                "sort": sort,
+                "sort_labels": lists.SORT_LABELS,
+                "options": options,
+                "practice_names": practice_names,
+                "movement": moved,
+                "refresh": refresh,
+                "query": query,
+                "query_string": urlencode(query),
+                "active_filters": filters.active(),
+            },
+        )
 
     async def download_csv(request: Request):
         user = authorise(request)
@@ -155,19 +192,29 @@ def create_app(settings: Settings) -> Starlette:
             try:
                 lists.check_names(con, user.neighbourhood, list_name)
             except lists.UnknownName:
-                raise HTTPException(404, f"There is no list called {list_name!r}.")
+                raise HTTPException(404, f"There is no list called {list_name!r}.") from None
             columns, rows = lists.fetch_rows(con, user.neighbourhood, list_name, filters, sort, identifiable=True)
             run_id = published_refresh(con).get("run_id")
         # Audited before the file is handed over: an export that cannot be logged is not made.
-        audit.record_export(settings.audit_log, user=user.username, channel="web", neighbourhood=user.neighbourhood,
-                            list_name=list_name, filters=filters.active(), rows=len(rows), identifiable=True,
-                            run_id=run_id)
+        audit.record_export(
+            settings.audit_log,
+            user=user.username,
+            channel="web",
+            neighbourhood=user.neighbourhood,
+            list_name=list_name,
+            filters=filters.active(),
+            rows=len(rows),
+            identifiable=True,
+            run_id=run_id,
+        )
         buffer = io.StringIO()
         lists.write_csv(buffer, columns, rows)
         filename = f"{list_name}_{slugify(user.neighbourhood)}.csv"
-        return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                                 "Cache-Control": "no-store"})
+        return Response(
+            buffer.getvalue(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+        )
 
     async def indicators_page(request: Request):
         user = authorise(request)
@@ -181,12 +228,20 @@ def create_app(settings: Settings) -> Starlette:
             cells = charts.indicator_cells(con, user.neighbourhood, indicator_id) if indicator_id else []
             refresh = published_refresh(con)
         specs = {key: charts.breakdown_chart(cells, key, label) for key, label in charts.BREAKDOWNS.items()}
-        return render(request, "indicators.html", {
-            "catalogue": catalogue, "indicator_id": indicator_id,
-            "selected": next((e for e in catalogue if e["indicator_id"] == indicator_id), None),
-            "cells": cells, "breakdowns": charts.BREAKDOWNS, "refresh": refresh,
-            "specs_json": script_json({k: v for k, v in specs.items() if v is not None}),
-            "caveat": charts.ROUNDING_CAVEAT})
+        return render(
+            request,
+            "indicators.html",
+            {
+                "catalogue": catalogue,
+                "indicator_id": indicator_id,
+                "selected": next((e for e in catalogue if e["indicator_id"] == indicator_id), None),
+                "cells": cells,
+                "breakdowns": charts.BREAKDOWNS,
+                "refresh": refresh,
+                "specs_json": script_json({k: v for k, v in specs.items() if v is not None}),
+                "caveat": charts.ROUNDING_CAVEAT,
+            },
+        )
 
     async def health(request: Request):
         """For monitoring: which refresh is being served (no patient data)."""
@@ -200,8 +255,9 @@ def create_app(settings: Settings) -> Starlette:
     async def http_error(request: Request, exc: HTTPException):
         if exc.status_code in (301, 302, 303, 307):
             return RedirectResponse(exc.headers["Location"], exc.status_code)
-        return render(request, "error.html", {"status": exc.status_code, "detail": exc.detail},
-                      status_code=exc.status_code)
+        return render(
+            request, "error.html", {"status": exc.status_code, "detail": exc.detail}, status_code=exc.status_code
+        )
 
     routes = [
         Route("/", home),
@@ -214,8 +270,15 @@ def create_app(settings: Settings) -> Starlette:
         Route("/n/{slug}/indicators", indicators_page),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
-    middleware = [Middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="phm_session",
-                             max_age=SESSION_HOURS * 3600, same_site="lax")]
+    middleware = [
+        Middleware(
+            SessionMiddleware,
+            secret_key=settings.secret_key,
+            session_cookie="phm_session",
+            max_age=SESSION_HOURS * 3600,
+            same_site="lax",
+        )
+    ]
     return Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: http_error})
 
 

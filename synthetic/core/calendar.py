@@ -5,6 +5,7 @@ population is drawn so that exactly `patients` people are alive and registered o
 people who died or moved away since HISTORY_START and the births and arrivals until HORIZON_END.
 Any extract date between EARLIEST_EXTRACT and LATEST_EXTRACT sees a consistent slice of that world.
 """
+
 from __future__ import annotations
 
 import datetime as dt

@@ -5,6 +5,7 @@ checked against them (`check_codes`), so a row the generator means as "hypertens
 hypertension by the marts and by nothing else. Hospital codes (ICD-10 without dot, OPCS-4 without dot,
 ECDS SNOMED diagnoses) use the hospital codelists where one exists, otherwise the small tables here.
 """
+
 from __future__ import annotations
 
 from .reference import codes_of, concepts_of_code
@@ -51,7 +52,11 @@ RESOLVED = {
 }
 RESOLVED_CONCEPT = {"diabetes_type1": "diabetes", "diabetes_type2": "diabetes"}
 
-FRAILTY = {"frailty_mild": "925791000000100", "frailty_moderate": "925831000000107", "frailty_severe": "925861000000102"}
+FRAILTY = {
+    "frailty_mild": "925791000000100",
+    "frailty_moderate": "925831000000107",
+    "frailty_severe": "925861000000102",
+}
 PALLIATIVE = (("1403151000000103", 0.5), ("526631000000108", 0.2), ("103735009", 0.3))
 
 # cancer sites: (site key, GP SNOMED code, ICD-10 codes for the registry/hospital)
@@ -177,10 +182,26 @@ ICD_FROM_LIST = {
 }
 # comorbidity -> ICD-10 code written among the secondary diagnoses
 COMORBIDITY_ICD = {
-    "hypertension": "I10X", "diabetes_type2": "E119", "diabetes_type1": "E109", "copd": "J449", "asthma": "J459",
-    "af": "I489", "chd": "I251", "stroke_tia": "I693", "heart_failure": "I509", "ckd": "N184", "pad": "I739",
-    "smi": "F209", "learning_disability": "F79X", "autism": "F840", "dementia": "F03X", "epilepsy": "G409",
-    "depression": "F329", "frailty": "R54X", "smoker": "F171", "palliative": "Z515",
+    "hypertension": "I10X",
+    "diabetes_type2": "E119",
+    "diabetes_type1": "E109",
+    "copd": "J449",
+    "asthma": "J459",
+    "af": "I489",
+    "chd": "I251",
+    "stroke_tia": "I693",
+    "heart_failure": "I509",
+    "ckd": "N184",
+    "pad": "I739",
+    "smi": "F209",
+    "learning_disability": "F79X",
+    "autism": "F840",
+    "dementia": "F03X",
+    "epilepsy": "G409",
+    "depression": "F329",
+    "frailty": "R54X",
+    "smoker": "F171",
+    "palliative": "Z515",
 }
 FALL_ICD = ("W010", "W060", "W100", "W180", "W190", "W199")
 
@@ -255,26 +276,26 @@ GENERIC_CAUSE_WEIGHTS = {
 }
 # non-admitted A&E diagnoses (ECDS SNOMED) and weights by age band
 AE_MINOR_DIAGNOSES = {
-    "44465007": (0.3, 2.0, 1.5, 0.6, 0.4),   # sprain of ankle
+    "44465007": (0.3, 2.0, 1.5, 0.6, 0.4),  # sprain of ankle
     "312608009": (0.8, 1.5, 1.5, 1.0, 1.0),  # laceration
     "125667009": (1.0, 2.0, 1.2, 1.0, 1.2),  # contusion
     "125605004": (0.5, 1.5, 1.0, 1.0, 1.4),  # fracture of bone
-    "82271004": (1.5, 1.0, 0.6, 0.6, 1.2),   # injury of head
+    "82271004": (1.5, 1.0, 0.6, 0.6, 1.2),  # injury of head
     "161891005": (0.0, 0.2, 1.2, 0.8, 0.5),  # backache
-    "21522001": (0.8, 1.5, 2.0, 1.2, 1.0),   # abdominal pain
-    "29857009": (0.0, 0.3, 2.0, 1.8, 1.2),   # chest pain
-    "34014006": (3.0, 1.2, 0.5, 0.3, 0.3),   # viral disease
+    "21522001": (0.8, 1.5, 2.0, 1.2, 1.0),  # abdominal pain
+    "29857009": (0.0, 0.3, 2.0, 1.8, 1.2),  # chest pain
+    "34014006": (3.0, 1.2, 0.5, 0.3, 0.3),  # viral disease
     "386661006": (2.5, 0.8, 0.3, 0.3, 0.3),  # fever
-    "65363002": (1.5, 0.6, 0.1, 0.0, 0.0),   # otitis media
+    "65363002": (1.5, 0.6, 0.1, 0.0, 0.0),  # otitis media
     "419076005": (0.6, 0.6, 0.6, 0.3, 0.2),  # allergic reaction
     "125666000": (0.6, 0.4, 0.3, 0.2, 0.1),  # burn
-    "27355003": (0.1, 0.3, 0.6, 0.2, 0.1),   # toothache
-    "48694002": (0.0, 0.4, 0.8, 0.2, 0.1),   # anxiety
+    "27355003": (0.1, 0.3, 0.6, 0.2, 0.1),  # toothache
+    "48694002": (0.0, 0.4, 0.8, 0.2, 0.1),  # anxiety
     "248062006": (0.0, 0.6, 0.5, 0.1, 0.0),  # self-injurious behaviour
-    "25702006": (0.0, 0.3, 0.6, 0.1, 0.0),   # alcohol intoxication
-    "68566005": (0.3, 0.3, 0.6, 0.8, 1.0),   # urinary tract infection
-    "25374005": (1.5, 0.6, 0.5, 0.4, 0.4),   # gastroenteritis
-    "25064002": (0.1, 0.6, 0.8, 0.4, 0.3),   # headache
+    "25702006": (0.0, 0.3, 0.6, 0.1, 0.0),  # alcohol intoxication
+    "68566005": (0.3, 0.3, 0.6, 0.8, 1.0),  # urinary tract infection
+    "25374005": (1.5, 0.6, 0.5, 0.4, 0.4),  # gastroenteritis
+    "25064002": (0.1, 0.6, 0.8, 0.4, 0.3),  # headache
     "404640003": (0.0, 0.2, 0.6, 0.8, 1.0),  # dizziness
     "281900007": (0.5, 0.5, 0.5, 0.3, 0.3),  # no abnormality detected
 }
@@ -303,18 +324,41 @@ PCI = ("K751", "I209")
 PACEMAKER = ("K611", "I495")
 CHEMOTHERAPY = "X352"
 TOOTH_EXTRACTION = (("F104", "F091"), "K021")
-DELIVERY = {"normal": ("R249", "O800"), "caesarean_elective": ("R179", "O821"), "caesarean_emergency": ("R189", "O829"), "assisted": ("R219", "O811")}
+DELIVERY = {
+    "normal": ("R249", "O800"),
+    "caesarean_elective": ("R179", "O821"),
+    "caesarean_emergency": ("R189", "O829"),
+    "assisted": ("R219", "O811"),
+}
 ANTENATAL_ADMISSION = ("O211", "O470", "O234", "O990")
 POSTNATAL_ADMISSION = ("O862", "O864", "O720")
 
 # Outpatient / RTT treatment function codes
 TFC = {
-    "general_surgery": "100", "urology": "101", "trauma_orthopaedics": "110", "ent": "120", "ophthalmology": "130",
-    "oral_surgery": "140", "plastic_surgery": "160", "general_medicine": "300", "gastroenterology": "301",
-    "endocrinology": "302", "diabetic_medicine": "307", "cardiology": "320", "dermatology": "330",
-    "respiratory": "340", "nephrology": "361", "medical_oncology": "370", "neurology": "400", "rheumatology": "410",
-    "paediatrics": "420", "geriatric_medicine": "430", "obstetrics": "501", "gynaecology": "502",
-    "clinical_oncology": "800", "pain_management": "191",
+    "general_surgery": "100",
+    "urology": "101",
+    "trauma_orthopaedics": "110",
+    "ent": "120",
+    "ophthalmology": "130",
+    "oral_surgery": "140",
+    "plastic_surgery": "160",
+    "general_medicine": "300",
+    "gastroenterology": "301",
+    "endocrinology": "302",
+    "diabetic_medicine": "307",
+    "cardiology": "320",
+    "dermatology": "330",
+    "respiratory": "340",
+    "nephrology": "361",
+    "medical_oncology": "370",
+    "neurology": "400",
+    "rheumatology": "410",
+    "paediatrics": "420",
+    "geriatric_medicine": "430",
+    "obstetrics": "501",
+    "gynaecology": "502",
+    "clinical_oncology": "800",
+    "pain_management": "191",
 }
 
 
@@ -355,7 +399,9 @@ def check_codes() -> list[str]:
                 problems.append(f"{code} not in {target}")
     for key, (code, concepts, _) in MEDICINE.items():
         actual = {c for c, r in concepts_of_code(code) if r == "medication"}
-        if actual != set(concepts) and not (set(concepts) <= actual and actual - set(concepts) <= {"lipid_lowering", "statin"}):
+        if actual != set(concepts) and not (
+            set(concepts) <= actual and actual - set(concepts) <= {"lipid_lowering", "statin"}
+        ):
             problems.append(f"medicine {key} {code}: in {sorted(actual)}, expected {sorted(concepts)}")
     for concept, codes in ICD_FROM_LIST.items():
         for code in codes:

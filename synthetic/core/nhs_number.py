@@ -3,6 +3,7 @@
 Synthetic numbers start with 9 (a range never issued to real patients in England: 999 numbers are the
 official test range), are a bijection of the person serial (so unique by construction) and always valid.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,6 +1,7 @@
 """Every rate and effect size of the generator lives in synthetic/parameters.yaml, each leaf as
 `{value: ..., source: "..."}`; `param("care.htn_to_target.base")` reads one value. Recalibrating never
 means editing code."""
+
 from __future__ import annotations
 
 from functools import lru_cache

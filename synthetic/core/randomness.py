@@ -9,6 +9,7 @@ extract date or of which rows happen to be in a drop (that is what keeps two dro
   per-event values whose index is absolute (the k-th BP reading since 1970): the same reading gets the
   same value in every drop that contains it.
 """
+
 from __future__ import annotations
 
 import zlib
@@ -20,7 +21,7 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _S30, _S27, _S31, _S11, _S32 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11), np.uint64(32)
 _LOW32 = np.uint64(0xFFFFFFFF)
-_TO_UNIT = 2.0 ** -53
+_TO_UNIT = 2.0**-53
 
 
 def name_id(name: str) -> int:
@@ -76,13 +77,13 @@ class Keyed:
         centred and scaled (Irwin-Hall; bounded at +-3.5 sd, which suits measurement noise)."""
         h = self.bits(*keys)
         m = np.uint64(0xFFFF)
-        total = ((h & m).astype(np.float64) + ((h >> np.uint64(16)) & m) + ((h >> _S32) & m) + (h >> np.uint64(48)))
+        total = (h & m).astype(np.float64) + ((h >> np.uint64(16)) & m) + ((h >> _S32) & m) + (h >> np.uint64(48))
         return (total / 65536.0 - 2.0) * np.sqrt(3.0)
 
     def uniform_pair(self, *keys) -> tuple[np.ndarray, np.ndarray]:
         """Two uniforms (32-bit resolution) per key tuple from a single hash."""
         h = self.bits(*keys)
-        return (h >> _S32).astype(np.float64) * 2.0 ** -32, (h & _LOW32).astype(np.float64) * 2.0 ** -32
+        return (h >> _S32).astype(np.float64) * 2.0**-32, (h & _LOW32).astype(np.float64) * 2.0**-32
 
     def uniforms(self, n: int, *keys) -> list[np.ndarray]:
         """n independent uniforms per key tuple from one hash (cheaper than n full hashes)."""

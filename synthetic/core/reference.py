@@ -1,4 +1,5 @@
 """Reference data the generator draws on: the practice map, IMD 2019 by LSOA and the codelists."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,7 +49,9 @@ def geography() -> Geography:
 
 
 def _age_shares(lsoas: pl.DataFrame) -> np.ndarray:
-    groups = lsoas.select(pl.col(c).cast(pl.Float64) for c in ("population_0_15", "population_16_59", "population_60_plus")).to_numpy()
+    groups = lsoas.select(
+        pl.col(c).cast(pl.Float64) for c in ("population_0_15", "population_16_59", "population_60_plus")
+    ).to_numpy()
     return groups / groups.sum(axis=1, keepdims=True)
 
 

@@ -6,6 +6,7 @@ date and random value, whichever extract window it falls in.
 `episodes` draws care episodes (outpatient courses, community or mental health contacts) per calendar
 year from a year-keyed generator, over the whole universe, so a year's draws never depend on the drop.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,8 +14,9 @@ import numpy as np
 from .randomness import Keyed, stream_rng
 
 
-def periodic(kr: Keyed, persons, start, end, period, lo: int, hi: int, jitter: float = 0.25, skip=0.0,
-             phase=None, key=None):
+def periodic(
+    kr: Keyed, persons, start, end, period, lo: int, hi: int, jitter: float = 0.25, skip=0.0, phase=None, key=None
+):
     """Events in [max(start, lo), min(end, hi)] for each person (vectorised).
 
     Returns (row index into the inputs, event index k, day). `key` (default: persons) keys the randomness;

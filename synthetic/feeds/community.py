@@ -5,18 +5,19 @@ calendar year from the year state, heavier for the frail, the elderly, diabetes,
 palliative; children's nursing and epilepsy specialist nursing for the children who need them. Social
 care follows frailty and care-home moves; reablement follows emergency discharges of older people.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 from ..core import calendar as cal
-from ..model.population import Universe
-from .gp import HOSPITAL_LOOKBACK_YEARS, window_start
 from ..core.parameters import param
 from ..core.randomness import Keyed
-from ..model.inequality import rate_ratio
 from ..core.schedule import episodes, expand, yearly_counts
+from ..model.inequality import rate_ratio
+from ..model.population import Universe
 from ..model.yearly import YearState
+from .gp import HOSPITAL_LOOKBACK_YEARS, window_start
 
 YEAR = cal.DAYS_PER_YEAR
 PETERBOROUGH = 4  # index in reference.DISTRICTS
@@ -31,12 +32,23 @@ def _features(u: Universe, st: YearState) -> dict:
     """What a service's terms can name, per person registered in the year."""
     f = dict(st.flags)
     f.update(st.extra)
-    f.update(const=np.ones(st.idx.size), age_years=st.age, age_75_plus=st.age >= 75, frailty_1=st.frailty == 1,
-             frailty_2=st.frailty == 2, frailty_3=st.frailty == 3, frailty_2_plus=st.frailty >= 2, ltc_3_plus=st.n_conditions >= 3,
-             palliative=st.palliative, epilepsy_child=st.flags["epilepsy"] & (st.age < 18),
-             epilepsy_adult=st.flags["epilepsy"] & (st.age >= 18), depression_or_smi=st.flags["depression"] | st.flags["smi"],
-             ltc_3_plus_under_65=(st.n_conditions >= 3) & (st.age < 65), at_home=~st.care_home,
-             carer_coded=u.clinical.social["carer"][st.idx] <= st.hi)
+    f.update(
+        const=np.ones(st.idx.size),
+        age_years=st.age,
+        age_75_plus=st.age >= 75,
+        frailty_1=st.frailty == 1,
+        frailty_2=st.frailty == 2,
+        frailty_3=st.frailty == 3,
+        frailty_2_plus=st.frailty >= 2,
+        ltc_3_plus=st.n_conditions >= 3,
+        palliative=st.palliative,
+        epilepsy_child=st.flags["epilepsy"] & (st.age < 18),
+        epilepsy_adult=st.flags["epilepsy"] & (st.age >= 18),
+        depression_or_smi=st.flags["depression"] | st.flags["smi"],
+        ltc_3_plus_under_65=(st.n_conditions >= 3) & (st.age < 65),
+        at_home=~st.care_home,
+        carer_coded=u.clinical.social["carer"][st.idx] <= st.hi,
+    )
     return f
 
 
@@ -94,7 +106,9 @@ def _contacts(u: Universe, states, years, services: dict, stream: str, kind: int
             # id: kind | person | episode start | service (2 digits) | episode of the year (2) | contact (2)
             if rows.size and (seq[rows].max() >= 100 or k.max() >= 100):
                 raise OverflowError(f"{name}: too many episodes or contacts for the contact id")
-            out["id"].append(_ids(np.full(rows.size, kind), person[rows], start[rows], (j * 100 + seq[rows]) * 100 + k, 6))
+            out["id"].append(
+                _ids(np.full(rows.size, kind), person[rows], start[rows], (j * 100 + seq[rows]) * 100 + k, 6)
+            )
             if with_duration:
                 out["minutes"].append(np.full(rows.size, spec["minutes"], dtype=np.float64))
     res = {k: np.concatenate(v) if v else np.zeros(0) for k, v in out.items()}
@@ -110,21 +124,52 @@ def csds(u: Universe, states, years, in_drop, lo, hi):
     minutes = np.where(status >= 5, np.round(r["minutes"] * np.exp(0.35 * (v2 - 0.5) * 2)), np.nan)
     adult_team = np.array([CSDS_TEAMS[n]["adult_team"] for n in r["names"]])[r["service"].astype(int)]
     person = r["person"].astype(np.int64)
-    provider = np.where(adult_team & (u.district[person] == PETERBOROUGH), 4, 3)  # RT1 runs adult services in Peterborough
-    return dict(id=r["id"], person=person, provider=provider, day=r["day"].astype(np.int64),
-                team=r["service"].astype(np.int64), names=list(r["names"]), status=status, minutes=minutes)
+    provider = np.where(
+        adult_team & (u.district[person] == PETERBOROUGH), 4, 3
+    )  # RT1 runs adult services in Peterborough
+    return dict(
+        id=r["id"],
+        person=person,
+        provider=provider,
+        day=r["day"].astype(np.int64),
+        team=r["service"].astype(np.int64),
+        names=list(r["names"]),
+        status=status,
+        minutes=minutes,
+    )
 
 
 def mhsds(u: Universe, states, years, in_drop, lo, hi):
     r = _contacts(u, states, years, MHSDS_SERVICES, "mhsds", 8, in_drop, lo, hi, False)
     v1 = Keyed(u.seed, "mhsds-status").uniform(r["id"])
     status = np.select([v1 < 0.10, v1 < 0.17, v1 < 0.20], [3, 2, 6], 5)
-    return dict(id=r["id"], person=r["person"].astype(np.int64), day=r["day"].astype(np.int64),
-                service=r["service"].astype(np.int64), names=list(r["names"]), status=status)
+    return dict(
+        id=r["id"],
+        person=r["person"].astype(np.int64),
+        day=r["day"].astype(np.int64),
+        service=r["service"].astype(np.int64),
+        names=list(r["names"]),
+        status=status,
+    )
 
 
-SERVICE_TYPES = ("Residential", "Nursing", "Home care", "Direct payment", "Supported living", "Reablement", "Carer support")
-REASONS = ("Physical support", "Sensory support", "Memory and cognition", "Learning disability", "Mental health", "Social support")
+SERVICE_TYPES = (
+    "Residential",
+    "Nursing",
+    "Home care",
+    "Direct payment",
+    "Supported living",
+    "Reablement",
+    "Carer support",
+)
+REASONS = (
+    "Physical support",
+    "Sensory support",
+    "Memory and cognition",
+    "Learning disability",
+    "Mental health",
+    "Social support",
+)
 
 
 def social_care(u: Universe, states, years, in_drop, extract_day: int, spells: dict):
@@ -149,10 +194,15 @@ def social_care(u: Universe, states, years, in_drop, extract_day: int, spells: d
     # residential / nursing: council-funded care-home residents
     ch = np.flatnonzero((c.care_home_day <= E) & (c.care_home_day < cal.NEVER))
     funded = ch[kr.uniform(ch, 1) < 0.55]
-    nursing = (c.frailty_level(funded, c.care_home_day[funded]) >= 3) | (c.onset["dementia"][funded] <= c.care_home_day[funded])
+    nursing = (c.frailty_level(funded, c.care_home_day[funded]) >= 3) | (
+        c.onset["dementia"][funded] <= c.care_home_day[funded]
+    )
     nursing = nursing & (kr.uniform(funded, 2) < 0.5)
-    reason = np.where(c.onset["dementia"][funded] <= c.care_home_day[funded], 2,
-                      np.where(c.onset["learning_disability"][funded] < cal.NEVER, 3, 0))
+    reason = np.where(
+        c.onset["dementia"][funded] <= c.care_home_day[funded],
+        2,
+        np.where(c.onset["learning_disability"][funded] < cal.NEVER, 3, 0),
+    )
     cost = np.round(np.where(nursing, 950 + 450 * kr.uniform(funded, 3), 720 + 330 * kr.uniform(funded, 3)), 2)
     add(funded, np.where(nursing, 1, 0), c.care_home_day[funded], u.exit_day[funded], reason, cost, 1, 0)
     # per-year starts of home care, direct payments, supported living and carer support
@@ -170,7 +220,9 @@ def social_care(u: Universe, states, years, in_drop, extract_day: int, spells: d
             length = np.exp(np.log(median) + 0.8 * rng.standard_normal(local.size)).astype(np.int64) + 14
             r = rng.random(local.size)
             if stype == 2:
-                reason = np.where(f["dementia"][local], 2, np.where(f["learning_disability"][local], 3, np.where(r < 0.06, 1, 0)))
+                reason = np.where(
+                    f["dementia"][local], 2, np.where(f["learning_disability"][local], 3, np.where(r < 0.06, 1, 0))
+                )
                 cost = np.round(160 + 520 * rng.random(local.size), 2)
             elif stype == 3:
                 reason = np.where(f["learning_disability"][local], 3, np.where(f["smi"][local], 4, 0))
@@ -190,14 +242,20 @@ def social_care(u: Universe, states, years, in_drop, extract_day: int, spells: d
     age = cal.age_years(u.dob[p], dis)
     v = Keyed(u.seed, "reablement").uniforms(4, sid)
     frail = c.frailty_level(p, dis)
-    take = (age >= 65) & (v[0] < param("activity.reablement.p_after_discharge_65") + param("activity.reablement.p_after_discharge_frail") * (frail >= 2))
+    take = (age >= 65) & (
+        v[0]
+        < param("activity.reablement.p_after_discharge_65")
+        + param("activity.reablement.p_after_discharge_frail") * (frail >= 2)
+    )
     p, dis, sid = p[take], dis[take], sid[take]
     v = [x[take] for x in v]
     start = dis + (v[1] * 3).astype(np.int64)
     end = start + 14 + (v[2] * 28).astype(np.int64)
     settled = dis + 91 <= E
     gone = (u.exit_day[p] <= dis + 91) | ((c.care_home_day[p] > dis) & (c.care_home_day[p] <= dis + 91))
-    home91 = np.where(settled, np.where(gone | (v[3] < param("activity.reablement.p_not_home_91_days")), 0, 1), -1).astype(np.int8)
+    home91 = np.where(
+        settled, np.where(gone | (v[3] < param("activity.reablement.p_not_home_91_days")), 0, 1), -1
+    ).astype(np.int8)
     # two discharges can lead to reablement starting the same day: number them by spell id within the day
     order = np.lexsort((sid, start, p))
     first = np.r_[True, (p[order][1:] != p[order][:-1]) | (start[order][1:] != start[order][:-1])]
@@ -207,12 +265,17 @@ def social_care(u: Universe, states, years, in_drop, extract_day: int, spells: d
     add(p, 5, start, end, 0, np.where(v[3] < 0.5, np.nan, np.round(250 + 250 * v[2], 2)), 9, rank, home91)
 
     cols = {k: np.concatenate(v) for k, v in parts.items()}
-    ok = ((cols["start"] <= E) & (cols["end"] >= lo) & in_drop[cols["person"]] & (cols["start"] >= u.entry_day[cols["person"]] - 365)
-          & (cols["start"] <= cols["end"]))  # a service cannot start after the person died or left
+    ok = (
+        (cols["start"] <= E)
+        & (cols["end"] >= lo)
+        & in_drop[cols["person"]]
+        & (cols["start"] >= u.entry_day[cols["person"]] - 365)
+        & (cols["start"] <= cols["end"])
+    )  # a service cannot start after the person died or left
     cols = {k: v[ok] for k, v in cols.items()}
     cols["end"] = np.where(cols["end"] > E, cal.NEVER, cols["end"])
     r = Keyed(u.seed, "asc-fields").uniforms(2, cols["id"])
     cols["reason"] = np.where(r[0] < 0.03, -1, cols["reason"])
-    cols["unlinkable"] = r[1] < 0.07   # social care records often lack a traced NHS number
+    cols["unlinkable"] = r[1] < 0.07  # social care records often lack a traced NHS number
     cols["district"] = u.district[cols["person"]].astype(np.int64)
     return cols

@@ -4,6 +4,7 @@ For each (feed, rule) the generator damages round(defect_rate x rows) rows (at l
 is positive), each breaking exactly one rule, and the manifest lists the exact counts. Rows are chosen
 from clean, linkable rows, never twice in a feed. Only this module may depend on the extract date.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,20 +18,30 @@ UNKNOWN_PRACTICES = ("Z99999", "Z99998", "Z99997", "Y99990")
 
 # feed -> [(rule_id, column, description)]
 DEFECT_PLAN = {
-    "gp_patients": [("nhs_number_invalid", "nhs_number", "NHS number with a wrong check digit"),
-                    ("unknown_practice", "practice_code", "practice code not in the practice map"),
-                    ("duplicate_key", "nhs_number,practice_code,registration_start_date", "exact copy of a registration row")],
-    "gp_events": [("nhs_number_invalid", "nhs_number", "NHS number with a wrong check digit"),
-                  ("unknown_practice", "practice_code", "practice code not in the practice map"),
-                  ("implausible_value", "value", "implausible BP / HbA1c / cholesterol / BMI / QRISK values"),
-                  ("future_date", "event_date", "event dated after the extract date")],
-    "gp_medications": [("unknown_practice", "practice_code", "practice code not in the practice map"),
-                       ("future_date", "issue_date", "issue dated after the extract date")],
-    "sus_apc_spells": [("nhs_number_invalid", "nhs_number", "NHS number with a wrong check digit"),
-                       ("duplicate_key", "spell_id", "exact copy of a spell row")],
-    "ecds_attendances": [("nhs_number_invalid", "nhs_number", "NHS number with a wrong check digit"),
-                         ("future_date", "arrival_datetime", "arrival after the extract date"),
-                         ("duplicate_key", "attendance_id", "exact copy of an attendance row")],
+    "gp_patients": [
+        ("nhs_number_invalid", "nhs_number", "NHS number with a wrong check digit"),
+        ("unknown_practice", "practice_code", "practice code not in the practice map"),
+        ("duplicate_key", "nhs_number,practice_code,registration_start_date", "exact copy of a registration row"),
+    ],
+    "gp_events": [
+        ("nhs_number_invalid", "nhs_number", "NHS number with a wrong check digit"),
+        ("unknown_practice", "practice_code", "practice code not in the practice map"),
+        ("implausible_value", "value", "implausible BP / HbA1c / cholesterol / BMI / QRISK values"),
+        ("future_date", "event_date", "event dated after the extract date"),
+    ],
+    "gp_medications": [
+        ("unknown_practice", "practice_code", "practice code not in the practice map"),
+        ("future_date", "issue_date", "issue dated after the extract date"),
+    ],
+    "sus_apc_spells": [
+        ("nhs_number_invalid", "nhs_number", "NHS number with a wrong check digit"),
+        ("duplicate_key", "spell_id", "exact copy of a spell row"),
+    ],
+    "ecds_attendances": [
+        ("nhs_number_invalid", "nhs_number", "NHS number with a wrong check digit"),
+        ("future_date", "arrival_datetime", "arrival after the extract date"),
+        ("duplicate_key", "attendance_id", "exact copy of an attendance row"),
+    ],
 }
 
 # plausible range per observation concept (inclusive) and the implausible value written instead
@@ -48,7 +59,7 @@ IMPLAUSIBLE = {
 def defect_count(rate: float, rows: int) -> int:
     if rate <= 0 or rows == 0:
         return 0
-    return min(rows, max(1, int(round(rate * rows))))
+    return min(rows, max(1, round(rate * rows)))
 
 
 def _choose(rng, eligible: np.ndarray, used: np.ndarray, n: int) -> np.ndarray:
@@ -108,7 +119,7 @@ def inject(feed: str, df: pl.DataFrame, rate: float, seed: int, extract_day: int
             idx = _choose(rng, eligible, used, n)
             chosen_codes = code_col.gather(idx).to_list()
             which = rng.integers(0, 2, idx.size)
-            vals = np.array([IMPLAUSIBLE[concept_of[c]][1][w] for c, w in zip(chosen_codes, which)])
+            vals = np.array([IMPLAUSIBLE[concept_of[c]][1][w] for c, w in zip(chosen_codes, which, strict=False)])
             df = df.with_columns(df["value"].scatter(idx, pl.Series(vals)))
         elif rule == "future_date":
             idx = _choose(rng, everything, used, n)
@@ -120,8 +131,10 @@ def inject(feed: str, df: pl.DataFrame, rate: float, seed: int, extract_day: int
                 arr = df["arrival_datetime"].gather(idx)
                 minutes_of_day = (arr.dt.hour().cast(pl.Int64) * 60 + arr.dt.minute().cast(pl.Int64)).to_numpy()
                 new_arr_us = (future * 1440 + minutes_of_day) * 60_000_000
-                df = df.with_columns(df["arrival_datetime"].scatter(idx, pl.Series(new_arr_us).cast(pl.Datetime("us"))),
-                                     df["departure_datetime"].scatter(idx, pl.Series([None] * idx.size, dtype=pl.Datetime("us"))))
+                df = df.with_columns(
+                    df["arrival_datetime"].scatter(idx, pl.Series(new_arr_us).cast(pl.Datetime("us"))),
+                    df["departure_datetime"].scatter(idx, pl.Series([None] * idx.size, dtype=pl.Datetime("us"))),
+                )
             else:
                 date_col = column
                 df = df.with_columns(df[date_col].scatter(idx, pl.Series(future.astype(np.int32)).cast(pl.Date)))

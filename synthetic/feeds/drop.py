@@ -1,4 +1,5 @@
 """generate_drop: one nightly extract of all eleven source feeds, plus its manifest."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,24 +13,35 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from assets.contract import file_sha256, load_contract
+from contracts.extracts import file_sha256, load_contract
 
 from ..core import calendar as cal
-from .hospital import CALIBRATION_YEAR, PROVIDERS, Hospital
-from .community import REASONS, SERVICE_TYPES, csds, mhsds, social_care
-from .defects import inject
-from ..model.population import ETHNIC_CATEGORIES, SEX_CODES, Universe
-from ..model.world import build_universe
-from .gp import HOSPITAL_LOOKBACK_YEARS, antenatal_bookings, gp_events, medication_issues, registrations, window_start
 from ..core.randomness import Keyed
 from ..core.reference import geography
 from ..model.care import DRUGS, build_regimens
+from ..model.population import ETHNIC_CATEGORIES, SEX_CODES, Universe
+from ..model.world import build_universe
 from ..model.yearly import year_state
+from .community import REASONS, SERVICE_TYPES, csds, mhsds, social_care
+from .defects import inject
+from .gp import HOSPITAL_LOOKBACK_YEARS, antenatal_bookings, gp_events, medication_issues, registrations, window_start
+from .hospital import CALIBRATION_YEAR, PROVIDERS, Hospital
 
 GENERATOR = {"name": "phm-synthetic", "version": "1"}
 # build order: primary care, then hospital (A&E and social care reuse the hospital spells), then community
-FEED_ORDER = ("gp_patients", "gp_events", "gp_medications", "sus_apc_spells", "ecds_attendances", "sus_op_appointments",
-              "rtt_waiting_list", "cancer_registrations", "csds_contacts", "mhsds_contacts", "asc_services")
+FEED_ORDER = (
+    "gp_patients",
+    "gp_events",
+    "gp_medications",
+    "sus_apc_spells",
+    "ecds_attendances",
+    "sus_op_appointments",
+    "rtt_waiting_list",
+    "cancer_registrations",
+    "csds_contacts",
+    "mhsds_contacts",
+    "asc_services",
+)
 
 
 UNTRACED_SHARE = 0.003  # hospital records whose NHS number could not be traced
@@ -90,18 +102,20 @@ def _gp_patients(u: Universe, people, E) -> pl.DataFrame:
     person, practice, start, end, death = registrations(u, people, E)
     geo = geography()
     eth = u.ethnicity[person]
-    return pl.DataFrame({
-        "nhs_number": _nhs(u, person),
-        "practice_code": _strings(geo.practice_codes, practice),
-        "date_of_birth": _dates(u.dob[person]),
-        "sex": _strings(SEX_CODES, u.sex[person]),
-        "ethnic_category": _strings(ETHNIC_CATEGORIES, eth, eth < 0),
-        "lsoa_code": _strings(geo.lsoa_codes, u.lsoa[person], u.lsoa_missing[person]),
-        "registration_start_date": _dates(start),
-        "registration_end_date": _dates(end),
-        "date_of_death": _dates(death),
-        "type1_opt_out": pl.Series(u.opt_out[person]),
-    })
+    return pl.DataFrame(
+        {
+            "nhs_number": _nhs(u, person),
+            "practice_code": _strings(geo.practice_codes, practice),
+            "date_of_birth": _dates(u.dob[person]),
+            "sex": _strings(SEX_CODES, u.sex[person]),
+            "ethnic_category": _strings(ETHNIC_CATEGORIES, eth, eth < 0),
+            "lsoa_code": _strings(geo.lsoa_codes, u.lsoa[person], u.lsoa_missing[person]),
+            "registration_start_date": _dates(start),
+            "registration_end_date": _dates(end),
+            "date_of_death": _dates(death),
+            "type1_opt_out": pl.Series(u.opt_out[person]),
+        }
+    )
 
 
 def _order(key: np.ndarray) -> np.ndarray:
@@ -112,7 +126,10 @@ def _order(key: np.ndarray) -> np.ndarray:
 
 
 def _take(cols: dict, order: np.ndarray) -> dict:
-    return {k: (v[order] if isinstance(v, np.ndarray) and v.ndim == 1 and v.size == order.size else v) for k, v in cols.items()}
+    return {
+        k: (v[order] if isinstance(v, np.ndarray) and v.ndim == 1 and v.size == order.size else v)
+        for k, v in cols.items()
+    }
 
 
 def _by_day(cols: dict, day_key: str) -> dict:
@@ -132,19 +149,23 @@ def _gp_events(u: Universe, people, E) -> pl.DataFrame:
     ev = gp_events(u, people, E, u.extras["regimens"])
     person, day, code, value, unit = ev.columns()
     practice = u.practice_at(person, day)
-    f = _sorted_frame({"person": person, "day": day, "code": code, "value": value, "unit": unit, "practice": practice},
-                      ["person", "day", "code"])
+    f = _sorted_frame(
+        {"person": person, "day": day, "code": code, "value": value, "unit": unit, "practice": practice},
+        ["person", "day", "code"],
+    )
     geo = geography()
     unit_idx = f["unit"].to_numpy()
     val = f["value"].to_numpy()
-    return pl.DataFrame({
-        "nhs_number": _nhs(u, f["person"].to_numpy()),
-        "practice_code": _strings(geo.practice_codes, f["practice"].to_numpy()),
-        "event_date": _dates(f["day"].to_numpy()),
-        "snomed_code": _strings(ev.codes.items, f["code"].to_numpy()),
-        "value": _nullify(pl.Series(val), np.isnan(val)),
-        "unit": _strings(ev.units.items or [""], unit_idx, unit_idx < 0),
-    })
+    return pl.DataFrame(
+        {
+            "nhs_number": _nhs(u, f["person"].to_numpy()),
+            "practice_code": _strings(geo.practice_codes, f["practice"].to_numpy()),
+            "event_date": _dates(f["day"].to_numpy()),
+            "snomed_code": _strings(ev.codes.items, f["code"].to_numpy()),
+            "value": _nullify(pl.Series(val), np.isnan(val)),
+            "unit": _strings(ev.units.items or [""], unit_idx, unit_idx < 0),
+        }
+    )
 
 
 def _gp_medications(u: Universe, in_drop, E) -> pl.DataFrame:
@@ -152,22 +173,27 @@ def _gp_medications(u: Universe, in_drop, E) -> pl.DataFrame:
 
     person, day, drug, qty = medication_issues(u, u.extras["regimens"], in_drop, E)
     practice = u.practice_at(person, day)
-    f = _sorted_frame({"person": person, "day": day, "drug": drug, "qty": qty, "practice": practice}, ["person", "day", "drug"])
+    f = _sorted_frame(
+        {"person": person, "day": day, "drug": drug, "qty": qty, "practice": practice}, ["person", "day", "drug"]
+    )
     geo = geography()
-    return pl.DataFrame({
-        "nhs_number": _nhs(u, f["person"].to_numpy()),
-        "practice_code": _strings(geo.practice_codes, f["practice"].to_numpy()),
-        "issue_date": _dates(f["day"].to_numpy()),
-        "dmd_code": _strings([MEDICINE[d][0] for d in DRUGS], f["drug"].to_numpy()),
-        "quantity": f["qty"],
-    })
+    return pl.DataFrame(
+        {
+            "nhs_number": _nhs(u, f["person"].to_numpy()),
+            "practice_code": _strings(geo.practice_codes, f["practice"].to_numpy()),
+            "issue_date": _dates(f["day"].to_numpy()),
+            "dmd_code": _strings([MEDICINE[d][0] for d in DRUGS], f["drug"].to_numpy()),
+            "quantity": f["qty"],
+        }
+    )
 
 
 def _apc(u: Universe, h: Hospital, spells: dict) -> pl.DataFrame:
     keep = spells["in_window"]
     s = _by_day({k: v[keep] for k, v in spells.items()}, "admit")
-    from .hospital import CONDITION_BITS
     from ..core.codes import COMORBIDITY_ICD
+    from .hospital import CONDITION_BITS
+
     # secondary diagnoses: build each distinct (comorbidity set, fall code) string once
     combo = s["bits"].astype(np.int64) * 1000 + (s["fall"].astype(np.int64) + 1)
     uniq, inverse = np.unique(combo, return_inverse=True)
@@ -180,114 +206,132 @@ def _apc(u: Universe, h: Hospital, spells: dict) -> pl.DataFrame:
         texts.append(";".join(parts) if parts else None)
     secondary = pl.Series(texts, dtype=pl.String).gather(inverse)
     untraced = _untraced(u.seed, "apc", s["spell_id"])
-    return pl.DataFrame({
-        "spell_id": _prefixed("APC", s["spell_id"]),
-        "nhs_number": _nhs(u, s["person"], untraced),
-        "provider_code": _strings(PROVIDERS, s["provider"]),
-        "admission_date": _dates(s["admit"]),
-        "discharge_date": _dates(s["discharge"], s["open"]),
-        "admission_method": pl.Series(s["method"].astype(np.int64)).cast(pl.String),
-        "primary_diagnosis_icd10": _strings(h.icd.items, s["primary"]),
-        "secondary_diagnoses_icd10": secondary,
-        "primary_procedure_opcs4": _strings(h.opcs.items or [""], s["procedure"], s["procedure"] < 0),
-        "discharge_destination": _nullify(pl.Series(s["dest"].astype(np.int64)).cast(pl.String), s["open"]),
-    })
+    return pl.DataFrame(
+        {
+            "spell_id": _prefixed("APC", s["spell_id"]),
+            "nhs_number": _nhs(u, s["person"], untraced),
+            "provider_code": _strings(PROVIDERS, s["provider"]),
+            "admission_date": _dates(s["admit"]),
+            "discharge_date": _dates(s["discharge"], s["open"]),
+            "admission_method": pl.Series(s["method"].astype(np.int64)).cast(pl.String),
+            "primary_diagnosis_icd10": _strings(h.icd.items, s["primary"]),
+            "secondary_diagnoses_icd10": secondary,
+            "primary_procedure_opcs4": _strings(h.opcs.items or [""], s["procedure"], s["procedure"] < 0),
+            "discharge_destination": _nullify(pl.Series(s["dest"].astype(np.int64)).cast(pl.String), s["open"]),
+        }
+    )
 
 
 def _ecds(u: Universe, h: Hospital, a: dict) -> pl.DataFrame:
     a = _by_day({**a, "arrival_day": a["arr"] // 1440}, "arrival_day")
     untraced = _untraced(u.seed, "ecds", a["id"])
     us = 60_000_000
-    return pl.DataFrame({
-        "attendance_id": _prefixed("AE", a["id"]),
-        "nhs_number": _nhs(u, a["person"], untraced),
-        "provider_code": _strings(PROVIDERS, a["provider"]),
-        "arrival_datetime": pl.Series(a["arr"] * us).cast(pl.Datetime("us")),
-        "departure_datetime": _nullify(pl.Series(np.maximum(a["dep"], 0) * us).cast(pl.Datetime("us")), a["dep"] < 0),
-        "arrival_mode": _strings(["0", "1", "2"], a["mode"]),
-        "acuity": _nullify(pl.Series(a["acuity"].astype(np.int32)), a["acuity"] == 0),
-        "diagnosis_snomed": _strings(h.snomed.items, a["diag"], a["diag"] < 0),
-        "admitted": pl.Series(a["admitted"].astype(bool)),
-    })
+    return pl.DataFrame(
+        {
+            "attendance_id": _prefixed("AE", a["id"]),
+            "nhs_number": _nhs(u, a["person"], untraced),
+            "provider_code": _strings(PROVIDERS, a["provider"]),
+            "arrival_datetime": pl.Series(a["arr"] * us).cast(pl.Datetime("us")),
+            "departure_datetime": _nullify(
+                pl.Series(np.maximum(a["dep"], 0) * us).cast(pl.Datetime("us")), a["dep"] < 0
+            ),
+            "arrival_mode": _strings(["0", "1", "2"], a["mode"]),
+            "acuity": _nullify(pl.Series(a["acuity"].astype(np.int32)), a["acuity"] == 0),
+            "diagnosis_snomed": _strings(h.snomed.items, a["diag"], a["diag"] < 0),
+            "admitted": pl.Series(a["admitted"].astype(bool)),
+        }
+    )
 
 
 def _op(u: Universe, o: dict) -> pl.DataFrame:
     # large activity feeds stay in generation order (calendar year, then person): fixed, and no sort to pay
     untraced = _untraced(u.seed, "op", o["id"])
-    return pl.DataFrame({
-        "appointment_id": _prefixed("OP", o["id"]),
-        "nhs_number": _nhs(u, o["person"], untraced),
-        "provider_code": _strings(PROVIDERS, o["provider"]),
-        "appointment_date": _dates(o["day"]),
-        "treatment_function_code": _strings(o["tfc_values"], o["tfc"]),
-        "first_attendance": pl.Series(o["first"].astype(bool)),
-        "attendance_status": _strings([str(i) for i in range(8)], o["status"]),
-    })
+    return pl.DataFrame(
+        {
+            "appointment_id": _prefixed("OP", o["id"]),
+            "nhs_number": _nhs(u, o["person"], untraced),
+            "provider_code": _strings(PROVIDERS, o["provider"]),
+            "appointment_date": _dates(o["day"]),
+            "treatment_function_code": _strings(o["tfc_values"], o["tfc"]),
+            "first_attendance": pl.Series(o["first"].astype(bool)),
+            "attendance_status": _strings([str(i) for i in range(8)], o["status"]),
+        }
+    )
 
 
 def _rtt(u: Universe, r: dict) -> pl.DataFrame:
     r = _by_day(r, "start")
-    return pl.DataFrame({
-        "pathway_id": _prefixed("RTT", r["id"]),
-        "nhs_number": _nhs(u, r["person"]),
-        "provider_code": _strings(PROVIDERS, r["provider"]),
-        "treatment_function_code": _strings(r["tfc_values"], r["tfc"]),
-        "clock_start_date": _dates(r["start"]),
-        "priority": _strings(["", "P1", "P2", "P3", "P4"], r["prio"], r["prio"] == 0),
-    })
+    return pl.DataFrame(
+        {
+            "pathway_id": _prefixed("RTT", r["id"]),
+            "nhs_number": _nhs(u, r["person"]),
+            "provider_code": _strings(PROVIDERS, r["provider"]),
+            "treatment_function_code": _strings(r["tfc_values"], r["tfc"]),
+            "clock_start_date": _dates(r["start"]),
+            "priority": _strings(["", "P1", "P2", "P3", "P4"], r["prio"], r["prio"] == 0),
+        }
+    )
 
 
 def _cancer(u: Universe, t: dict) -> pl.DataFrame:
     from ..model.conditions import STAGES
 
     t = _by_day(t, "day")
-    return pl.DataFrame({
-        "tumour_id": _prefixed("T", t["id"]),
-        "nhs_number": _nhs(u, t["person"]),
-        "diagnosis_date": _dates(t["day"]),
-        "site_icd10": pl.Series(t["site"].astype(str)),
-        "stage": _strings(STAGES, t["stage"]),
-    })
+    return pl.DataFrame(
+        {
+            "tumour_id": _prefixed("T", t["id"]),
+            "nhs_number": _nhs(u, t["person"]),
+            "diagnosis_date": _dates(t["day"]),
+            "site_icd10": pl.Series(t["site"].astype(str)),
+            "stage": _strings(STAGES, t["stage"]),
+        }
+    )
 
 
 def _csds(u: Universe, c: dict) -> pl.DataFrame:
     minutes = c["minutes"]
-    return pl.DataFrame({
-        "contact_id": _prefixed("CC", c["id"]),
-        "nhs_number": _nhs(u, c["person"]),
-        "provider_code": _strings(PROVIDERS, c["provider"]),
-        "contact_date": _dates(c["day"]),
-        "team_type": _strings(c["names"], c["team"]),
-        "attendance_status": _strings([str(i) for i in range(8)], c["status"]),
-        "duration_minutes": _nullify(pl.Series(np.nan_to_num(minutes).astype(np.int32)), np.isnan(minutes)),
-    })
+    return pl.DataFrame(
+        {
+            "contact_id": _prefixed("CC", c["id"]),
+            "nhs_number": _nhs(u, c["person"]),
+            "provider_code": _strings(PROVIDERS, c["provider"]),
+            "contact_date": _dates(c["day"]),
+            "team_type": _strings(c["names"], c["team"]),
+            "attendance_status": _strings([str(i) for i in range(8)], c["status"]),
+            "duration_minutes": _nullify(pl.Series(np.nan_to_num(minutes).astype(np.int32)), np.isnan(minutes)),
+        }
+    )
 
 
 def _mhsds(u: Universe, m: dict) -> pl.DataFrame:
-    return pl.DataFrame({
-        "contact_id": _prefixed("MH", m["id"]),
-        "nhs_number": _nhs(u, m["person"]),
-        "provider_code": pl.Series(["RT1"] * m["id"].size, dtype=pl.String),
-        "contact_date": _dates(m["day"]),
-        "service_type": _strings(m["names"], m["service"]),
-        "attendance_status": _strings([str(i) for i in range(8)], m["status"]),
-    })
+    return pl.DataFrame(
+        {
+            "contact_id": _prefixed("MH", m["id"]),
+            "nhs_number": _nhs(u, m["person"]),
+            "provider_code": pl.Series(["RT1"] * m["id"].size, dtype=pl.String),
+            "contact_date": _dates(m["day"]),
+            "service_type": _strings(m["names"], m["service"]),
+            "attendance_status": _strings([str(i) for i in range(8)], m["status"]),
+        }
+    )
 
 
 def _asc(u: Universe, a: dict) -> pl.DataFrame:
     a = _by_day(a, "start")
     home = a["home91"]
-    return pl.DataFrame({
-        "service_id": _prefixed("ASC", a["id"]),
-        "nhs_number": _nhs(u, a["person"], a["unlinkable"]),
-        "la_code": _strings(geography().district_la, a["district"]),
-        "service_type": _strings(SERVICE_TYPES, a["type"]),
-        "service_start_date": _dates(a["start"]),
-        "service_end_date": _dates(a["end"]),
-        "primary_support_reason": _strings(REASONS, a["reason"], a["reason"] < 0),
-        "weekly_cost_gbp": _nullify(pl.Series(np.nan_to_num(a["cost"])), np.isnan(a["cost"])),
-        "still_at_home_91_days": _nullify(pl.Series(home == 1), home < 0),
-    })
+    return pl.DataFrame(
+        {
+            "service_id": _prefixed("ASC", a["id"]),
+            "nhs_number": _nhs(u, a["person"], a["unlinkable"]),
+            "la_code": _strings(geography().district_la, a["district"]),
+            "service_type": _strings(SERVICE_TYPES, a["type"]),
+            "service_start_date": _dates(a["start"]),
+            "service_end_date": _dates(a["end"]),
+            "primary_support_reason": _strings(REASONS, a["reason"], a["reason"] < 0),
+            "weekly_cost_gbp": _nullify(pl.Series(np.nan_to_num(a["cost"])), np.isnan(a["cost"])),
+            "still_at_home_91_days": _nullify(pl.Series(home == 1), home < 0),
+        }
+    )
 
 
 # ----------------------------------------------------------------------------- the drop
@@ -300,12 +344,21 @@ def _check(patients: int, extract_date: dt.date, defect_rate: float, file_format
         raise ValueError("patients must be >= 1")
     E = cal.to_day(extract_date)
     if not cal.EARLIEST_EXTRACT <= E <= cal.LATEST_EXTRACT:
-        raise ValueError(f"extract_date must be between {cal.to_date(cal.EARLIEST_EXTRACT)} and {cal.to_date(cal.LATEST_EXTRACT)}")
+        raise ValueError(
+            f"extract_date must be between {cal.to_date(cal.EARLIEST_EXTRACT)} and {cal.to_date(cal.LATEST_EXTRACT)}"
+        )
     return E
 
 
-def write_feeds(patients: int, seed: int, extract_date: dt.date, drop_dir: Path, defect_rate: float, file_format: str,
-                feeds: tuple[str, ...]) -> dict:
+def write_feeds(
+    patients: int,
+    seed: int,
+    extract_date: dt.date,
+    drop_dir: Path,
+    defect_rate: float,
+    file_format: str,
+    feeds: tuple[str, ...],
+) -> dict:
     """Build, damage (defects) and write some feeds of a drop; returns feed -> (file info, defects)."""
     from .writer import conform, write_feed
 
@@ -368,16 +421,29 @@ def write_feeds(patients: int, seed: int, extract_date: dt.date, drop_dir: Path,
         path = drop_dir / f"{feed}.{file_format}"
         write_feed(df, path, file_format)
         if unlinkable:
-            defects.append({"feed": feed, "rule_id": "unlinkable", "column": "nhs_number", "rows": unlinkable,
-                            "kind": "NHS number not traced (null): counted, not a defect"})
+            defects.append(
+                {
+                    "feed": feed,
+                    "rule_id": "unlinkable",
+                    "column": "nhs_number",
+                    "rows": unlinkable,
+                    "kind": "NHS number not traced (null): counted, not a defect",
+                }
+            )
         out[feed] = [{"file": path.name, "rows": df.height, "sha256": file_sha256(path)}, defects]
         log.info("%s: %d rows, built %.1fs, written %.1fs", feed, df.height, t2 - t1, time.perf_counter() - t2)
         del df
     return out
 
 
-def generate_drop(patients: int, seed: int, extract_date: dt.date, out_dir: Path, defect_rate: float = 0.001,
-                  file_format: str = "parquet") -> dict:
+def generate_drop(
+    patients: int,
+    seed: int,
+    extract_date: dt.date,
+    out_dir: Path,
+    defect_rate: float = 0.001,
+    file_format: str = "parquet",
+) -> dict:
     """Write one extract drop to <out_dir>/<extract_date>/ (eleven feeds + manifest.json); return the manifest.
 
     Deterministic: the same (patients, seed, extract_date, defect_rate) give byte-identical files. Two
@@ -395,10 +461,12 @@ def generate_drop(patients: int, seed: int, extract_date: dt.date, out_dir: Path
     for feed in FEED_ORDER:
         (drop_dir / f"{feed}.{other}").unlink(missing_ok=True)
     results = write_feeds(int(patients), int(seed), extract_date, drop_dir, float(defect_rate), file_format, FEED_ORDER)
-    manifest = {"extract_date": extract_date.isoformat(),
-                "generator": {**GENERATOR, "seed": int(seed), "patients": int(patients), "defect_rate": float(defect_rate)},
-                "feeds": {feed: results[feed][0] for feed in load_contract()},
-                "defects": [d for feed in load_contract() for d in results[feed][1]]}
+    manifest = {
+        "extract_date": extract_date.isoformat(),
+        "generator": {**GENERATOR, "seed": int(seed), "patients": int(patients), "defect_rate": float(defect_rate)},
+        "feeds": {feed: results[feed][0] for feed in load_contract()},
+        "defects": [d for feed in load_contract() for d in results[feed][1]],
+    }
     tmp = drop_dir / ".manifest.json.tmp"
     tmp.write_text(json.dumps(manifest, indent=2) + "\n")
     os.replace(tmp, drop_dir / "manifest.json")

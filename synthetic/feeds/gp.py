@@ -4,6 +4,7 @@ Everything is read off the universe's absolute dates: a diagnosis row is the per
 observation is the k-th repeat of a person's schedule (schedule.periodic) with a value that is a
 function of the person, the date and k. The extract date only decides which rows are visible.
 """
+
 from __future__ import annotations
 
 from statistics import NormalDist
@@ -12,15 +13,15 @@ import numpy as np
 
 from ..core import calendar as cal
 from ..core import codes
-from ..model.population import SEX_CODES, Universe
+from ..core.parameters import param
 from ..core.randomness import Keyed
 from ..core.schedule import periodic
-from ..core.parameters import param
 from ..model.care import DRUGS, Regimens, cha2ds2_vasc, qrisk_percent
 from ..model.inequality import expit, log_shift, logit, probability
+from ..model.population import SEX_CODES, Universe
 
 YEAR = cal.DAYS_PER_YEAR
-OBS_LOOKBACK_YEARS = 3        # observations and processes: the last 3 years
+OBS_LOOKBACK_YEARS = 3  # observations and processes: the last 3 years
 CASE_FINDING_LOOKBACK_YEARS = 5  # BP and QRISK: 5 years (the BP case-finding indicator looks back 5 years)
 MEDS_LOOKBACK_YEARS = 2
 HOSPITAL_LOOKBACK_YEARS = 5
@@ -78,12 +79,17 @@ class Events:
 
     def columns(self):
         cat = lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt)  # noqa: E731
-        return (cat(self.person, np.int64), cat(self.day, np.int64), cat(self.code, np.int32),
-                cat(self.value, np.float64), cat(self.unit, np.int16))
+        return (
+            cat(self.person, np.int64),
+            cat(self.day, np.int64),
+            cat(self.code, np.int32),
+            cat(self.value, np.float64),
+            cat(self.unit, np.int16),
+        )
 
 
 def _bday(u: Universe, idx, years: float):
-    return u.dob[idx] + int(round(years * YEAR))
+    return u.dob[idx] + round(years * YEAR)
 
 
 def _visible(u: Universe, idx, day, extract_day):
@@ -166,13 +172,21 @@ class Values:
         u, c, p = self.u, self.c, self.p
         age = cal.age_years(u.dob[idx], day)
         htn = c.has("hypertension", idx, day)
-        general = (112 + 0.42 * np.clip(age - 20, 0, 70) + 4 * (u.sex[idx] == 0) + p["sbp_offset"][idx]
-                   + 0.5 * (c.bmi_adult[idx] - 27) + 3 * c.has("diabetes", idx, day))
+        general = (
+            112
+            + 0.42 * np.clip(age - 20, 0, 70)
+            + 4 * (u.sex[idx] == 0)
+            + p["sbp_offset"][idx]
+            + 0.5 * (c.bmi_adult[idx] - 27)
+            + 3 * c.has("diabetes", idx, day)
+        )
         klass = p["bp_class"][idx]
         target_mean = np.where(age >= 80, 133.0, 126.0)
         htn_mean = np.select([klass == 0, klass == 1], [target_mean, 151.0], 176.0) + 0.45 * p["sbp_offset"][idx]
         sbp = np.where(htn, htn_mean, general) + 7.5 * self._noise(idx, key, 1)
-        dbp_mean = np.where(htn & (klass == 2), 104.0, 0.42 * np.where(htn, htn_mean, general) + 22 - 0.12 * np.clip(age - 60, 0, 40))
+        dbp_mean = np.where(
+            htn & (klass == 2), 104.0, 0.42 * np.where(htn, htn_mean, general) + 22 - 0.12 * np.clip(age - 60, 0, 40)
+        )
         dbp = dbp_mean + p["dbp_offset"][idx] + 5.0 * self._noise(idx, key, 2)
         # to-target hypertensives stay below 90 mmHg diastolic; very high ones reach 180/120 now and then
         dbp = np.where(htn & (klass == 0), np.minimum(dbp, 88), dbp)
@@ -182,8 +196,11 @@ class Values:
         c, p = self.c, self.p
         dm = c.has("diabetes", idx, day)
         ndh = c.has("ndh", idx, day)
-        v = np.where(dm, p["hba1c_dm"][idx] * np.exp(0.07 * self._noise(idx, key, 3)),
-                     np.where(ndh, p["hba1c_ndh"][idx], p["hba1c_normal"][idx] + 1.5 * self._noise(idx, key, 3)))
+        v = np.where(
+            dm,
+            p["hba1c_dm"][idx] * np.exp(0.07 * self._noise(idx, key, 3)),
+            np.where(ndh, p["hba1c_ndh"][idx], p["hba1c_normal"][idx] + 1.5 * self._noise(idx, key, 3)),
+        )
         v = np.where(dm, np.clip(v, 30, 160), np.where(ndh, np.clip(v, 42, 47), np.clip(v, 26, 41)))
         return _round(v)
 
@@ -204,10 +221,14 @@ class Values:
         u, c, p = self.u, self.c, self.p
         age = cal.age_years(u.dob[idx], day)
         ckd = c.has("ckd", idx, day)
-        normal = np.clip(100 - 0.8 * np.clip(age - 30, 0, 70) + p["egfr_offset"][idx] + 4 * self._noise(idx, key, 7), 61, 135)
+        normal = np.clip(
+            100 - 0.8 * np.clip(age - 30, 0, 70) + p["egfr_offset"][idx] + 4 * self._noise(idx, key, 7), 61, 135
+        )
         impaired = np.clip(p["egfr_ckd"][idx] + 2.5 * self._noise(idx, key, 7), 5, 59)
         egfr = _round(np.where(ckd, impaired, normal))
-        creat = _round(80 * (90 / egfr) * np.where(u.sex[idx] == 1, 0.82, 1.0) * np.exp(0.03 * self._noise(idx, key, 8)))
+        creat = _round(
+            80 * (90 / egfr) * np.where(u.sex[idx] == 1, 0.82, 1.0) * np.exp(0.03 * self._noise(idx, key, 8))
+        )
         return egfr, creat
 
     def acr(self, idx, day, key):
@@ -225,7 +246,6 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
     lo3 = window_start(extract_day, OBS_LOOKBACK_YEARS)
     lo5 = window_start(extract_day, CASE_FINDING_LOOKBACK_YEARS)
     exit_ = u.exit_day[people]
-    never = np.full(people.size, cal.NEVER)
     obs = codes.OBSERVATION
 
     def add_bp(idx, day, key):
@@ -255,15 +275,38 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
     dm_on = c.onset["diabetes"][people]
     adult_gp = ~p["never_bp"][people]
     # --- blood pressure: hypertensives 1-3 times a year, diabetics twice, other adults every 3-5 years
-    idx, day, k = schedule("bp-htn", htn_on, exit_, 365.25 / p["bp_per_year"][people], lo5, skip=missed_share("bp_recorded", "hypertension"))
+    idx, day, k = schedule(
+        "bp-htn",
+        htn_on,
+        exit_,
+        365.25 / p["bp_per_year"][people],
+        lo5,
+        skip=missed_share("bp_recorded", "hypertension"),
+    )
     add_bp(idx, day, k)
-    idx, day, k = schedule("bp-adult", _bday(u, people, 18), np.minimum(np.minimum(_bday(u, people, 45), htn_on), exit_),
-                           5 * 365.25, lo5, skip=0.3, who=adult_gp)
+    idx, day, k = schedule(
+        "bp-adult",
+        _bday(u, people, 18),
+        np.minimum(np.minimum(_bday(u, people, 45), htn_on), exit_),
+        5 * 365.25,
+        lo5,
+        skip=0.3,
+        who=adult_gp,
+    )
     add_bp(idx, day, k)
-    idx, day, k = schedule("bp-45", _bday(u, people, 45), np.minimum(htn_on, exit_), 3 * 365.25, lo5, skip=missed_share("bp_recorded", "age_45_plus"),
-                           who=adult_gp)
+    idx, day, k = schedule(
+        "bp-45",
+        _bday(u, people, 45),
+        np.minimum(htn_on, exit_),
+        3 * 365.25,
+        lo5,
+        skip=missed_share("bp_recorded", "age_45_plus"),
+        who=adult_gp,
+    )
     add_bp(idx, day, k)
-    idx, day, k = schedule("bp-dm", dm_on, np.minimum(htn_on, exit_), 182.6, lo3, skip=missed_share("diabetes_care_processes", "bp"))
+    idx, day, k = schedule(
+        "bp-dm", dm_on, np.minimum(htn_on, exit_), 182.6, lo3, skip=missed_share("diabetes_care_processes", "bp")
+    )
     add_bp(idx, day, k)
     # --- HbA1c: diabetes twice a year, NDH yearly, screening from 40
     ndh_on = c.onset["ndh"][people]
@@ -281,13 +324,25 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
             value = np.maximum(value, 48 + np.floor(Keyed(u.seed, name).uniform(idx) * 20))
             value = np.where(u.clinical.onset["diabetes_type1"][idx] == day, np.maximum(value, 60), value)
         ev.add(idx, day, obs["hba1c"][0], value, obs["hba1c"][1])
-    idx, day, k = schedule("hba1c-screen", _bday(u, people, 40), np.minimum(np.minimum(dm_on, ndh_on), exit_), 3 * 365.25, lo3, skip=0.4)
+    idx, day, k = schedule(
+        "hba1c-screen", _bday(u, people, 40), np.minimum(np.minimum(dm_on, ndh_on), exit_), 3 * 365.25, lo3, skip=0.4
+    )
     ev.add(idx, day, obs["hba1c"][0], vals.hba1c(idx, day, k), obs["hba1c"][1])
     # --- lipids: yearly with a long-term condition, five-yearly from 40 otherwise
-    chronic_on = np.minimum.reduce([htn_on, dm_on, c.onset["chd"][people], c.onset["stroke_tia"][people],
-                                    c.onset["pad"][people], c.onset["ckd"][people]])
-    for name, start, end, period, missed in (("chol-chronic", chronic_on, exit_, 365.25, missed_share("cholesterol_recorded", "long_term_condition")),
-                                             ("chol-screen", _bday(u, people, 40), np.minimum(chronic_on, exit_), 5 * 365.25, 0.3)):
+    chronic_on = np.minimum.reduce(
+        [
+            htn_on,
+            dm_on,
+            c.onset["chd"][people],
+            c.onset["stroke_tia"][people],
+            c.onset["pad"][people],
+            c.onset["ckd"][people],
+        ]
+    )
+    for name, start, end, period, missed in (
+        ("chol-chronic", chronic_on, exit_, 365.25, missed_share("cholesterol_recorded", "long_term_condition")),
+        ("chol-screen", _bday(u, people, 40), np.minimum(chronic_on, exit_), 5 * 365.25, 0.3),
+    ):
         idx, day, k = schedule(name, start, end, period, lo3, skip=missed)
         total, non_hdl = vals.cholesterol(idx, day, k)
         ev.add(idx, day, obs["cholesterol"][0], total, "mmol/L")
@@ -306,24 +361,44 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
         ev.add_choice(idx[m], day[m], codes.PROCESS[name], kr.uniform(idx[m]))
     # --- QRISK for 25-84 without CVD: health checks 40-74, yearly with hypertension/diabetes
     cvd_on = np.minimum.reduce([c.onset["chd"][people], c.onset["stroke_tia"][people], c.onset["pad"][people]])
-    idx, day, k = schedule("qrisk-check", _bday(u, people, 40), np.minimum.reduce([_bday(u, people, 75), cvd_on, exit_]),
-                           5 * 365.25, lo5, skip=missed_share("qrisk_recorded", "health_check"))
+    idx, day, k = schedule(
+        "qrisk-check",
+        _bday(u, people, 40),
+        np.minimum.reduce([_bday(u, people, 75), cvd_on, exit_]),
+        5 * 365.25,
+        lo5,
+        skip=missed_share("qrisk_recorded", "health_check"),
+    )
     ev.add(idx, day, obs["qrisk"][0], _round(np.clip(qrisk_percent(u, idx, day), 0.1, 99), 1), "%")
-    idx, day, k = schedule("qrisk-ltc", np.maximum(np.minimum(htn_on, dm_on), _bday(u, people, 25)),
-                           np.minimum.reduce([_bday(u, people, 85), cvd_on, exit_]), 365.25, lo5,
-                           skip=missed_share("qrisk_recorded", "long_term_condition"))
+    idx, day, k = schedule(
+        "qrisk-ltc",
+        np.maximum(np.minimum(htn_on, dm_on), _bday(u, people, 25)),
+        np.minimum.reduce([_bday(u, people, 85), cvd_on, exit_]),
+        365.25,
+        lo5,
+        skip=missed_share("qrisk_recorded", "long_term_condition"),
+    )
     ev.add(idx, day, obs["qrisk"][0], _round(np.clip(qrisk_percent(u, idx, day), 0.1, 99), 1), "%")
     # --- kidney function: eGFR + creatinine, urine ACR
     ckd_on = c.onset["ckd"][people]
     kidney_on = np.minimum.reduce([ckd_on, dm_on, htn_on])
-    for name, start, end, period, skip in (("egfr-ltc", kidney_on, exit_, 365.25, 0.2),
-                                           ("egfr-ckd", ckd_on, exit_, 365.25, 0.3),
-                                           ("egfr-screen", _bday(u, people, 50), np.minimum(kidney_on, exit_), 3 * 365.25, 0.45)):
+    for name, start, end, period, skip in (
+        ("egfr-ltc", kidney_on, exit_, 365.25, 0.2),
+        ("egfr-ckd", ckd_on, exit_, 365.25, 0.3),
+        ("egfr-screen", _bday(u, people, 50), np.minimum(kidney_on, exit_), 3 * 365.25, 0.45),
+    ):
         idx, day, k = schedule(name, start, end, period, lo3, skip=skip)
         egfr, creat = vals.egfr(idx, day, k)
         ev.add(idx, day, obs["egfr"][0], egfr, obs["egfr"][1])
         ev.add(idx, day, obs["creatinine"][0], creat, obs["creatinine"][1])
-    idx, day, k = schedule("acr-dm-ckd", np.minimum(dm_on, ckd_on), exit_, 365.25, lo3, skip=missed_share("diabetes_care_processes", "urine_acr"))
+    idx, day, k = schedule(
+        "acr-dm-ckd",
+        np.minimum(dm_on, ckd_on),
+        exit_,
+        365.25,
+        lo3,
+        skip=missed_share("diabetes_care_processes", "urine_acr"),
+    )
     ev.add(idx, day, obs["urine_acr"][0], vals.acr(idx, day, k), obs["urine_acr"][1])
     idx, day, k = schedule("acr-htn", htn_on, np.minimum(np.minimum(dm_on, ckd_on), exit_), 2 * 365.25, lo3, skip=0.5)
     ev.add(idx, day, obs["urine_acr"][0], vals.acr(idx, day, k), obs["urine_acr"][1])
@@ -333,12 +408,21 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
     idx, day, k = schedule("cha2ds2", af_on, exit_, 365.25, lo3, skip=0.35, who=scored)
     ev.add(idx, day, obs["cha2ds2_vasc"][0], cha2ds2_vasc(u, idx, day).astype(np.float64), None)
     # --- reviews: asthma, COPD, medication, diabetic foot
-    ast_end = np.where((c.resolve["asthma"][people] < cal.NEVER) & (c.rediagnose["asthma"][people] >= cal.NEVER),
-                       c.resolve["asthma"][people], exit_)
-    for name, start, end, missed in (("asthma_review", c.onset["asthma"][people], np.minimum(ast_end, exit_), 0.3),
-                                     ("copd_review", c.onset["copd"][people], exit_, 0.2),
-                                     ("diabetes_foot_check", np.maximum(dm_on, _bday(u, people, 12)), exit_,
-                                      missed_share("diabetes_care_processes", "foot_check"))):
+    ast_end = np.where(
+        (c.resolve["asthma"][people] < cal.NEVER) & (c.rediagnose["asthma"][people] >= cal.NEVER),
+        c.resolve["asthma"][people],
+        exit_,
+    )
+    for name, start, end, missed in (
+        ("asthma_review", c.onset["asthma"][people], np.minimum(ast_end, exit_), 0.3),
+        ("copd_review", c.onset["copd"][people], exit_, 0.2),
+        (
+            "diabetes_foot_check",
+            np.maximum(dm_on, _bday(u, people, 12)),
+            exit_,
+            missed_share("diabetes_care_processes", "foot_check"),
+        ),
+    ):
         idx, day, k = schedule(name, start, end, 365.25, lo3, skip=missed)
         ev.add_choice(idx, day, codes.PROCESS[name], Keyed(u.seed, name + "-code").uniform(idx, k))
     first_med = np.full(u.n, cal.NEVER, dtype=np.int64)
@@ -350,7 +434,9 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
     units = vals.alcohol(idx, day, k)
     ev.add(idx, day, obs["alcohol"][0], units, obs["alcohol"][1])
     heavy = units > 21
-    ev.add_choice(idx[heavy], day[heavy], codes.PROCESS["alcohol_excess"], Keyed(u.seed, "alc-code").uniform(idx[heavy], k[heavy]))
+    ev.add_choice(
+        idx[heavy], day[heavy], codes.PROCESS["alcohol_excess"], Keyed(u.seed, "alc-code").uniform(idx[heavy], k[heavy])
+    )
     # --- care home residents: a visit code most years
     idx, day, k = schedule("care-home-visit", c.care_home_day[people] + 60, exit_, 365.25, lo3, skip=0.2)
     ev.add(idx, day, codes.PROCESS["care_home_visit"][0][0])
@@ -369,14 +455,19 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
     ev.add(idx[el[3]], day[el[3]], obs["hba1c"][0], vals.hba1c(idx[el[3]], day[el[3]], k[el[3]] + 10_000), "mmol/mol")
     m = el[4]
     st = c.smoking[idx[m]]
-    code_idx = np.where(st == 2, ev.codes(codes.PROCESS["smoking_current"][0][0]),
-                        np.where(st == 1, ev.codes(codes.PROCESS["smoking_ex"][0][0]), ev.codes(codes.PROCESS["smoking_never"][0][0])))
+    code_idx = np.where(
+        st == 2,
+        ev.codes(codes.PROCESS["smoking_current"][0][0]),
+        np.where(st == 1, ev.codes(codes.PROCESS["smoking_ex"][0][0]), ev.codes(codes.PROCESS["smoking_never"][0][0])),
+    )
     ev.add(idx[m], day[m], code_idx)
     m = el[5]
     ev.add(idx[m], day[m], obs["alcohol"][0], vals.alcohol(idx[m], day[m], k[m] + 10_000), obs["alcohol"][1])
     # --- learning disability annual health check from 14
     ld_on = np.maximum(c.onset["learning_disability"][people], _bday(u, people, 14))
-    idx, day, k = schedule("ld-health-check", ld_on, exit_, 365.25, lo3, skip=1.0 - probability(u, people, "ld_health_check"))
+    idx, day, k = schedule(
+        "ld-health-check", ld_on, exit_, 365.25, lo3, skip=1.0 - probability(u, people, "ld_health_check")
+    )
     ev.add_choice(idx, day, codes.PROCESS["ld_health_check"], Keyed(u.seed, "ld-health-check-code").uniform(idx, k))
     flu_vaccinations(u, ev, people, extract_day, lo3)
 
@@ -403,11 +494,20 @@ def flu_vaccinations(u: Universe, ev: Events, people: np.ndarray, extract_day: i
             continue
         age = cal.age_years(u.dob[people], end)
         at_risk_copd = c.has("copd", people, start)
-        at_risk = (c.has("diabetes", people, start) | c.has("chd", people, start) | c.has("heart_failure", people, start)
-                   | c.has("ckd", people, start) | c.has("stroke_tia", people, start) | c.has("cancer", people, start)
-                   | c.has("learning_disability", people, start) | c.in_care_home(people, start))
+        at_risk = (
+            c.has("diabetes", people, start)
+            | c.has("chd", people, start)
+            | c.has("heart_failure", people, start)
+            | c.has("ckd", people, start)
+            | c.has("stroke_tia", people, start)
+            | c.has("cancer", people, start)
+            | c.has("learning_disability", people, start)
+            | c.in_care_home(people, start)
+        )
         asthma = c.has("asthma", people, start) & (age >= 18)
-        at_risk_base = np.select([at_risk_copd, at_risk, asthma], [group_base["copd"], group_base["other"], group_base["asthma_adult"]], 0.0)
+        at_risk_base = np.select(
+            [at_risk_copd, at_risk, asthma], [group_base["copd"], group_base["other"], group_base["asthma_adult"]], 0.0
+        )
         p = np.where(age >= 65, p_older, np.where(at_risk_base > 0, expit(logit(at_risk_base) + at_risk_shift), 0.0))
         child = (age < 65) & (age >= 2) & (age < 11)  # children's programme
         p = np.where(child, np.maximum(p, p_child), p)
@@ -417,7 +517,14 @@ def flu_vaccinations(u: Universe, ev: Events, people: np.ndarray, extract_day: i
         vacc = (p > 0) & (z < zq)
         offset = (7 - 35 * np.log1p(-np.minimum(kr.uniform(people, season, 1), 0.997))).astype(np.int64)
         day = start + offset
-        ok = vacc & (day <= end) & (day >= lo) & (day <= extract_day) & (day <= u.exit_day[people]) & (day >= u.entry_day[people])
+        ok = (
+            vacc
+            & (day <= end)
+            & (day >= lo)
+            & (day <= extract_day)
+            & (day <= u.exit_day[people])
+            & (day >= u.entry_day[people])
+        )
         ev.add_choice(people[ok], day[ok], codes.PROCESS["flu_vaccination"], kr.uniform(people[ok], season, 2))
 
 
@@ -431,8 +538,13 @@ def antenatal_bookings(u: Universe, lo: int, hi: int):
     for year in range(int(cal.year_of(lo)), int(cal.year_of(hi)) + 1):
         y0, y1 = cal.year_start(year), cal.year_start(year + 1) - 1
         mid = (y0 + y1) // 2
-        women = np.flatnonzero((u.sex == 1) & (u.entry_day <= y1) & (u.exit_day > y0)
-                               & (u.dob <= mid - 16 * YEAR) & (u.dob > mid - 46 * YEAR))
+        women = np.flatnonzero(
+            (u.sex == 1)
+            & (u.entry_day <= y1)
+            & (u.exit_day > y0)
+            & (u.dob <= mid - 16 * YEAR)
+            & (u.dob > mid - 46 * YEAR)
+        )
         age = cal.age_years(u.dob[women], mid)
         rate = np.zeros(women.size)
         for a0, a1, r in FERTILITY:
@@ -472,14 +584,31 @@ def medication_issues(u: Universe, regimens: Regimens, people_mask: np.ndarray, 
     key = r.person[sel] * 64 + r.slot[sel]
     # issued by the practice while registered; the schedule itself runs from the regimen start
     first = np.maximum(r.start[sel], u.entry_day[r.person[sel]])
-    rows, k, day = periodic(Keyed(u.seed, "issues"), r.person[sel], first, r.stop[sel] - 1, r.interval[sel],
-                            lo, extract_day, jitter=0.08, skip=r.skip[sel], phase=r.start[sel], key=key)
+    rows, k, day = periodic(
+        Keyed(u.seed, "issues"),
+        r.person[sel],
+        first,
+        r.stop[sel] - 1,
+        r.interval[sel],
+        lo,
+        extract_day,
+        jitter=0.08,
+        skip=r.skip[sel],
+        phase=r.start[sel],
+        key=key,
+    )
     rows = sel[rows]
     drug = r.drug[rows]
     per28 = np.array([MEDICINE[d][2] for d in DRUGS], dtype=np.float64)[drug]
     unit_pack = np.isin(drug, [DRUGS.index(x) for x in DRUGS if MEDICINE[x][2] <= 5])
-    qty = np.where(unit_pack, np.where(r.interval[rows] >= 56, per28 * 2, per28), per28 * np.round(r.interval[rows] / 28))
-    qty = np.where(DRUGS.index("salbutamol_inhaler") == drug, np.where(Keyed(u.seed, "saba-qty").uniform(rows, k) < 0.3, 2.0, 1.0), qty)
+    qty = np.where(
+        unit_pack, np.where(r.interval[rows] >= 56, per28 * 2, per28), per28 * np.round(r.interval[rows] / 28)
+    )
+    qty = np.where(
+        DRUGS.index("salbutamol_inhaler") == drug,
+        np.where(Keyed(u.seed, "saba-qty").uniform(rows, k) < 0.3, 2.0, 1.0),
+        qty,
+    )
     return r.person[rows], day, drug, qty
 
 
@@ -501,7 +630,11 @@ def registrations(u: Universe, people: np.ndarray, extract_day: int):
     start = np.concatenate([start1, start2])
     end = np.concatenate([end1, end2])
     practice = np.concatenate([prac1, prac2])
-    death = np.where(u.died[person] & (u.exit_day[person] <= extract_day) & (end == u.exit_day[person]), u.exit_day[person], cal.NEVER)
+    death = np.where(
+        u.died[person] & (u.exit_day[person] <= extract_day) & (end == u.exit_day[person]),
+        u.exit_day[person],
+        cal.NEVER,
+    )
     order = np.lexsort((start, person))
     return person[order], practice[order], start[order], end[order], death[order]
 

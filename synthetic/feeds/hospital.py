@@ -7,6 +7,7 @@ people admitted last year are the ones likely to be admitted next year; activity
 year of life. Volumes are scaled on the ANCHOR-year population to England-like rates per 1M people.
 Draws are per calendar year (or per person for life events), never per extract date.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,13 +16,13 @@ import numpy as np
 
 from ..core import calendar as cal
 from ..core import codes
-from ..model.population import Universe
-from .gp import HOSPITAL_LOOKBACK_YEARS, Vocab, window_start
+from ..core.parameters import group, param
 from ..core.randomness import Keyed, stream_rng
 from ..core.schedule import episodes, expand, yearly_counts
-from ..core.parameters import group, param
 from ..model.activity import Rates
+from ..model.population import Universe
 from ..model.yearly import YearState, rate_by_age
+from .gp import HOSPITAL_LOOKBACK_YEARS, Vocab, window_start
 
 YEAR = cal.DAYS_PER_YEAR
 CALIBRATION_YEAR = 2026
@@ -41,6 +42,7 @@ def local_trust(u: Universe, persons: np.ndarray, u01: np.ndarray) -> np.ndarray
 @dataclass
 class SpellParts:
     """Accumulated APC spells (before windowing)."""
+
     person: list
     admit: list
     los: list
@@ -53,9 +55,9 @@ class SpellParts:
     bits: list
     fall: list
     dest: list
-    ae_minute: list   # A&E arrival minute-of-day (-1: not via A&E)
+    ae_minute: list  # A&E arrival minute-of-day (-1: not via A&E)
     ae_duration: list  # minutes in A&E
-    cause: list       # emergency cause index (-1 otherwise), for the ECDS diagnosis
+    cause: list  # emergency cause index (-1 otherwise), for the ECDS diagnosis
 
     @classmethod
     def empty(cls):
@@ -69,8 +71,10 @@ class SpellParts:
             getattr(self, name).append(np.broadcast_to(np.asarray(v), (n,)).copy())
 
     def concat(self) -> dict:
-        return {k: np.concatenate(getattr(self, k)) if getattr(self, k) else np.zeros(0, dtype=np.int64)
-                for k in self.__dataclass_fields__}
+        return {
+            k: np.concatenate(getattr(self, k)) if getattr(self, k) else np.zeros(0, dtype=np.int64)
+            for k in self.__dataclass_fields__
+        }
 
 
 class Hospital:
@@ -120,8 +124,23 @@ class Hospital:
         causes = codes.EMERGENCY_CAUSE
         names = self.cause_names
         generic = np.array([[codes.GENERIC_CAUSE_WEIGHTS.get(n, (0,) * 5)[b] for n in names] for b in range(5)])
-        cond_weight = dict(copd=3.0, asthma=1.2, heart_failure=2.5, af=0.8, mi=0.6, angina=0.6, stroke=0.5, hypo=0.35,
-                           dka=1.2, diabetic_foot=0.3, seizure=1.5, delirium=0.8, psychosis=0.8, cancer=2.5, aki=0.5)
+        cond_weight = dict(
+            copd=3.0,
+            asthma=1.2,
+            heart_failure=2.5,
+            af=0.8,
+            mi=0.6,
+            angina=0.6,
+            stroke=0.5,
+            hypo=0.35,
+            dka=1.2,
+            diabetic_foot=0.3,
+            seizure=1.5,
+            delirium=0.8,
+            psychosis=0.8,
+            cancer=2.5,
+            aki=0.5,
+        )
         site_icd = [v[1] for v in codes.CANCER_SITES.values()]
         for year in self.years(back=1):
             st = self.states[year]
@@ -167,25 +186,49 @@ class Hospital:
         p_zero = np.asarray(los_model["same_day_share_by_age"])[band]
         median = np.asarray(los_model["median_days_by_age"])[band]
         factor = np.ones(n)
-        for name, fct in (("hip_fracture", 3.0), ("stroke", 2.5), ("heart_failure", 1.6), ("sepsis", 1.6), ("pneumonia", 1.3),
-                          ("chest_pain", 0.4), ("abdominal_pain", 0.6), ("delirium", 1.8), ("copd", 1.2)):
+        for name, fct in (
+            ("hip_fracture", 3.0),
+            ("stroke", 2.5),
+            ("heart_failure", 1.6),
+            ("sepsis", 1.6),
+            ("pneumonia", 1.3),
+            ("chest_pain", 0.4),
+            ("abdominal_pain", 0.6),
+            ("delirium", 1.8),
+            ("copd", 1.2),
+        ):
             factor = np.where(cause == names.index(name), fct, factor)
-        los = np.where(u2 < p_zero * np.where(factor > 1.5, 0.2, 1.0), 0,
-                       np.ceil(median * factor * np.exp(0.7 * rng.standard_normal(n) + los_model["frailty_log_per_level"] * c.frailty_level(person, day)))).astype(np.int64)
+        los = np.where(
+            u2 < p_zero * np.where(factor > 1.5, 0.2, 1.0),
+            0,
+            np.ceil(
+                median
+                * factor
+                * np.exp(
+                    0.7 * rng.standard_normal(n) + los_model["frailty_log_per_level"] * c.frailty_level(person, day)
+                )
+            ),
+        ).astype(np.int64)
         los = np.minimum(los, 150) if force_los is None else force_los
         method = np.select([u3 < 0.85, u3 < 0.93, u3 < 0.94, u3 < 0.97, u3 < 0.997], [21, 22, 23, 24, 28], 81)
         provider = local_trust(u, person, u4)
         cardiac = np.isin(cause, [names.index("mi"), names.index("angina")])
         provider = np.where(cardiac & (u5 < 0.25), 2, provider)
         proc = np.full(n, -1, dtype=np.int32)
-        for name, opcs, share in (("hip_fracture", ("W461", "W191", "W241"), 0.9), ("mi", ("K751", "K752"), 0.45),
-                                  ("appendicitis", ("H011",), 0.9), ("gallstones", ("J183",), 0.35)):
+        for name, opcs, share in (
+            ("hip_fracture", ("W461", "W191", "W241"), 0.9),
+            ("mi", ("K751", "K752"), 0.45),
+            ("appendicitis", ("H011",), 0.9),
+            ("gallstones", ("J183",), 0.35),
+        ):
             m = (cause == names.index(name)) & (u5 < share)
             ids = np.array([self.opcs(x) for x in opcs], dtype=np.int32)
             proc[m] = ids[(u1[m] * len(opcs)).astype(int).clip(0, len(opcs) - 1)]
         fall_cause = np.isin(cause, [names.index("hip_fracture"), names.index("fall_injury")])
         fall_ids = np.array([self.icd(x) for x in codes.FALL_ICD], dtype=np.int32)
-        fall = np.where(fall_cause | ((age >= 65) & (u2 > 0.975)), fall_ids[(u4 * len(fall_ids)).astype(int).clip(0, 5)], -1)
+        fall = np.where(
+            fall_cause | ((age >= 65) & (u2 > 0.975)), fall_ids[(u4 * len(fall_ids)).astype(int).clip(0, 5)], -1
+        )
         excl = np.zeros(n, dtype=np.int64)
         for j, name in enumerate(names):
             cond = codes.EMERGENCY_CAUSE[name][2]
@@ -194,12 +237,28 @@ class Hospital:
         bits = self._comorbidity_bits(person, day, excl)
         via_ae = method == 21
         minute = np.where(via_ae, _arrival_minutes(rng, n), -1)
-        duration = np.where(via_ae, np.minimum(np.exp(np.log(420) + 0.55 * rng.standard_normal(n)), 2880).astype(np.int64), 0)
+        duration = np.where(
+            via_ae, np.minimum(np.exp(np.log(420) + 0.55 * rng.standard_normal(n)), 2880).astype(np.int64), 0
+        )
         # admitted through A&E: the spell starts the day the patient leaves the department
         admit = day + np.where(via_ae, (minute + duration) // 1440, 0)
-        parts.add(person=person, admit=admit, los=los, method=method, primary=primary, procedure=proc, provider=provider,
-                  kind=kind, seq=seq, bits=bits, fall=fall, dest=-1 if dest is None else dest, ae_minute=minute,
-                  ae_duration=duration, cause=cause)
+        parts.add(
+            person=person,
+            admit=admit,
+            los=los,
+            method=method,
+            primary=primary,
+            procedure=proc,
+            provider=provider,
+            kind=kind,
+            seq=seq,
+            bits=bits,
+            fall=fall,
+            dest=-1 if dest is None else dest,
+            ae_minute=minute,
+            ae_duration=duration,
+            cause=cause,
+        )
 
     def life_events(self, parts: SpellParts) -> None:
         """Admissions tied to a person's own dates: first stroke / MI / heart failure, the last year of life,
@@ -211,44 +270,81 @@ class Hospital:
         # the people concerned are chosen over the whole simulated period (not the extract window), so a
         # generator's draws for a given person never depend on the extract date
         lo_bound, hi_bound = cal.HISTORY_START - 400, cal.HORIZON_END
-        for slot, (cond, cause, share) in enumerate((("stroke_tia", "stroke", None), ("chd", "mi", None), ("heart_failure", "heart_failure", 0.4),
-                                                     ("af", "af", 0.2))):
+        for slot, (cond, cause, share) in enumerate(
+            (
+                ("stroke_tia", "stroke", None),
+                ("chd", "mi", None),
+                ("heart_failure", "heart_failure", 0.4),
+                ("af", "af", 0.2),
+            )
+        ):
             onset = c.onset[cond]
-            who = np.flatnonzero((onset >= lo_bound) & (onset <= hi_bound) & (onset >= u.entry_day) & (onset <= u.exit_day))
+            who = np.flatnonzero(
+                (onset >= lo_bound) & (onset <= hi_bound) & (onset >= u.entry_day) & (onset <= u.exit_day)
+            )
             if share is None:  # strokes (not TIAs) and MIs (not angina) are admitted
                 code_idx = c.code_choice[cond][who]
-                who = who[code_idx != (2 if cond == "stroke_tia" else 1)] if cond == "stroke_tia" else who[code_idx == 0]
+                who = (
+                    who[code_idx != (2 if cond == "stroke_tia" else 1)] if cond == "stroke_tia" else who[code_idx == 0]
+                )
             else:
                 who = who[kr.uniform(who, slot) < share]
             rng = stream_rng(u.seed, "onset-spells", slot)
             pr = np.random.default_rng(rng.integers(1 << 62))
             cause_idx = np.full(who.size, names.index(cause))
-            self._add_emergency(parts, pr, who, onset[who], cause_idx, kind=6, seq=np.full(who.size, slot), site_icd=site_icd)
+            self._add_emergency(
+                parts, pr, who, onset[who], cause_idx, kind=6, seq=np.full(who.size, slot), site_icd=site_icd
+            )
         # last year of life: extra emergency admissions; and the spell in which people die in hospital
         dead = np.flatnonzero(u.died & (u.exit_day < cal.NEVER) & (u.exit_day >= lo_bound) & (u.exit_day <= hi_bound))
         eol = group("activity.end_of_life")
-        n_extra = (np.minimum((kr.uniform(dead, 10) * (eol["extra_spells_max"] + 0.2)).astype(np.int64), eol["extra_spells_max"])
-                   * (kr.uniform(dead, 11) < eol["share_with_extra_spells"]))
+        n_extra = np.minimum(
+            (kr.uniform(dead, 10) * (eol["extra_spells_max"] + 0.2)).astype(np.int64), eol["extra_spells_max"]
+        ) * (kr.uniform(dead, 11) < eol["share_with_extra_spells"])
         rows, seq = expand(dead, n_extra)
         rng = np.random.default_rng(stream_rng(u.seed, "eol-spells").integers(1 << 62))
         # admissions crowd into the last months of life (C&P: most last-two-years bed-days in the last 3 months)
-        back = (7 + np.minimum(-eol["days_before_death_mean"] * np.log1p(-kr.uniform(rows, 20 + seq) * 0.999), 700)).astype(np.int64)
+        back = (
+            7 + np.minimum(-eol["days_before_death_mean"] * np.log1p(-kr.uniform(rows, 20 + seq) * 0.999), 700)
+        ).astype(np.int64)
         day = np.maximum(u.exit_day[rows] - back, u.entry_day[rows])
         cause = self._eol_cause(rows, day, kr.uniform(rows, 40 + seq))
         self._add_emergency(parts, rng, rows, day, cause, kind=7, seq=seq, site_icd=site_icd)
         in_hosp = dead[c.died_in_hospital[dead]]
-        los = np.minimum((kr.uniform(in_hosp, 30) ** 2 * eol["death_spell_los_max"]).astype(np.int64) + 1,
-                         u.exit_day[in_hosp] - u.entry_day[in_hosp])
+        los = np.minimum(
+            (kr.uniform(in_hosp, 30) ** 2 * eol["death_spell_los_max"]).astype(np.int64) + 1,
+            u.exit_day[in_hosp] - u.entry_day[in_hosp],
+        )
         admit_day = u.exit_day[in_hosp] - los
         cause = self._eol_cause(in_hosp, admit_day, kr.uniform(in_hosp, 31))
         rng = np.random.default_rng(stream_rng(u.seed, "death-spells").integers(1 << 62))
-        self._add_emergency(parts, rng, in_hosp, admit_day, cause, kind=8, seq=np.zeros(in_hosp.size, dtype=np.int64),
-                            site_icd=site_icd, force_los=los, dest=79)
+        self._add_emergency(
+            parts,
+            rng,
+            in_hosp,
+            admit_day,
+            cause,
+            kind=8,
+            seq=np.zeros(in_hosp.size, dtype=np.int64),
+            site_icd=site_icd,
+            force_los=los,
+            dest=79,
+        )
 
     def _eol_cause(self, persons, day, u01):
         c, names = self.c, self.cause_names
-        cands = [("cancer", 3.0), ("heart_failure", 2.0), ("copd", 2.0), ("delirium", 1.0), ("pneumonia", 1.5),
-                 ("sepsis", 0.8), ("hip_fracture", 0.4), ("aki", 0.5), ("stroke", 0.5), ("uti", 0.6)]
+        cands = [
+            ("cancer", 3.0),
+            ("heart_failure", 2.0),
+            ("copd", 2.0),
+            ("delirium", 1.0),
+            ("pneumonia", 1.5),
+            ("sepsis", 0.8),
+            ("hip_fracture", 0.4),
+            ("aki", 0.5),
+            ("stroke", 0.5),
+            ("uti", 0.6),
+        ]
         w = np.zeros((persons.size, len(cands)))
         for j, (name, wt) in enumerate(cands):
             cond = codes.EMERGENCY_CAUSE[name][2]
@@ -274,7 +370,7 @@ class Hospital:
             w = np.array([[procs[k][2][b] for k in keys] for b in range(5)])[band]
             for j, k in enumerate(keys):
                 if procs[k][3] is not None:
-                    w[:, j] *= (sex == procs[k][3] - 1)
+                    w[:, j] *= sex == procs[k][3] - 1
             w[:, keys.index("cataract")] *= np.where(c.has("diabetes", person, day), 1.5, 1.0)
             cum = np.cumsum(w, axis=1) + 1e-12
             pick = (rng.random(person.size)[:, None] * cum[:, -1:] > cum).sum(axis=1).clip(0, len(keys) - 1)
@@ -282,10 +378,27 @@ class Hospital:
             icd_ids = np.array([self.icd(procs[k][1]) for k in keys], dtype=np.int32)
             daycase = np.array([procs[k][4] for k in keys])[pick]
             r1, r2, r3 = rng.random(person.size), rng.random(person.size), rng.random(person.size)
-            los = np.where(r1 < daycase, 0, 1 + (r2 * np.where(np.isin(pick, [keys.index("hip_replacement"), keys.index("knee_replacement")]), 5, 3)).astype(np.int64))
+            los = np.where(
+                r1 < daycase,
+                0,
+                1
+                + (
+                    r2 * np.where(np.isin(pick, [keys.index("hip_replacement"), keys.index("knee_replacement")]), 5, 3)
+                ).astype(np.int64),
+            )
             method = np.select([r3 < 0.62, r3 < 0.9], [11, 12], 13)
-            parts.add(person=person, admit=day, los=los, method=method, primary=icd_ids[pick], procedure=opcs_ids[pick],
-                      provider=local_trust(u, person, r2), kind=2, seq=seq, bits=self._comorbidity_bits(person, day))
+            parts.add(
+                person=person,
+                admit=day,
+                los=los,
+                method=method,
+                primary=icd_ids[pick],
+                procedure=opcs_ids[pick],
+                provider=local_trust(u, person, r2),
+                kind=2,
+                seq=seq,
+                bits=self._comorbidity_bits(person, day),
+            )
             # children's dental extractions under general anaesthetic (more in deprived areas)
             child = (st.age < 11) & (st.age >= 2)
             lam = np.where(child, 0.0035 * (1 + 0.18 * (10 - u.imd[st.idx])) * st.frac, 0.0)
@@ -294,9 +407,18 @@ class Hospital:
             person = st.idx[local]
             day = self._days_in_active(rng, st, local)
             opcs_ids = np.array([self.opcs(x) for x in codes.TOOTH_EXTRACTION[0]], dtype=np.int32)
-            parts.add(person=person, admit=day, los=0, method=11, primary=self.icd(codes.TOOTH_EXTRACTION[1]),
-                      procedure=opcs_ids[(rng.random(person.size) < 0.2).astype(int)],
-                      provider=local_trust(u, person, rng.random(person.size)), kind=2, seq=seq + 500, bits=0)
+            parts.add(
+                person=person,
+                admit=day,
+                los=0,
+                method=11,
+                primary=self.icd(codes.TOOTH_EXTRACTION[1]),
+                procedure=opcs_ids[(rng.random(person.size) < 0.2).astype(int)],
+                provider=local_trust(u, person, rng.random(person.size)),
+                kind=2,
+                seq=seq + 500,
+                bits=0,
+            )
         # chemotherapy day cases in the months after a cancer diagnosis; cardiac procedures at Royal Papworth
         kr = Keyed(u.seed, "planned")
         cancer = np.flatnonzero((c.cancer_day >= self.lo - 365) & (c.cancer_day <= self.E))
@@ -305,17 +427,35 @@ class Hospital:
         rows, seq = expand(chemo, n)
         day = c.cancer_day[rows] + 30 + seq * 21
         icd = np.array([self.icd(s[0]) for s in site_icd], dtype=np.int32)[c.cancer_site[rows]]
-        parts.add(person=rows, admit=day, los=0, method=13, primary=icd, procedure=self.opcs(codes.CHEMOTHERAPY),
-                  provider=np.where(kr.uniform(rows, 3) < 0.7, 0, local_trust(u, rows, kr.uniform(rows, 4))), kind=3, seq=seq,
-                  bits=self._comorbidity_bits(rows, day))
+        parts.add(
+            person=rows,
+            admit=day,
+            los=0,
+            method=13,
+            primary=icd,
+            procedure=self.opcs(codes.CHEMOTHERAPY),
+            provider=np.where(kr.uniform(rows, 3) < 0.7, 0, local_trust(u, rows, kr.uniform(rows, 4))),
+            kind=3,
+            seq=seq,
+            bits=self._comorbidity_bits(rows, day),
+        )
         for slot, (cond, share, proc) in enumerate((("chd", 0.12, codes.PCI), ("af", 0.05, codes.PACEMAKER))):
             on = c.onset[cond]
             who = np.flatnonzero((on >= self.lo - 400) & (on <= self.E))
             who = who[kr.uniform(who, 10 + slot) < share]
             day = on[who] + (kr.uniform(who, 20 + slot) * 300 + 30).astype(np.int64)
-            parts.add(person=who, admit=day, los=(kr.uniform(who, 30 + slot) < 0.5).astype(np.int64), method=11,
-                      primary=self.icd(proc[1]), procedure=self.opcs(proc[0]), provider=2, kind=9, seq=slot,
-                      bits=self._comorbidity_bits(who, day))
+            parts.add(
+                person=who,
+                admit=day,
+                los=(kr.uniform(who, 30 + slot) < 0.5).astype(np.int64),
+                method=11,
+                primary=self.icd(proc[1]),
+                procedure=self.opcs(proc[0]),
+                provider=2,
+                kind=9,
+                seq=slot,
+                bits=self._comorbidity_bits(who, day),
+            )
 
     def maternity(self, parts: SpellParts) -> None:
         """Deliveries about 30 weeks after booking (most bookings), antenatal and postnatal admissions."""
@@ -331,18 +471,46 @@ class Hospital:
         icd = np.array([self.icd(d[1]) for d in delivery], dtype=np.int32)[kind_pick]
         los = np.where(kind_pick == 0, (u4 * 2).astype(np.int64), 2 + (u4 * 3).astype(np.int64))
         m = delivered
-        parts.add(person=person[m], admit=day[m], los=los[m], method=31, primary=icd[m], procedure=proc[m],
-                  provider=local_trust(u, person[m], u5[m]), kind=4, seq=0, bits=0)
+        parts.add(
+            person=person[m],
+            admit=day[m],
+            los=los[m],
+            method=31,
+            primary=icd[m],
+            procedure=proc[m],
+            provider=local_trust(u, person[m], u5[m]),
+            kind=4,
+            seq=0,
+            bits=0,
+        )
         ante = u5 < 0.18
         aday = booked + 20 + (u4 * 150).astype(np.int64)
         aicd = self._icd_ids(codes.ANTENATAL_ADMISSION, u2)
-        parts.add(person=person[ante], admit=aday[ante], los=(u3[ante] * 3).astype(np.int64), method=31, primary=aicd[ante],
-                  provider=local_trust(u, person[ante], u1[ante]), kind=5, seq=1, bits=0)
+        parts.add(
+            person=person[ante],
+            admit=aday[ante],
+            los=(u3[ante] * 3).astype(np.int64),
+            method=31,
+            primary=aicd[ante],
+            provider=local_trust(u, person[ante], u1[ante]),
+            kind=5,
+            seq=1,
+            bits=0,
+        )
         post = delivered & (u4 < 0.04)
         pday = day + 5 + (u2 * 30).astype(np.int64)
         picd = self._icd_ids(codes.POSTNATAL_ADMISSION, u3)
-        parts.add(person=person[post], admit=pday[post], los=1 + (u5[post] * 3).astype(np.int64), method=32, primary=picd[post],
-                  provider=local_trust(u, person[post], u1[post]), kind=5, seq=2, bits=0)
+        parts.add(
+            person=person[post],
+            admit=pday[post],
+            los=1 + (u5[post] * 3).astype(np.int64),
+            method=32,
+            primary=picd[post],
+            provider=local_trust(u, person[post], u1[post]),
+            kind=5,
+            seq=2,
+            bits=0,
+        )
 
     # ------------------------------------------------------------------ assembling APC + ECDS
     def spells(self, in_drop: np.ndarray):
@@ -352,29 +520,55 @@ class Hospital:
         self.elective(parts)
         self.maternity(parts)
         s = parts.concat()
-        u, c, E = self.u, self.c, self.E
+        u, E = self.u, self.E
         person = s["person"].astype(np.int64)
         admit = s["admit"].astype(np.int64)
         # spells admitted up to 200 days before the window are kept for what follows them (reablement);
         # the APC feed itself is the window (`in_window`)
-        ok = (admit >= self.lo - 200) & (admit <= E) & in_drop[person] & (admit >= u.entry_day[person]) & (admit <= u.exit_day[person])
+        ok = (
+            (admit >= self.lo - 200)
+            & (admit <= E)
+            & in_drop[person]
+            & (admit >= u.entry_day[person])
+            & (admit <= u.exit_day[person])
+        )
         s = {k: v[ok] for k, v in s.items()}
         person, admit = s["person"].astype(np.int64), s["admit"].astype(np.int64)
         discharge = admit + s["los"].astype(np.int64)
         exit_ = u.exit_day[person]
         died_here = u.died[person] & (discharge >= exit_)
         discharge = np.minimum(discharge, exit_)
-        spell_id = _ids(s["kind"], person, s["admit"] - np.where(s["ae_minute"] >= 0, (s["ae_minute"] + s["ae_duration"]) // 1440, 0), s["seq"])
+        spell_id = _ids(
+            s["kind"],
+            person,
+            s["admit"] - np.where(s["ae_minute"] >= 0, (s["ae_minute"] + s["ae_duration"]) // 1440, 0),
+            s["seq"],
+        )
         kr = Keyed(u.seed, "discharge")
         ud = kr.uniform(spell_id)
         emergency = (s["method"] >= 21) & (s["method"] <= 28)
         dest = discharge_destination(u, person, admit, discharge, died_here | (s["dest"] == 79), emergency, ud)
         open_spell = discharge > E
-        return dict(spell_id=spell_id, person=person, admit=admit, discharge=discharge, open=open_spell, dest=dest,
-                    in_window=admit >= self.lo,
-                    method=s["method"], primary=s["primary"], procedure=s["procedure"], provider=s["provider"],
-                    bits=s["bits"], fall=s["fall"], ae_minute=s["ae_minute"], ae_duration=s["ae_duration"],
-                    cause=s["cause"], kind=s["kind"], seq=s["seq"])
+        return dict(
+            spell_id=spell_id,
+            person=person,
+            admit=admit,
+            discharge=discharge,
+            open=open_spell,
+            dest=dest,
+            in_window=admit >= self.lo,
+            method=s["method"],
+            primary=s["primary"],
+            procedure=s["procedure"],
+            provider=s["provider"],
+            bits=s["bits"],
+            fall=s["fall"],
+            ae_minute=s["ae_minute"],
+            ae_duration=s["ae_duration"],
+            cause=s["cause"],
+            kind=s["kind"],
+            seq=s["seq"],
+        )
 
     def ae_attendances(self, in_drop: np.ndarray, spells: dict):
         """ECDS: one attendance per spell admitted through A&E, plus attendances not ending in a spell."""
@@ -422,14 +616,22 @@ class Hospital:
         att_id = np.concatenate([id1, np.concatenate(out["id"])])
         admitted = np.concatenate([adm1, np.concatenate(out["admitted"])])
         arrive_day = arr // 1440
-        ok = (arrive_day >= self.lo) & (arrive_day <= E) & in_drop[person] & (arrive_day >= u.entry_day[person]) & (arrive_day <= u.exit_day[person])
+        ok = (
+            (arrive_day >= self.lo)
+            & (arrive_day <= E)
+            & in_drop[person]
+            & (arrive_day >= u.entry_day[person])
+            & (arrive_day <= u.exit_day[person])
+        )
         person, arr, dep, diag, att_id, admitted = person[ok], arr[ok], dep[ok], diag[ok], att_id[ok], admitted[ok]
         departed = dep // 1440 <= E
         admitted = admitted & departed
         kr = Keyed(u.seed, "ecds")
         v1, v2, v3, v4 = kr.uniforms(4, att_id)
         age = cal.age_years(u.dob[person], arr // 1440)
-        p_amb = np.where(admitted, np.where(age >= 80, 0.72, 0.5), np.select([age < 18, age < 65, age < 80], [0.04, 0.12, 0.3], 0.5))
+        p_amb = np.where(
+            admitted, np.where(age >= 80, 0.72, 0.5), np.select([age < 18, age < 65, age < 80], [0.04, 0.12, 0.3], 0.5)
+        )
         mode = np.where(v1 < p_amb, 1, 2)
         acuity_cum_adm = np.cumsum([0.05, 0.35, 0.45, 0.13, 0.02])
         acuity_cum_oth = np.cumsum([0.005, 0.10, 0.40, 0.40, 0.095])
@@ -437,8 +639,17 @@ class Hospital:
         acuity = np.where(v3 < 0.015, 0, np.minimum(acuity, 5))
         diag = np.where(v4 < 0.07, -1, diag)
         provider = local_trust(u, person, kr.uniform(person, 7))
-        return dict(id=att_id, person=person, provider=provider, arr=arr, dep=np.where(departed, dep, -1), mode=mode,
-                    acuity=acuity, diag=diag, admitted=admitted)
+        return dict(
+            id=att_id,
+            person=person,
+            provider=provider,
+            arr=arr,
+            dep=np.where(departed, dep, -1),
+            mode=mode,
+            acuity=acuity,
+            diag=diag,
+            admitted=admitted,
+        )
 
     # ------------------------------------------------------------------ outpatients and RTT
     def outpatients(self, in_drop: np.ndarray):
@@ -446,26 +657,72 @@ class Hospital:
         tfc = codes.TFC
         spec = tuple(tfc)
         base = {  # weights by age band (0-4, 5-17, 18-64, 65-79, 80+)
-            "general_surgery": (0.3, 0.5, 1.2, 1.3, 1.0), "urology": (0.1, 0.1, 0.6, 1.6, 1.5), "trauma_orthopaedics": (0.4, 1.2, 2.2, 2.2, 1.8),
-            "ent": (1.0, 0.8, 0.9, 0.8, 0.7), "ophthalmology": (0.8, 0.7, 0.9, 2.8, 3.2), "oral_surgery": (0.1, 0.4, 0.5, 0.3, 0.2),
-            "plastic_surgery": (0.1, 0.2, 0.4, 0.4, 0.4), "general_medicine": (0.0, 0.0, 0.4, 0.6, 0.8), "gastroenterology": (0.1, 0.3, 1.0, 1.0, 0.8),
-            "endocrinology": (0.0, 0.1, 0.4, 0.4, 0.3), "diabetic_medicine": (0.0, 0.0, 0.05, 0.05, 0.05), "cardiology": (0.1, 0.1, 0.7, 1.6, 1.6),
-            "dermatology": (0.3, 0.6, 1.2, 1.3, 1.2), "respiratory": (0.1, 0.2, 0.4, 0.7, 0.6), "nephrology": (0.0, 0.0, 0.05, 0.1, 0.1),
-            "medical_oncology": (0, 0, 0, 0, 0), "neurology": (0.1, 0.3, 0.7, 0.6, 0.4), "rheumatology": (0.0, 0.1, 0.6, 0.7, 0.5),
-            "paediatrics": (4.0, 2.5, 0.0, 0.0, 0.0), "geriatric_medicine": (0, 0, 0, 0.2, 1.2), "obstetrics": (0, 0, 0, 0, 0),
-            "gynaecology": (0, 0.1, 1.2, 0.4, 0.2), "clinical_oncology": (0, 0, 0, 0, 0), "pain_management": (0, 0, 0.4, 0.4, 0.2),
+            "general_surgery": (0.3, 0.5, 1.2, 1.3, 1.0),
+            "urology": (0.1, 0.1, 0.6, 1.6, 1.5),
+            "trauma_orthopaedics": (0.4, 1.2, 2.2, 2.2, 1.8),
+            "ent": (1.0, 0.8, 0.9, 0.8, 0.7),
+            "ophthalmology": (0.8, 0.7, 0.9, 2.8, 3.2),
+            "oral_surgery": (0.1, 0.4, 0.5, 0.3, 0.2),
+            "plastic_surgery": (0.1, 0.2, 0.4, 0.4, 0.4),
+            "general_medicine": (0.0, 0.0, 0.4, 0.6, 0.8),
+            "gastroenterology": (0.1, 0.3, 1.0, 1.0, 0.8),
+            "endocrinology": (0.0, 0.1, 0.4, 0.4, 0.3),
+            "diabetic_medicine": (0.0, 0.0, 0.05, 0.05, 0.05),
+            "cardiology": (0.1, 0.1, 0.7, 1.6, 1.6),
+            "dermatology": (0.3, 0.6, 1.2, 1.3, 1.2),
+            "respiratory": (0.1, 0.2, 0.4, 0.7, 0.6),
+            "nephrology": (0.0, 0.0, 0.05, 0.1, 0.1),
+            "medical_oncology": (0, 0, 0, 0, 0),
+            "neurology": (0.1, 0.3, 0.7, 0.6, 0.4),
+            "rheumatology": (0.0, 0.1, 0.6, 0.7, 0.5),
+            "paediatrics": (4.0, 2.5, 0.0, 0.0, 0.0),
+            "geriatric_medicine": (0, 0, 0, 0.2, 1.2),
+            "obstetrics": (0, 0, 0, 0, 0),
+            "gynaecology": (0, 0.1, 1.2, 0.4, 0.2),
+            "clinical_oncology": (0, 0, 0, 0, 0),
+            "pain_management": (0, 0, 0.4, 0.4, 0.2),
         }
-        boosts = {"cardiology": (("chd", 2.5), ("af", 2.0), ("heart_failure", 3.0)), "respiratory": (("copd", 2.0), ("asthma", 0.5)),
-                  "diabetic_medicine": (("diabetes", 1.6), ("diabetes_type1", 3.0)), "nephrology": (("ckd", 1.0),),
-                  "neurology": (("epilepsy", 2.5), ("stroke_tia", 0.8)), "medical_oncology": (("cancer", 3.0),),
-                  "clinical_oncology": (("cancer", 2.0),), "ophthalmology": (("diabetes", 0.6),), "geriatric_medicine": (("dementia", 1.0),),
-                  "paediatrics": (("learning_disability", 2.0), ("autism", 1.0), ("diabetes_type1", 2.0)),
-                  "general_medicine": (("cancer", 0.3),), "gastroenterology": (("cancer", 0.3),)}
-        follow_mean = np.array([{"medical_oncology": 7, "clinical_oncology": 5, "diabetic_medicine": 4, "obstetrics": 5, "cardiology": 2.6,
-                                  "nephrology": 3.5, "ophthalmology": 3.0, "respiratory": 2.4, "paediatrics": 2.6, "rheumatology": 3.2,
-                                  "trauma_orthopaedics": 2.4, "dermatology": 1.8, "neurology": 2.2, "geriatric_medicine": 2.0}.get(k, 1.9)
-                                 for k in spec])
-        gap_mean = np.array([{"medical_oncology": 25, "clinical_oncology": 30, "obstetrics": 30, "ophthalmology": 90}.get(k, 70) for k in spec])
+        boosts = {
+            "cardiology": (("chd", 2.5), ("af", 2.0), ("heart_failure", 3.0)),
+            "respiratory": (("copd", 2.0), ("asthma", 0.5)),
+            "diabetic_medicine": (("diabetes", 1.6), ("diabetes_type1", 3.0)),
+            "nephrology": (("ckd", 1.0),),
+            "neurology": (("epilepsy", 2.5), ("stroke_tia", 0.8)),
+            "medical_oncology": (("cancer", 3.0),),
+            "clinical_oncology": (("cancer", 2.0),),
+            "ophthalmology": (("diabetes", 0.6),),
+            "geriatric_medicine": (("dementia", 1.0),),
+            "paediatrics": (("learning_disability", 2.0), ("autism", 1.0), ("diabetes_type1", 2.0)),
+            "general_medicine": (("cancer", 0.3),),
+            "gastroenterology": (("cancer", 0.3),),
+        }
+        follow_mean = np.array(
+            [
+                {
+                    "medical_oncology": 7,
+                    "clinical_oncology": 5,
+                    "diabetic_medicine": 4,
+                    "obstetrics": 5,
+                    "cardiology": 2.6,
+                    "nephrology": 3.5,
+                    "ophthalmology": 3.0,
+                    "respiratory": 2.4,
+                    "paediatrics": 2.6,
+                    "rheumatology": 3.2,
+                    "trauma_orthopaedics": 2.4,
+                    "dermatology": 1.8,
+                    "neurology": 2.2,
+                    "geriatric_medicine": 2.0,
+                }.get(k, 1.9)
+                for k in spec
+            ]
+        )
+        gap_mean = np.array(
+            [
+                {"medical_oncology": 25, "clinical_oncology": 30, "obstetrics": 30, "ophthalmology": 90}.get(k, 70)
+                for k in spec
+            ]
+        )
         base_w = np.array([[base[k][b] for k in spec] for b in range(5)])
         out = {k: [] for k in ("person", "day", "spec", "first", "id")}
         for year in self.years(back=1):
@@ -474,8 +731,12 @@ class Hospital:
             local, seq = expand(np.arange(st.idx.size), counts)
             person = st.idx[local]
             start = self._days_in_active(rng, st, local)
-            pick = _choose_specialty(rng, st.band5()[local], base_w, [(spec.index(k), b, st.flags[cond][local])
-                                                                     for k, items in boosts.items() for cond, b in items])
+            pick = _choose_specialty(
+                rng,
+                st.band5()[local],
+                base_w,
+                [(spec.index(k), b, st.flags[cond][local]) for k, items in boosts.items() for cond, b in items],
+            )
             female_only = pick == spec.index("gynaecology")
             pick = np.where(female_only & (u.sex[person] != 1), spec.index("general_surgery"), pick)
             rows, k, day = episodes(rng, person, start, follow_mean[pick], gap_mean[pick])
@@ -504,34 +765,87 @@ class Hospital:
         sp = np.concatenate(out["spec"])
         first = np.concatenate(out["first"])
         app_id = np.concatenate(out["id"])
-        ok = (day >= self.lo) & (day <= E) & in_drop[person] & (day >= u.entry_day[person]) & (day <= u.exit_day[person])
+        ok = (
+            (day >= self.lo) & (day <= E) & in_drop[person] & (day >= u.entry_day[person]) & (day <= u.exit_day[person])
+        )
         person, day, sp, first, app_id = person[ok], day[ok], sp[ok], first[ok], app_id[ok]
         kr = Keyed(u.seed, "op-status")
         v1, v2 = kr.uniforms(2, app_id)
         age = cal.age_years(u.dob[person], day)
-        dna = np.clip(0.055 * c.propensity["dna"][person] * (1 + param("activity.deprivation.dna_per_decile") * (10 - u.imd[person])) * np.where((age >= 18) & (age < 35), 1.6, 1.0), 0, 0.6)
-        status = np.select([v1 < dna, v1 < dna + 0.04, v1 < dna + 0.07, v1 < dna + 0.072], [3, 2, 4, 7], np.where(v2 < 0.03, 6, 5))
+        dna = np.clip(
+            0.055
+            * c.propensity["dna"][person]
+            * (1 + param("activity.deprivation.dna_per_decile") * (10 - u.imd[person]))
+            * np.where((age >= 18) & (age < 35), 1.6, 1.0),
+            0,
+            0.6,
+        )
+        status = np.select(
+            [v1 < dna, v1 < dna + 0.04, v1 < dna + 0.07, v1 < dna + 0.072], [3, 2, 4, 7], np.where(v2 < 0.03, 6, 5)
+        )
         cardio_resp = np.isin(sp, [spec.index("cardiology"), spec.index("respiratory")])
         provider = np.where(cardio_resp & (v2 < 0.25), 2, local_trust(u, person, v2))
-        return dict(id=app_id, person=person, provider=provider, day=day, tfc=sp, tfc_values=[tfc[k] for k in spec],
-                    first=first, status=status)
+        return dict(
+            id=app_id,
+            person=person,
+            provider=provider,
+            day=day,
+            tfc=sp,
+            tfc_values=[tfc[k] for k in spec],
+            first=first,
+            status=status,
+        )
 
     def waiting_list(self, in_drop: np.ndarray):
         """Open RTT pathways on the extract date: clock starts per year, each with a wait by priority."""
         u, E = self.u, self.E
-        tfc_keys = ("trauma_orthopaedics", "ophthalmology", "general_surgery", "urology", "ent", "gynaecology", "dermatology",
-                    "gastroenterology", "cardiology", "oral_surgery", "neurology", "rheumatology", "respiratory", "plastic_surgery", "paediatrics")
-        band_w = np.array([  # 0-4, 5-17, 18-64, 65-79, 80+
-            [0.3, 1.0, 2.2, 2.6, 1.8], [0.3, 0.3, 0.8, 2.4, 2.6], [0.4, 0.5, 1.3, 1.2, 0.9], [0.1, 0.1, 0.6, 1.4, 1.2],
-            [1.4, 0.9, 0.8, 0.6, 0.5], [0.0, 0.1, 1.3, 0.4, 0.2], [0.3, 0.5, 0.8, 0.8, 0.7], [0.1, 0.2, 0.9, 0.9, 0.6],
-            [0.1, 0.1, 0.4, 0.9, 0.8], [0.1, 0.4, 0.5, 0.3, 0.2], [0.1, 0.3, 0.5, 0.4, 0.3], [0.0, 0.1, 0.5, 0.5, 0.3],
-            [0.1, 0.2, 0.3, 0.5, 0.4], [0.1, 0.2, 0.3, 0.3, 0.2], [2.5, 1.5, 0.0, 0.0, 0.0]]).T
+        tfc_keys = (
+            "trauma_orthopaedics",
+            "ophthalmology",
+            "general_surgery",
+            "urology",
+            "ent",
+            "gynaecology",
+            "dermatology",
+            "gastroenterology",
+            "cardiology",
+            "oral_surgery",
+            "neurology",
+            "rheumatology",
+            "respiratory",
+            "plastic_surgery",
+            "paediatrics",
+        )
+        band_w = np.array(
+            [  # 0-4, 5-17, 18-64, 65-79, 80+
+                [0.3, 1.0, 2.2, 2.6, 1.8],
+                [0.3, 0.3, 0.8, 2.4, 2.6],
+                [0.4, 0.5, 1.3, 1.2, 0.9],
+                [0.1, 0.1, 0.6, 1.4, 1.2],
+                [1.4, 0.9, 0.8, 0.6, 0.5],
+                [0.0, 0.1, 1.3, 0.4, 0.2],
+                [0.3, 0.5, 0.8, 0.8, 0.7],
+                [0.1, 0.2, 0.9, 0.9, 0.6],
+                [0.1, 0.1, 0.4, 0.9, 0.8],
+                [0.1, 0.4, 0.5, 0.3, 0.2],
+                [0.1, 0.3, 0.5, 0.4, 0.3],
+                [0.0, 0.1, 0.5, 0.5, 0.3],
+                [0.1, 0.2, 0.3, 0.5, 0.4],
+                [0.1, 0.2, 0.3, 0.3, 0.2],
+                [2.5, 1.5, 0.0, 0.0, 0.0],
+            ]
+        ).T
         out = {k: [] for k in ("person", "start", "tfc", "prio", "id")}
         first_year = int(cal.year_of(E)) - 3
         for year in range(first_year, int(cal.year_of(E)) + 1):
             st = self.states[year]
-            lam = param("activity.volumes.rtt_start_rate") * st.frac * rate_by_age(st.age, [0, 18, 45, 65, 80, 95], [0.45, 0.65, 1.0, 1.5, 1.5, 1.0]) \
-                * np.exp(0.06 * st.n_conditions.clip(0, 5)) * (1 - 0.7 * st.care_home)
+            lam = (
+                param("activity.volumes.rtt_start_rate")
+                * st.frac
+                * rate_by_age(st.age, [0, 18, 45, 65, 80, 95], [0.45, 0.65, 1.0, 1.5, 1.5, 1.0])
+                * np.exp(0.06 * st.n_conditions.clip(0, 5))
+                * (1 - 0.7 * st.care_home)
+            )
             counts, rng = yearly_counts(u.seed, "rtt", year, lam)
             local, seq = expand(np.arange(st.idx.size), counts)
             person = st.idx[local]
@@ -542,7 +856,7 @@ class Hospital:
             prio = np.select([r < 0.02, r < 0.17, r < 0.52, r < 0.9], [1, 2, 3, 4], 0)  # 0 = not recorded
             wait_median = np.array([14, 35, 110, 190, 150])[prio]
             wait = np.exp(np.log(wait_median) + 0.75 * rng.standard_normal(person.size)).astype(np.int64) + 1
-            still_open = (start <= E) & (start + wait > E) & (E < u.exit_day[person])
+            still_open = (start <= E) & (start + wait > E) & (u.exit_day[person] > E)
             out["person"].append(person[still_open])
             out["start"].append(start[still_open])
             out["tfc"].append(pick[still_open])
@@ -554,9 +868,18 @@ class Hospital:
         tfc = np.concatenate(out["tfc"])[ok]
         kr = Keyed(u.seed, "rtt-provider")
         provider = local_trust(u, person[ok], kr.uniform(pid, 1))
-        provider = np.where((tfc == tfc_keys.index("cardiology")) & (kr.uniform(pid, 2) < 0.3), 2, provider)  # Royal Papworth
-        return dict(id=pid, person=person[ok], provider=provider, start=np.concatenate(out["start"])[ok],
-                    tfc=tfc, tfc_values=[codes.TFC[k] for k in tfc_keys], prio=np.concatenate(out["prio"])[ok])
+        provider = np.where(
+            (tfc == tfc_keys.index("cardiology")) & (kr.uniform(pid, 2) < 0.3), 2, provider
+        )  # Royal Papworth
+        return dict(
+            id=pid,
+            person=person[ok],
+            provider=provider,
+            start=np.concatenate(out["start"])[ok],
+            tfc=tfc,
+            tfc_values=[codes.TFC[k] for k in tfc_keys],
+            prio=np.concatenate(out["prio"])[ok],
+        )
 
     def cancer_registrations(self, in_drop: np.ndarray):
         u, c, E = self.u, self.c, self.E
@@ -565,9 +888,19 @@ class Hospital:
         sites = list(codes.CANCER_SITES.values())
         kr = Keyed(u.seed, "tumour")
         sub = kr.uniform(who)
-        site_code = np.array([s[1][min(int(x * len(s[1])), len(s[1]) - 1)] for s, x in zip((sites[i] for i in c.cancer_site[who]), sub)])
-        return dict(id=_ids(np.full(who.size, 6), who, d[who], np.zeros(who.size, dtype=np.int64)), person=who, day=d[who],
-                    site=site_code, stage=c.cancer_stage[who])
+        site_code = np.array(
+            [
+                s[1][min(int(x * len(s[1])), len(s[1]) - 1)]
+                for s, x in zip((sites[i] for i in c.cancer_site[who]), sub, strict=False)
+            ]
+        )
+        return dict(
+            id=_ids(np.full(who.size, 6), who, d[who], np.zeros(who.size, dtype=np.int64)),
+            person=who,
+            day=d[who],
+            site=site_code,
+            stage=c.cancer_stage[who],
+        )
 
 
 def care_home_code(u: Universe, person: np.ndarray) -> np.ndarray:
@@ -589,8 +922,11 @@ def discharge_destination(u: Universe, person, admit, discharge, died, emergency
     older = cal.age_years(u.dob[person], admit) >= 65
     temporary = d["other_hospital_share"] + d["temporary_residence_share"]
     step_down = emergency & older & (ud >= temporary) & (ud < temporary + d["older_emergency_to_care_home_share"])
-    return np.select([died, moving_in | step_down, resident, ud < d["other_hospital_share"], ud < temporary],
-                     [79, care_home_code(u, person), 19, 51, 29], 19)
+    return np.select(
+        [died, moving_in | step_down, resident, ud < d["other_hospital_share"], ud < temporary],
+        [79, care_home_code(u, person), 19, 51, 29],
+        19,
+    )
 
 
 def _choose_specialty(rng, band: np.ndarray, base_w: np.ndarray, boosts: list) -> np.ndarray:
@@ -616,7 +952,34 @@ def _choose_specialty(rng, band: np.ndarray, base_w: np.ndarray, boosts: list) -
 
 
 def _arrival_minutes(rng, n) -> np.ndarray:
-    hour_w = np.array([1, .8, .6, .5, .4, .4, .6, 1.2, 2.5, 3.5, 4, 4, 3.8, 3.6, 3.5, 3.4, 3.4, 3.5, 3.5, 3.2, 2.8, 2.3, 1.8, 1.3])
+    hour_w = np.array(
+        [
+            1,
+            0.8,
+            0.6,
+            0.5,
+            0.4,
+            0.4,
+            0.6,
+            1.2,
+            2.5,
+            3.5,
+            4,
+            4,
+            3.8,
+            3.6,
+            3.5,
+            3.4,
+            3.4,
+            3.5,
+            3.5,
+            3.2,
+            2.8,
+            2.3,
+            1.8,
+            1.3,
+        ]
+    )
     hour = np.searchsorted(np.cumsum(hour_w) / hour_w.sum(), rng.random(n), side="right").clip(0, 23)
     return hour * 60 + (rng.random(n) * 60).astype(np.int64)
 
@@ -626,8 +989,10 @@ def _ids(kind, person, day, seq, seq_digits: int = 3) -> np.ndarray:
     Derived from who and when, never from a running counter, so the same event has the same id in
     every extract."""
     kind = np.asarray(kind, dtype=np.int64)
-    width = 10 ** seq_digits
+    width = 10**seq_digits
     seq = np.asarray(seq, dtype=np.int64)
     if seq.size and not ((seq < width).all() and (seq >= 0).all()):
         raise OverflowError("sequence number overflows its id field")
-    return ((kind * 10_000_000 + np.asarray(person, dtype=np.int64)) * 100_000 + np.asarray(day, dtype=np.int64)) * width + seq
+    return (
+        (kind * 10_000_000 + np.asarray(person, dtype=np.int64)) * 100_000 + np.asarray(day, dtype=np.int64)
+    ) * width + seq

@@ -1,6 +1,7 @@
 """Writing feeds exactly as the landing-zone contract says: columns, order, types; Parquet or CSV;
 byte-for-byte deterministic (fixed row order, fixed writer settings, no timestamps in metadata);
 each file written to a temporary name and renamed into place."""
+
 from __future__ import annotations
 
 import os
@@ -8,10 +9,16 @@ from pathlib import Path
 
 import polars as pl
 
-from assets.contract import load_contract
+from contracts.extracts import load_contract
 
-POLARS_TYPES = {"string": pl.String, "date": pl.Date, "timestamp": pl.Datetime("us"), "int": pl.Int32,
-                "double": pl.Float64, "bool": pl.Boolean}
+POLARS_TYPES = {
+    "string": pl.String,
+    "date": pl.Date,
+    "timestamp": pl.Datetime("us"),
+    "int": pl.Int32,
+    "double": pl.Float64,
+    "bool": pl.Boolean,
+}
 
 
 def conform(feed: str, df: pl.DataFrame) -> pl.DataFrame:
@@ -30,8 +37,14 @@ def write_feed(df: pl.DataFrame, path: Path, file_format: str) -> None:
     if file_format == "parquet":
         df.write_parquet(tmp, compression="zstd", compression_level=3, statistics=True, row_group_size=1 << 20)
     elif file_format == "csv":
-        df.write_csv(tmp, include_header=True, date_format="%Y-%m-%d", datetime_format="%Y-%m-%d %H:%M:%S",
-                     null_value="", line_terminator="\n")
+        df.write_csv(
+            tmp,
+            include_header=True,
+            date_format="%Y-%m-%d",
+            datetime_format="%Y-%m-%d %H:%M:%S",
+            null_value="",
+            line_terminator="\n",
+        )
     else:
         raise ValueError(f"unknown file_format {file_format!r} (parquet or csv)")
     os.replace(tmp, path)

@@ -2,6 +2,7 @@
 frailty, care home, deprivation, risk factors) and the person's persistent propensity. The feeds
 (feeds/hospital.py) turn rates into spells, attendances and appointments. Every coefficient is in
 parameters.yaml (activity_models, activity.volumes, activity.deprivation)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,37 +27,59 @@ def _conditions(model: str, st: YearState) -> np.ndarray:
 def emergency(u: Universe, st: YearState) -> np.ndarray:
     c, f, idx = u.clinical, st.flags, st.idx
     m = group("activity_models.emergency")
-    x = (_conditions("emergency", st) + m["frailty_per_level"] * st.frailty + m["care_home"] * st.care_home
-         + param("activity.deprivation.emergency_per_decile") * (10 - u.imd[idx]) + m["current_smoker"] * (c.smoking[idx] == 2)
-         + m["uncontrolled_bp"] * (f["hypertension"] & (c.params["bp_class"][idx] == 2))
-         + m["uncontrolled_diabetes"] * (f["diabetes"] & (c.params["hba1c_dm"][idx] > 75)))
+    x = (
+        _conditions("emergency", st)
+        + m["frailty_per_level"] * st.frailty
+        + m["care_home"] * st.care_home
+        + param("activity.deprivation.emergency_per_decile") * (10 - u.imd[idx])
+        + m["current_smoker"] * (c.smoking[idx] == 2)
+        + m["uncontrolled_bp"] * (f["hypertension"] & (c.params["bp_class"][idx] == 2))
+        + m["uncontrolled_diabetes"] * (f["diabetes"] & (c.params["hba1c_dm"][idx] > 75))
+    )
     return _age_curve("emergency", st) * np.exp(x) * c.propensity["emergency"][idx] * st.frac
 
 
 def ae(u: Universe, st: YearState) -> np.ndarray:
     c, idx = u.clinical, st.idx
     m = group("activity_models.ae")
-    x = (_conditions("ae", st) + param("activity.deprivation.ae_per_decile") * (10 - u.imd[idx]) + m["frailty_per_level"] * st.frailty
-         + m["current_smoker"] * (c.smoking[idx] == 2) + m["homeless"] * (c.social["homeless"][idx] < cal.NEVER))
+    x = (
+        _conditions("ae", st)
+        + param("activity.deprivation.ae_per_decile") * (10 - u.imd[idx])
+        + m["frailty_per_level"] * st.frailty
+        + m["current_smoker"] * (c.smoking[idx] == 2)
+        + m["homeless"] * (c.social["homeless"][idx] < cal.NEVER)
+    )
     return _age_curve("ae", st) * np.exp(x) * c.propensity["ae"][idx] * st.frac
 
 
 def elective(u: Universe, st: YearState) -> np.ndarray:
     m = group("activity_models.elective")
-    x = (m["per_condition"] * st.n_conditions.clip(0, 4) + m["diabetes"] * st.flags["diabetes"] + m["care_home"] * st.care_home
-         + m["severe_frailty"] * (st.frailty >= 3))
+    x = (
+        m["per_condition"] * st.n_conditions.clip(0, 4)
+        + m["diabetes"] * st.flags["diabetes"]
+        + m["care_home"] * st.care_home
+        + m["severe_frailty"] * (st.frailty >= 3)
+    )
     return _age_curve("elective", st) * np.exp(x) * u.clinical.propensity["elective"][st.idx] * st.frac
 
 
 def outpatient(u: Universe, st: YearState) -> np.ndarray:
     m = group("activity_models.outpatient")
-    x = (m["per_condition"] * st.n_conditions.clip(0, 5) + _conditions("outpatient", st) + m["female"] * (u.sex[st.idx] == 1)
-         + m["care_home"] * st.care_home)
+    x = (
+        m["per_condition"] * st.n_conditions.clip(0, 5)
+        + _conditions("outpatient", st)
+        + m["female"] * (u.sex[st.idx] == 1)
+        + m["care_home"] * st.care_home
+    )
     return _age_curve("outpatient", st) * np.exp(x) * u.clinical.propensity["outpatient"][st.idx] * st.frac
 
 
-MODELS = {"emergency": (emergency, "emergency_base_rate"), "ae": (ae, "ae_other_rate"), "elective": (elective, "elective_rate"),
-          "outpatient": (outpatient, "op_episode_rate")}
+MODELS = {
+    "emergency": (emergency, "emergency_base_rate"),
+    "ae": (ae, "ae_other_rate"),
+    "elective": (elective, "elective_rate"),
+    "outpatient": (outpatient, "op_episode_rate"),
+}
 
 
 class Rates:

@@ -6,6 +6,7 @@ CHA2DS2-VASc >= 2, antiplatelets, antidiabetics by type, inhalers for asthma and
 children relying on their reliever with no preventer), heart failure medicines, antidepressants.
 Issues are then laid on the calendar every 28 or 56 days (see primary_care.medication_issues).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,9 +15,9 @@ import numpy as np
 
 from ..core import calendar as cal
 from ..core.parameters import param
+from ..core.randomness import stream_rng
 from .inequality import probability
 from .population import BLACK, SOUTH_ASIAN, Universe
-from ..core.randomness import stream_rng
 
 YEAR = cal.DAYS_PER_YEAR
 
@@ -24,33 +25,85 @@ YEAR = cal.DAYS_PER_YEAR
 @dataclass
 class Regimens:
     person: np.ndarray
-    slot: np.ndarray       # unique per person: keys the issue randomness
-    drug: np.ndarray       # index into DRUGS
+    slot: np.ndarray  # unique per person: keys the issue randomness
+    drug: np.ndarray  # index into DRUGS
     start: np.ndarray
     stop: np.ndarray
-    interval: np.ndarray   # days between issues
-    skip: np.ndarray       # chance an issue is missed
+    interval: np.ndarray  # days between issues
+    skip: np.ndarray  # chance an issue is missed
 
 
-DRUGS = ("ramipril_5", "ramipril_10", "lisinopril_10", "losartan_50", "candesartan_8", "amlodipine_5", "amlodipine_10",
-         "indapamide_2_5", "bendroflumethiazide_2_5", "bisoprolol_2_5", "bisoprolol_5", "doxazosin_4", "furosemide_40",
-         "spironolactone_25", "atorvastatin_20", "atorvastatin_40", "atorvastatin_80", "simvastatin_40", "rosuvastatin_10",
-         "apixaban_5", "rivaroxaban_20", "edoxaban_60", "warfarin_1", "warfarin_3", "aspirin_75", "clopidogrel_75",
-         "metformin_500", "metformin_mr_500", "gliclazide_80", "sitagliptin_100", "empagliflozin_10", "dapagliflozin_10",
-         "linagliptin_5", "insulin_glargine", "insulin_aspart", "insulin_detemir", "salbutamol_inhaler",
-         "beclometasone_inhaler", "beclometasone_formoterol", "budesonide_formoterol", "fluticasone_vilanterol", "trimbow",
-         "citalopram_20", "sertraline_50", "paracetamol_500", "omeprazole_20", "lansoprazole_30")
+DRUGS = (
+    "ramipril_5",
+    "ramipril_10",
+    "lisinopril_10",
+    "losartan_50",
+    "candesartan_8",
+    "amlodipine_5",
+    "amlodipine_10",
+    "indapamide_2_5",
+    "bendroflumethiazide_2_5",
+    "bisoprolol_2_5",
+    "bisoprolol_5",
+    "doxazosin_4",
+    "furosemide_40",
+    "spironolactone_25",
+    "atorvastatin_20",
+    "atorvastatin_40",
+    "atorvastatin_80",
+    "simvastatin_40",
+    "rosuvastatin_10",
+    "apixaban_5",
+    "rivaroxaban_20",
+    "edoxaban_60",
+    "warfarin_1",
+    "warfarin_3",
+    "aspirin_75",
+    "clopidogrel_75",
+    "metformin_500",
+    "metformin_mr_500",
+    "gliclazide_80",
+    "sitagliptin_100",
+    "empagliflozin_10",
+    "dapagliflozin_10",
+    "linagliptin_5",
+    "insulin_glargine",
+    "insulin_aspart",
+    "insulin_detemir",
+    "salbutamol_inhaler",
+    "beclometasone_inhaler",
+    "beclometasone_formoterol",
+    "budesonide_formoterol",
+    "fluticasone_vilanterol",
+    "trimbow",
+    "citalopram_20",
+    "sertraline_50",
+    "paracetamol_500",
+    "omeprazole_20",
+    "lansoprazole_30",
+)
 D = {name: i for i, name in enumerate(DRUGS)}
 
 
 def qrisk_logit_constant(u: Universe, idx: np.ndarray, day) -> np.ndarray:
     """QRISK-like 10-year risk on the logit scale, without the age term (added by the caller)."""
     c, p = u.clinical, u.clinical.params
-    x = (-3.0 + 0.45 * (u.sex[idx] == 0) + 0.55 * (c.smoking[idx] == 2) + 0.25 * (c.smoking[idx] == 1)
-         + 0.65 * c.ever("diabetes", idx, day) + 0.35 * c.ever("hypertension", idx, day) + 0.5 * c.ever("af", idx, day)
-         + 0.3 * c.ever("ckd", idx, day) + 0.012 * (p["sbp_offset"][idx]) + 0.2 * (p["chol"][idx] - 5.2)
-         + 0.02 * (c.bmi_adult[idx] - 27) + 0.03 * (10 - u.imd[idx]) + 0.5 * np.isin(u.ethnicity[idx], SOUTH_ASIAN)
-         + 0.15 * u.latent[idx])
+    x = (
+        -3.0
+        + 0.45 * (u.sex[idx] == 0)
+        + 0.55 * (c.smoking[idx] == 2)
+        + 0.25 * (c.smoking[idx] == 1)
+        + 0.65 * c.ever("diabetes", idx, day)
+        + 0.35 * c.ever("hypertension", idx, day)
+        + 0.5 * c.ever("af", idx, day)
+        + 0.3 * c.ever("ckd", idx, day)
+        + 0.012 * (p["sbp_offset"][idx])
+        + 0.2 * (p["chol"][idx] - 5.2)
+        + 0.02 * (c.bmi_adult[idx] - 27)
+        + 0.03 * (10 - u.imd[idx])
+        + 0.5 * np.isin(u.ethnicity[idx], SOUTH_ASIAN)
+        + 0.15 * u.latent[idx]
+    )
     return x
 
 
@@ -66,9 +119,16 @@ def qrisk_percent(u: Universe, idx: np.ndarray, day: np.ndarray) -> np.ndarray:
 def cha2ds2_vasc(u: Universe, idx: np.ndarray, day) -> np.ndarray:
     c = u.clinical
     age = cal.age_years(u.dob[idx], day)
-    return ((age >= 75) * 2 + ((age >= 65) & (age < 75)) + (u.sex[idx] == 1) + c.has("heart_failure", idx, day)
-            + c.has("hypertension", idx, day) + 2 * c.has("stroke_tia", idx, day)
-            + (c.has("chd", idx, day) | c.has("pad", idx, day)) + c.has("diabetes", idx, day)).astype(np.int64)
+    return (
+        (age >= 75) * 2
+        + ((age >= 65) & (age < 75))
+        + (u.sex[idx] == 1)
+        + c.has("heart_failure", idx, day)
+        + c.has("hypertension", idx, day)
+        + 2 * c.has("stroke_tia", idx, day)
+        + (c.has("chd", idx, day) | c.has("pad", idx, day))
+        + c.has("diabetes", idx, day)
+    ).astype(np.int64)
 
 
 def build_regimens(u: Universe) -> Regimens:
@@ -90,14 +150,20 @@ def build_regimens(u: Universe) -> Regimens:
     interval = np.where(u_interval < 0.6, 28, 56)
     # --- hypertension: 1-3 classes, A (ACEi/ARB) or C (CCB) first by age/ethnicity, then D, then B
     htn = c.onset["hypertension"]
-    htn_stop = np.where((c.resolve["hypertension"] < cal.NEVER) & (c.rediagnose["hypertension"] >= cal.NEVER),
-                        c.resolve["hypertension"], exit_)
+    htn_stop = np.where(
+        (c.resolve["hypertension"] < cal.NEVER) & (c.rediagnose["hypertension"] >= cal.NEVER),
+        c.resolve["hypertension"],
+        exit_,
+    )
     treated = p["htn_treated"] & (htn < cal.NEVER)
     age_dx = cal.age_years(u.dob, np.minimum(htn, cal.NEVER - 1))
     c_first = (age_dx >= 55) | np.isin(u.ethnicity, BLACK)
     arb = R(None) < 0.25
-    a_drug = np.where(arb, np.where(R(None) < 0.6, D["losartan_50"], D["candesartan_8"]),
-                      np.select([R(None) < 0.55, R(None) < 0.5], [D["ramipril_5"], D["lisinopril_10"]], D["ramipril_10"]))
+    a_drug = np.where(
+        arb,
+        np.where(R(None) < 0.6, D["losartan_50"], D["candesartan_8"]),
+        np.select([R(None) < 0.55, R(None) < 0.5], [D["ramipril_5"], D["lisinopril_10"]], D["ramipril_10"]),
+    )
     c_drug = np.where(R(None) < 0.7, D["amlodipine_5"], D["amlodipine_10"])
     d_drug = np.where(R(None) < 0.75, D["indapamide_2_5"], D["bendroflumethiazide_2_5"])
     n_classes = p["htn_classes"]
@@ -114,7 +180,14 @@ def build_regimens(u: Universe) -> Regimens:
     # --- heart failure
     hf = c.onset["heart_failure"]
     hf_start = hf + rng.integers(7, 120, n)
-    add((hf < cal.NEVER) & ~on_a & (R(None) < 0.8), 5, np.where(R(None) < 0.7, D["ramipril_5"], D["candesartan_8"]), hf_start, exit_, interval)
+    add(
+        (hf < cal.NEVER) & ~on_a & (R(None) < 0.8),
+        5,
+        np.where(R(None) < 0.7, D["ramipril_5"], D["candesartan_8"]),
+        hf_start,
+        exit_,
+        interval,
+    )
     add((hf < cal.NEVER) & (R(None) < 0.8), 6, D["bisoprolol_2_5"], hf_start, exit_, interval)
     add((hf < cal.NEVER) & (R(None) < 0.7), 7, D["furosemide_40"], hf_start, exit_, interval)
     add((hf < cal.NEVER) & (R(None) < 0.35), 8, D["spironolactone_25"], hf_start + 90, exit_, interval)
@@ -123,17 +196,28 @@ def build_regimens(u: Universe) -> Regimens:
     af_idx = np.flatnonzero(af < cal.NEVER)
     score = np.zeros(n, dtype=np.int64)
     score[af_idx] = cha2ds2_vasc(u, af_idx, np.maximum(af[af_idx], cal.ANCHOR - 365))
-    anticoag = (af < cal.NEVER) & (R(None) < np.where(score >= 2, probability(u, everyone, "anticoagulation"),
-                                                       param("care.anticoagulation.low_score_share")))
+    anticoag = (af < cal.NEVER) & (
+        R(None)
+        < np.where(
+            score >= 2, probability(u, everyone, "anticoagulation"), param("care.anticoagulation.low_score_share")
+        )
+    )
     ac_pick = R(None)
-    ac_drug = np.select([ac_pick < 0.5, ac_pick < 0.7, ac_pick < 0.85], [D["apixaban_5"], D["rivaroxaban_20"], D["edoxaban_60"]], D["warfarin_3"])
+    ac_drug = np.select(
+        [ac_pick < 0.5, ac_pick < 0.7, ac_pick < 0.85],
+        [D["apixaban_5"], D["rivaroxaban_20"], D["edoxaban_60"]],
+        D["warfarin_3"],
+    )
     add(anticoag, 9, ac_drug, af + rng.integers(7, 90, n), exit_, interval)
     add(anticoag & (ac_drug == D["warfarin_3"]), 10, D["warfarin_1"], af + rng.integers(7, 90, n), exit_, 56)
     # --- statins: CVD, diabetes 40+, QRISK >= 10 (whichever comes first)
     cvd = np.minimum(np.minimum(c.onset["chd"], c.onset["stroke_tia"]), c.onset["pad"])
     dm = c.onset["diabetes"]
-    statin_cvd = np.where((cvd < cal.NEVER) & (R(None) < probability(u, everyone, "statin_secondary_prevention")),
-                          cvd + rng.integers(7, 60, n), cal.NEVER)
+    statin_cvd = np.where(
+        (cvd < cal.NEVER) & (R(None) < probability(u, everyone, "statin_secondary_prevention")),
+        cvd + rng.integers(7, 60, n),
+        cal.NEVER,
+    )
     dm40 = np.maximum(dm, u.dob + int(40 * YEAR))
     # primary prevention is one personal decision (accepting a statin), whichever route offers it first
     accepts_statin = R(None) < probability(u, everyone, "statin_uptake")
@@ -143,53 +227,131 @@ def build_regimens(u: Universe) -> Regimens:
     cross_day = u.dob + (np.clip(cross_age, 25, 120) * YEAR).astype(np.int64)
     statin_q = np.where((cross_age < 85) & accepts_statin, cross_day + rng.integers(30, 400, n), cal.NEVER)
     statin_start = np.minimum(np.minimum(statin_cvd, statin_dm), statin_q)
-    statin_drug = np.where(statin_start == statin_cvd, np.where(R(None) < 0.6, D["atorvastatin_80"], D["atorvastatin_40"]),
-                           np.select([R(None) < 0.7, R(None) < 0.5], [D["atorvastatin_20"], D["simvastatin_40"]], D["rosuvastatin_10"]))
+    statin_drug = np.where(
+        statin_start == statin_cvd,
+        np.where(R(None) < 0.6, D["atorvastatin_80"], D["atorvastatin_40"]),
+        np.select([R(None) < 0.7, R(None) < 0.5], [D["atorvastatin_20"], D["simvastatin_40"]], D["rosuvastatin_10"]),
+    )
     statin_stop = np.where(R(None) < 0.08, statin_start + (rng.uniform(0.3, 4, n) * YEAR).astype(np.int64), exit_)
     add(statin_start < cal.NEVER, 11, statin_drug, statin_start, np.minimum(statin_stop, exit_), interval)
     p["statin_start"] = np.where(statin_start < statin_stop, statin_start, cal.NEVER)
     # --- antiplatelets for CHD / stroke / PAD when not anticoagulated
     ap = (cvd < cal.NEVER) & ~anticoag & (R(None) < 0.75)
-    ap_drug = np.where((c.onset["stroke_tia"] == cvd) | (c.onset["pad"] == cvd) | (R(None) < 0.2), D["clopidogrel_75"], D["aspirin_75"])
+    ap_drug = np.where(
+        (c.onset["stroke_tia"] == cvd) | (c.onset["pad"] == cvd) | (R(None) < 0.2), D["clopidogrel_75"], D["aspirin_75"]
+    )
     add(ap, 12, ap_drug, cvd + rng.integers(1, 30, n), exit_, interval)
     # --- diabetes
     t1, t2 = c.onset["diabetes_type1"], c.onset["diabetes_type2"]
     dm_stop = np.where(c.resolve["diabetes_type2"] < cal.NEVER, c.resolve["diabetes_type2"], exit_)
-    add((t2 < cal.NEVER) & (R(None) < 0.85), 13, np.where(R(None) < 0.8, D["metformin_500"], D["metformin_mr_500"]),
-        t2 + rng.integers(14, 180, n), dm_stop, interval)
+    add(
+        (t2 < cal.NEVER) & (R(None) < 0.85),
+        13,
+        np.where(R(None) < 0.8, D["metformin_500"], D["metformin_mr_500"]),
+        t2 + rng.integers(14, 180, n),
+        dm_stop,
+        interval,
+    )
     second = R(None)
-    second_drug = np.select([second < 0.35, second < 0.55, second < 0.8, second < 0.95],
-                            [D["gliclazide_80"], D["sitagliptin_100"], D["empagliflozin_10"], D["dapagliflozin_10"]], D["linagliptin_5"])
-    add((t2 < cal.NEVER) & (R(None) < 0.45), 14, second_drug, t2 + (rng.uniform(1, 6, n) * YEAR).astype(np.int64), dm_stop, interval)
-    add((t2 < cal.NEVER) & (R(None) < 0.12), 15, D["insulin_glargine"], t2 + (rng.uniform(4, 15, n) * YEAR).astype(np.int64), dm_stop, 56)
-    add(t1 < cal.NEVER, 16, np.where(R(None) < 0.8, D["insulin_glargine"], D["insulin_detemir"]), t1 + rng.integers(0, 30, n), exit_, 56)
+    second_drug = np.select(
+        [second < 0.35, second < 0.55, second < 0.8, second < 0.95],
+        [D["gliclazide_80"], D["sitagliptin_100"], D["empagliflozin_10"], D["dapagliflozin_10"]],
+        D["linagliptin_5"],
+    )
+    add(
+        (t2 < cal.NEVER) & (R(None) < 0.45),
+        14,
+        second_drug,
+        t2 + (rng.uniform(1, 6, n) * YEAR).astype(np.int64),
+        dm_stop,
+        interval,
+    )
+    add(
+        (t2 < cal.NEVER) & (R(None) < 0.12),
+        15,
+        D["insulin_glargine"],
+        t2 + (rng.uniform(4, 15, n) * YEAR).astype(np.int64),
+        dm_stop,
+        56,
+    )
+    add(
+        t1 < cal.NEVER,
+        16,
+        np.where(R(None) < 0.8, D["insulin_glargine"], D["insulin_detemir"]),
+        t1 + rng.integers(0, 30, n),
+        exit_,
+        56,
+    )
     add(t1 < cal.NEVER, 17, D["insulin_aspart"], t1 + rng.integers(0, 30, n), exit_, 56)
     # --- asthma (and COPD) inhalers; some children rely on their reliever with no preventer
     ast = c.onset["asthma"]
-    ast_stop = np.where((c.resolve["asthma"] < cal.NEVER) & (c.rediagnose["asthma"] >= cal.NEVER), c.resolve["asthma"], exit_)
+    ast_stop = np.where(
+        (c.resolve["asthma"] < cal.NEVER) & (c.rediagnose["asthma"] >= cal.NEVER), c.resolve["asthma"], exit_
+    )
     child = cal.age_years(u.dob, cal.ANCHOR) < 18
     over_reliant = child & (R(None) < probability(u, everyone, "cyp_reliever_over_reliance"))
     saba_per_year = np.where(over_reliant, rng.uniform(6.5, 13, n), np.exp(np.log(2.6) + rng.normal(0, 0.6, n)))
     p["saba_per_year"] = saba_per_year
-    add((ast < cal.NEVER) & (R(None) < 0.95), 18, D["salbutamol_inhaler"], ast + rng.integers(0, 30, n), ast_stop,
-        365.25 / saba_per_year, 0.0)
-    ics = (ast < cal.NEVER) & (R(None) < np.where(over_reliant, 0.0, np.where(child, probability(u, everyone, "cyp_asthma_preventer"),
-                                                                              param("care.adult_asthma_preventer_share"))))
+    add(
+        (ast < cal.NEVER) & (R(None) < 0.95),
+        18,
+        D["salbutamol_inhaler"],
+        ast + rng.integers(0, 30, n),
+        ast_stop,
+        365.25 / saba_per_year,
+        0.0,
+    )
+    ics = (ast < cal.NEVER) & (
+        R(None)
+        < np.where(
+            over_reliant,
+            0.0,
+            np.where(
+                child, probability(u, everyone, "cyp_asthma_preventer"), param("care.adult_asthma_preventer_share")
+            ),
+        )
+    )
     ics_pick = R(None)
-    ics_drug = np.where(child, D["beclometasone_inhaler"], np.select(
-        [ics_pick < 0.35, ics_pick < 0.6, ics_pick < 0.85], [D["beclometasone_inhaler"], D["beclometasone_formoterol"],
-                                                            D["budesonide_formoterol"]], D["fluticasone_vilanterol"]))
+    ics_drug = np.where(
+        child,
+        D["beclometasone_inhaler"],
+        np.select(
+            [ics_pick < 0.35, ics_pick < 0.6, ics_pick < 0.85],
+            [D["beclometasone_inhaler"], D["beclometasone_formoterol"], D["budesonide_formoterol"]],
+            D["fluticasone_vilanterol"],
+        ),
+    )
     add(ics, 19, ics_drug, ast + rng.integers(14, 120, n), ast_stop, np.where(R(None) < 0.5, 28, 56), 0.25)
     copd = c.onset["copd"]
-    add((copd < cal.NEVER) & (R(None) < 0.8), 20, D["salbutamol_inhaler"], copd + rng.integers(0, 30, n), exit_,
-        365.25 / np.exp(np.log(4.0) + rng.normal(0, 0.5, n)), 0.0)
-    add((copd < cal.NEVER) & (R(None) < 0.55), 21, np.where(R(None) < 0.5, D["trimbow"], D["fluticasone_vilanterol"]),
-        copd + rng.integers(30, 365, n), exit_, 28, 0.15)
+    add(
+        (copd < cal.NEVER) & (R(None) < 0.8),
+        20,
+        D["salbutamol_inhaler"],
+        copd + rng.integers(0, 30, n),
+        exit_,
+        365.25 / np.exp(np.log(4.0) + rng.normal(0, 0.5, n)),
+        0.0,
+    )
+    add(
+        (copd < cal.NEVER) & (R(None) < 0.55),
+        21,
+        np.where(R(None) < 0.5, D["trimbow"], D["fluticasone_vilanterol"]),
+        copd + rng.integers(30, 365, n),
+        exit_,
+        28,
+        0.15,
+    )
     # --- depression: antidepressant courses (some long-term)
     dep = c.onset["depression"]
     course = np.where(R(None) < 0.4, cal.NEVER, (np.exp(rng.normal(np.log(1.0), 0.6, n)) * YEAR).astype(np.int64))
-    add((dep < cal.NEVER) & (R(None) < 0.5), 22, np.where(R(None) < 0.5, D["citalopram_20"], D["sertraline_50"]),
-        dep + rng.integers(0, 45, n), np.minimum(dep + course, exit_), interval)
+    add(
+        (dep < cal.NEVER) & (R(None) < 0.5),
+        22,
+        np.where(R(None) < 0.5, D["citalopram_20"], D["sertraline_50"]),
+        dep + rng.integers(0, 45, n),
+        np.minimum(dep + course, exit_),
+        interval,
+    )
     # --- SGLT2 inhibitor for heart failure / CKD (cardio-renal protection)
     ckd = c.onset["ckd"]
     cr = np.minimum(np.where(R(None) < 0.4, hf, cal.NEVER), np.where(R(None) < 0.25, ckd, cal.NEVER))
@@ -201,11 +363,25 @@ def build_regimens(u: Universe) -> Regimens:
     age_a = cal.age_years(u.dob, cal.ANCHOR)
     gp_start = np.minimum(np.where(ap, cvd + 30, cal.NEVER), np.where(anticoag, af + 60, cal.NEVER))
     gp_start = np.where((age_a >= 65) & (R(None) < 0.55), gp_start, cal.NEVER)
-    reflux = np.where((age_a >= 30) & (R(None) < 0.06 + 0.0025 * np.clip(age_a - 30, 0, 50)),
-                      u.dob + ((30 + R(None) * 50) * YEAR).astype(np.int64), cal.NEVER)
+    reflux = np.where(
+        (age_a >= 30) & (R(None) < 0.06 + 0.0025 * np.clip(age_a - 30, 0, 50)),
+        u.dob + ((30 + R(None) * 50) * YEAR).astype(np.int64),
+        cal.NEVER,
+    )
     # multimorbid older people collect more repeat medicines (the polypharmacy tail)
     n_ltc = np.zeros(n, dtype=np.int16)
-    for name in ("hypertension", "diabetes", "chd", "heart_failure", "af", "copd", "ckd", "stroke_tia", "depression", "asthma"):
+    for name in (
+        "hypertension",
+        "diabetes",
+        "chd",
+        "heart_failure",
+        "af",
+        "copd",
+        "ckd",
+        "stroke_tia",
+        "depression",
+        "asthma",
+    ):
         n_ltc += c.onset[name] <= cal.ANCHOR
     multi = (age_a >= 65) & (n_ltc >= 3)
     multi_start = cal.ANCHOR - (R(None) * 6 * YEAR).astype(np.int64)
@@ -215,11 +391,24 @@ def build_regimens(u: Universe) -> Regimens:
     add(multi & treated & (R(None) < 0.25), 29, D["doxazosin_4"], multi_start + 300, htn_stop, interval)
     reflux = np.where(multi & (R(None) < 0.3), np.minimum(reflux, multi_start), reflux)
     ppi_start = np.minimum(gp_start, reflux)
-    add(ppi_start < cal.NEVER, 25, np.where(R(None) < 0.65, D["omeprazole_20"], D["lansoprazole_30"]), ppi_start, exit_, interval)
+    add(
+        ppi_start < cal.NEVER,
+        25,
+        np.where(R(None) < 0.65, D["omeprazole_20"], D["lansoprazole_30"]),
+        ppi_start,
+        exit_,
+        interval,
+    )
 
-    cols = [np.concatenate(x) for x in zip(*parts)]
+    cols = [np.concatenate(x) for x in zip(*parts, strict=False)]
     person, slot, drug, start, stop, inter, skip = cols
     order = np.lexsort((slot, person))
-    return Regimens(person[order], slot[order].astype(np.int64), drug[order].astype(np.int16), start[order].astype(np.int64),
-                    np.minimum(stop[order], exit_[person[order]]).astype(np.int64), inter[order].astype(np.float64),
-                    skip[order].astype(np.float64))
+    return Regimens(
+        person[order],
+        slot[order].astype(np.int64),
+        drug[order].astype(np.int16),
+        start[order].astype(np.int64),
+        np.minimum(stop[order], exit_[person[order]]).astype(np.int64),
+        inter[order].astype(np.float64),
+        skip[order].astype(np.float64),
+    )

@@ -7,6 +7,7 @@ the diagnosis date is dob + onset age: an absolute date, the same in every extra
 intercept is solved by bisection so that the register prevalence among the people registered on
 ANCHOR hits a QOF-like target. Resolved codes (asthma especially) and re-diagnoses sit on top.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -16,9 +17,9 @@ import numpy as np
 from ..core import calendar as cal
 from ..core.codes import CANCER_SITES, CKD_STAGE_EGFR, DIAGNOSIS
 from ..core.parameters import array, group, param
+from ..core.randomness import stream_rng
 from .inequality import expit, log_shift, logit, probability
 from .population import BLACK, PAST_DECEASED, PRESENT, SOUTH_ASIAN, Universe, deprivation_log_hazard
-from ..core.randomness import stream_rng
 
 YEAR = cal.DAYS_PER_YEAR
 
@@ -26,27 +27,45 @@ YEAR = cal.DAYS_PER_YEAR
 @dataclass(frozen=True)
 class ConditionSpec:
     name: str
-    target: float                  # register prevalence on ANCHOR
-    knots: tuple                   # ((age, logit shape), ...) strictly increasing in both
+    target: float  # register prevalence on ANCHOR
+    knots: tuple  # ((age, logit shape), ...) strictly increasing in both
     adults_only_target: bool = False
     male: float = 0.0
-    imd: float = 0.0               # per decile below 10 (more deprived)
+    imd: float = 0.0  # per decile below 10 (more deprived)
     latent: float = 0.35
-    bmi: float = 0.0               # per kg/m2 above 27
+    bmi: float = 0.0  # per kg/m2 above 27
     smoker: float = 0.0
     ex_smoker: float = 0.0
     south_asian: float = 0.0
     black: float = 0.0
-    cohort: float = 0.0            # per year of birth after 1970
-    links: tuple = ()              # ((condition, log-odds), ...)
+    cohort: float = 0.0  # per year of birth after 1970
+    links: tuple = ()  # ((condition, log-odds), ...)
     resolve_share: float = 0.0
     resolve_mean_years: float = 5.0
     rediagnose_share: float = 0.0
 
 
 # the order conditions are drawn in: links refer to conditions drawn earlier
-CONDITION_ORDER = ("diabetes_type1", "diabetes_type2", "ndh", "hypertension", "af", "chd", "stroke_tia", "heart_failure", "ckd",
-                   "pad", "copd", "asthma", "smi", "depression", "learning_disability", "autism", "epilepsy", "dementia")
+CONDITION_ORDER = (
+    "diabetes_type1",
+    "diabetes_type2",
+    "ndh",
+    "hypertension",
+    "af",
+    "chd",
+    "stroke_tia",
+    "heart_failure",
+    "ckd",
+    "pad",
+    "copd",
+    "asthma",
+    "smi",
+    "depression",
+    "learning_disability",
+    "autism",
+    "epilepsy",
+    "dementia",
+)
 
 
 def _condition_specs() -> tuple[ConditionSpec, ...]:
@@ -62,7 +81,9 @@ def _condition_specs() -> tuple[ConditionSpec, ...]:
 
 CONDITIONS = _condition_specs()
 CONDITION_NAMES = tuple(c.name for c in CONDITIONS)
-CANCER_TARGET_5Y = param("conditions.cancer_5_year")  # diagnosed in the 5 years to ANCHOR, among the registered population
+CANCER_TARGET_5Y = param(
+    "conditions.cancer_5_year"
+)  # diagnosed in the 5 years to ANCHOR, among the registered population
 
 # Cancer site mix (%) by sex, and each site's (stage-1/2 share, unstaged share, lethality factor)
 _SITE_KEYS = tuple(CANCER_SITES)
@@ -75,13 +96,13 @@ STAGES = ("1", "2", "3", "4", "U")
 
 @dataclass
 class Clinical:
-    onset: dict = field(default_factory=dict)        # condition -> diagnosis day (NEVER if none)
-    resolve: dict = field(default_factory=dict)      # condition -> resolved-code day (NEVER if none)
-    rediagnose: dict = field(default_factory=dict)   # condition -> re-diagnosis day (NEVER if none)
+    onset: dict = field(default_factory=dict)  # condition -> diagnosis day (NEVER if none)
+    resolve: dict = field(default_factory=dict)  # condition -> resolved-code day (NEVER if none)
+    rediagnose: dict = field(default_factory=dict)  # condition -> re-diagnosis day (NEVER if none)
     code_choice: dict = field(default_factory=dict)  # condition -> index into codes.DIAGNOSIS[condition]
-    smoking: np.ndarray = None       # 0 never, 1 ex, 2 current (adult status)
+    smoking: np.ndarray = None  # 0 never, 1 ex, 2 current (adult status)
     bmi_adult: np.ndarray = None
-    frailty_day: np.ndarray = None   # (3, n) day the person became mild / moderate / severe (NEVER)
+    frailty_day: np.ndarray = None  # (3, n) day the person became mild / moderate / severe (NEVER)
     frailty_code_day: np.ndarray = None  # (3, n) day each severity is first coded in primary care
     care_home_day: np.ndarray = None
     cancer_day: np.ndarray = None
@@ -91,10 +112,10 @@ class Clinical:
     palliative_day: np.ndarray = None
     palliative_off_day: np.ndarray = None
     died_in_hospital: np.ndarray = None
-    social: dict = field(default_factory=dict)       # carer/homeless/veteran/... -> code day
+    social: dict = field(default_factory=dict)  # carer/homeless/veteran/... -> code day
     carer_end_day: np.ndarray = None
-    propensity: dict = field(default_factory=dict)   # persistent personal utilisation factors
-    params: dict = field(default_factory=dict)       # person-level measurement and treatment parameters
+    propensity: dict = field(default_factory=dict)  # persistent personal utilisation factors
+    params: dict = field(default_factory=dict)  # person-level measurement and treatment parameters
 
     def has(self, name: str, idx, day) -> np.ndarray:
         """On the register for `name` at `day` (diagnosed, and not resolved unless re-diagnosed)."""
@@ -118,16 +139,35 @@ class Clinical:
 
     def frailty_level(self, idx, day) -> np.ndarray:
         """0 fit, 1 mild, 2 moderate, 3 severe (true state, whether coded or not)."""
-        return ((self.frailty_day[0, idx] <= day).astype(np.int8) + (self.frailty_day[1, idx] <= day)
-                + (self.frailty_day[2, idx] <= day))
+        return (
+            (self.frailty_day[0, idx] <= day).astype(np.int8)
+            + (self.frailty_day[1, idx] <= day)
+            + (self.frailty_day[2, idx] <= day)
+        )
 
     def in_care_home(self, idx, day) -> np.ndarray:
         return self.care_home_day[idx] <= day
 
     def condition_count(self, idx, day) -> np.ndarray:
         n = np.zeros(np.size(idx), dtype=np.int16)
-        for name in ("hypertension", "diabetes", "copd", "asthma", "af", "chd", "stroke_tia", "heart_failure", "ckd",
-                     "pad", "smi", "dementia", "epilepsy", "cancer", "depression", "learning_disability"):
+        for name in (
+            "hypertension",
+            "diabetes",
+            "copd",
+            "asthma",
+            "af",
+            "chd",
+            "stroke_tia",
+            "heart_failure",
+            "ckd",
+            "pad",
+            "smi",
+            "dementia",
+            "epilepsy",
+            "cancer",
+            "depression",
+            "learning_disability",
+        ):
             n += self.has(name, idx, day)
         return n
 
@@ -195,11 +235,19 @@ def _risk_factors(u: Universe, c: Clinical, rng) -> None:
     p_current = array("risk_factors.current_smoker_by_age")[band]
     p_ex = array("risk_factors.ex_smoker_by_age")[band]
     deprivation = array("risk_factors.smoking_ratio_by_imd_decile")[u.imd - 1]
-    p_current = np.clip(1.12 * p_current * deprivation * np.where(u.sex == 0, 1.15, 0.87) * np.exp(0.15 * u.latent), 0, 0.6)
+    p_current = np.clip(
+        1.12 * p_current * deprivation * np.where(u.sex == 0, 1.15, 0.87) * np.exp(0.15 * u.latent), 0, 0.6
+    )
     draw = rng.random(n)
     c.smoking = np.where(draw < p_current, 2, np.where(draw < p_current + p_ex, 1, 0)).astype(np.int8)
-    log_bmi = (np.log(24.9) + 0.0055 * (np.clip(age, 18, 62) - 40) + 0.011 * (10 - u.imd)
-               + 0.05 * u.latent + rng.normal(0, 0.155, n) - 0.01 * (c.smoking == 2))
+    log_bmi = (
+        np.log(24.9)
+        + 0.0055 * (np.clip(age, 18, 62) - 40)
+        + 0.011 * (10 - u.imd)
+        + 0.05 * u.latent
+        + rng.normal(0, 0.155, n)
+        - 0.01 * (c.smoking == 2)
+    )
     c.bmi_adult = np.exp(log_bmi).astype(np.float32)
 
 
@@ -221,8 +269,9 @@ def _conditions(u: Universe, c: Clinical, seed: int) -> None:
         xlin = _covariates(u, spec, c, u.extras["age_ref"], c.bmi_adult)
         denominator = (age_anchor >= 18) if spec.adults_only_target else np.ones(n, dtype=bool)
         logit_u = _logit(u_onset)
-        b0 = _calibrate(spec, xlin, logit_u, u_spread, u.dob, resolve_delay, resolved, rediag_delay, rediag,
-                        sample, denominator)
+        b0 = _calibrate(
+            spec, xlin, logit_u, u_spread, u.dob, resolve_delay, resolved, rediag_delay, rediag, sample, denominator
+        )
         onset = _onset_day(spec, logit_u - b0 - xlin, u_spread, u.dob)
         if spec.name == "diabetes_type2":
             onset = np.where(c.onset["diabetes_type1"] < cal.NEVER, cal.NEVER, onset)
@@ -243,9 +292,16 @@ def _conditions(u: Universe, c: Clinical, seed: int) -> None:
 def _cancer(u: Universe, c: Clinical, seed: int) -> None:
     n = u.n
     rng = stream_rng(seed, "cancer")
-    spec = ConditionSpec("cancer", CANCER_TARGET_5Y,
-                         ((0, -11.0), (20, -9.3), (40, -7.0), (50, -5.7), (60, -4.6), (70, -3.7), (80, -3.0), (90, -2.6), (105, -2.4)),
-                         male=0.1, imd=0.02, latent=0.15, smoker=0.45, ex_smoker=0.2)
+    spec = ConditionSpec(
+        "cancer",
+        CANCER_TARGET_5Y,
+        ((0, -11.0), (20, -9.3), (40, -7.0), (50, -5.7), (60, -4.6), (70, -3.7), (80, -3.0), (90, -2.6), (105, -2.4)),
+        male=0.1,
+        imd=0.02,
+        latent=0.15,
+        smoker=0.45,
+        ex_smoker=0.2,
+    )
     xlin = _covariates(u, spec, c, u.extras["age_ref"], c.bmi_adult)
     logit_u = _logit(rng.random(n))
     spread = rng.random(n)
@@ -276,12 +332,18 @@ def _cancer(u: Universe, c: Clinical, seed: int) -> None:
     site_c = np.searchsorted(np.cumsum(child_w) / child_w.sum(), um, side="right")
     site = np.where(age_dx < 18, site_c, np.where(u.sex == 1, site_f, site_m)).clip(0, len(_SITE_KEYS) - 1)
     # stage: early less likely in deprived areas (screening uptake, later presentation)
-    early_share = expit(logit(np.array([_SITE_STAGE[s][0] for s in _SITE_KEYS])[site]) + np.log(param("care.cancer_early_stage.odds_ratio_all_sites"))
-                        + log_shift(u, np.arange(n), "cancer_early_stage"))
+    early_share = expit(
+        logit(np.array([_SITE_STAGE[s][0] for s in _SITE_KEYS])[site])
+        + np.log(param("care.cancer_early_stage.odds_ratio_all_sites"))
+        + log_shift(u, np.arange(n), "cancer_early_stage")
+    )
     unstaged = np.array([_SITE_STAGE[s][1] for s in _SITE_KEYS])[site]
     us, ue = rng.random(n), rng.random(n)
-    stage = np.where(us < unstaged, 4, np.where(ue < early_share, np.where(rng.random(n) < 0.55, 0, 1),
-                                                 np.where(rng.random(n) < 0.45, 2, 3)))
+    stage = np.where(
+        us < unstaged,
+        4,
+        np.where(ue < early_share, np.where(rng.random(n) < 0.55, 0, 1), np.where(rng.random(n) < 0.45, 2, 3)),
+    )
     lethality = np.array([_SITE_STAGE[s][2] for s in _SITE_KEYS])[site]
     hazard = _STAGE_HAZARD[stage] * lethality
     survival = (rng.exponential(1.0, n) / hazard * YEAR).astype(np.int64)
@@ -295,7 +357,7 @@ def _cancer(u: Universe, c: Clinical, seed: int) -> None:
     c.cancer_death_day = np.where(has & (u.group != PAST_DECEASED), np.maximum(death, day + 7), cal.NEVER)
 
 
-FRAILTY_SHARE_65 = tuple(param("frailty.share_65_plus"))   # at least mild / moderate / severe among 65+ on ANCHOR
+FRAILTY_SHARE_65 = tuple(param("frailty.share_65_plus"))  # at least mild / moderate / severe among 65+ on ANCHOR
 CARE_HOME_SHARE_65 = param("frailty.care_home_share_65_plus")
 FRAILTY_SLOPE = param("frailty.index_slope_per_year")
 
@@ -321,7 +383,9 @@ def _frailty(u: Universe, c: Clinical, seed: int) -> None:
     coded = rng.random(n) < 0.95
     for k, th in enumerate(thresholds):
         cross_age = (th - z) / FRAILTY_SLOPE
-        frail_day[k] = np.where(cross_age < 110, u.dob + np.round(np.maximum(cross_age, 40) * YEAR).astype(np.int64), cal.NEVER)
+        frail_day[k] = np.where(
+            cross_age < 110, u.dob + np.round(np.maximum(cross_age, 40) * YEAR).astype(np.int64), cal.NEVER
+        )
         code_age = np.maximum(cross_age, first_review)
         code_day[k] = np.where(coded & (cross_age < 110), u.dob + np.round(code_age * YEAR).astype(np.int64), cal.NEVER)
     # the first coding records only the highest severity reached by then
@@ -332,7 +396,9 @@ def _frailty(u: Universe, c: Clinical, seed: int) -> None:
     f_ch = z + 0.9 * (c.onset["dementia"] <= ref) + 0.6 * (c.onset["learning_disability"] <= ref)
     th_ch = np.quantile((f_ch + FRAILTY_SLOPE * age_a)[old], 1 - CARE_HOME_SHARE_65)
     ch_age = (th_ch - f_ch) / FRAILTY_SLOPE
-    c.care_home_day = np.where(ch_age < 110, u.dob + np.round(np.maximum(ch_age, 65) * YEAR).astype(np.int64), cal.NEVER)
+    c.care_home_day = np.where(
+        ch_age < 110, u.dob + np.round(np.maximum(ch_age, 65) * YEAR).astype(np.int64), cal.NEVER
+    )
     c.params["frailty_z"] = z.astype(np.float32)
 
 
@@ -351,11 +417,17 @@ def _social(u: Universe, c: Clinical, seed: int) -> None:
     lo_day = np.maximum(u.dob + 18 * 365, np.maximum(u.entry_day, cal.ANCHOR - 10 * 365))
     carer_day = lo_day + (rng.random(n) * np.maximum(cal.ANCHOR + 4 * 365 - lo_day, 1)).astype(np.int64)
     c.social["carer"] = np.where(carer, carer_day, cal.NEVER)
-    c.carer_end_day = np.where(carer & (rng.random(n) < 0.1), c.social["carer"] + rng.integers(365, 5 * 365, n), cal.NEVER)
+    c.carer_end_day = np.where(
+        carer & (rng.random(n) < 0.1), c.social["carer"] + rng.integers(365, 5 * 365, n), cal.NEVER
+    )
     homeless = (age >= 18) & (age < 75) & (rng.random(n) < 0.0015 * (1 + 0.35 * (10 - u.imd)) * np.exp(0.4 * u.latent))
-    c.social["homeless"] = np.where(homeless, np.maximum(u.entry_day, np.minimum(code_at(18, 60), cal.ANCHOR + 3 * 365)), cal.NEVER)
+    c.social["homeless"] = np.where(
+        homeless, np.maximum(u.entry_day, np.minimum(code_at(18, 60), cal.ANCHOR + 3 * 365)), cal.NEVER
+    )
     vet_p = np.where(u.sex == 0, np.where(age >= 50, 0.075, 0.02), np.where(age >= 50, 0.006, 0.004))
-    c.social["veteran"] = np.where((age >= 20) & (rng.random(n) < vet_p), u.entry_day + rng.integers(0, 730, n), cal.NEVER)
+    c.social["veteran"] = np.where(
+        (age >= 20) & (rng.random(n) < vet_p), u.entry_day + rng.integers(0, 730, n), cal.NEVER
+    )
     grt = (rng.random(n) < 0.0012) & (u.imd <= 5)
     c.social["gypsy_roma_traveller"] = np.where(grt, u.entry_day + rng.integers(0, 365, n), cal.NEVER)
     asylum = (age >= 5) & (rng.random(n) < np.where(minority, 0.012, 0.0008))
@@ -375,8 +447,11 @@ def _measurement_params(u: Universe, c: Clinical, seed: int) -> None:
     everyone = np.arange(n)
     treated = rng.random(n) < probability(u, everyone, "antihypertensive_treated")
     u_class = rng.random(n)
-    to_target = np.where(treated, probability(u, everyone, "htn_to_target", day=cal.ANCHOR),
-                         probability(u, everyone, "htn_to_target", base=param("care.htn_to_target.base_untreated"), day=cal.ANCHOR))
+    to_target = np.where(
+        treated,
+        probability(u, everyone, "htn_to_target", day=cal.ANCHOR),
+        probability(u, everyone, "htn_to_target", base=param("care.htn_to_target.base_untreated"), day=cal.ANCHOR),
+    )
     very_high = param("care.htn_to_target.very_high_share")
     p["htn_treated"] = treated
     p["bp_class"] = np.where(u_class < to_target, 0, np.where(u_class < 1 - very_high, 1, 2)).astype(np.int8)
@@ -422,8 +497,11 @@ def end_of_life(u: Universe, c: Clinical) -> None:
     frail = c.frailty_day[1] <= u.exit_day
     dementia = c.onset["dementia"] <= u.exit_day
     eol = group("end_of_life")
-    p_pal = np.where(cancer_death, eol["palliative_register_cancer"], np.where(frail | dementia, eol["palliative_register_frail_or_dementia"],
-                                                                             eol["palliative_register_other"]))
+    p_pal = np.where(
+        cancer_death,
+        eol["palliative_register_cancer"],
+        np.where(frail | dementia, eol["palliative_register_frail_or_dementia"], eol["palliative_register_other"]),
+    )
     pal = dead & (rng.random(n) < p_pal)
     lead = np.where(cancer_death, rng.uniform(30, 420, n), rng.uniform(14, 720, n)).astype(np.int64)
     c.palliative_day = np.where(pal, np.maximum(u.exit_day - lead, u.entry_day), cal.NEVER)
@@ -434,7 +512,11 @@ def end_of_life(u: Universe, c: Clinical) -> None:
     c.care_home_day = np.where(dead, np.maximum(c.care_home_day, u.exit_day - stay), c.care_home_day)
     c.care_home_day = np.where(c.care_home_day > u.exit_day, cal.NEVER, c.care_home_day)
     in_care_home = c.care_home_day <= u.exit_day
-    p_hosp = np.where(in_care_home, eol["hospital_death_care_home"], np.where(cancer_death, eol["hospital_death_cancer"], eol["hospital_death_other"]))
+    p_hosp = np.where(
+        in_care_home,
+        eol["hospital_death_care_home"],
+        np.where(cancer_death, eol["hospital_death_cancer"], eol["hospital_death_other"]),
+    )
     c.died_in_hospital = dead & (rng.random(n) < p_hosp)
 
 
@@ -457,6 +539,10 @@ def death_multiplier(u: Universe) -> np.ndarray:
     m = 0.3 * u.latent + 0.25 * (c.params["frailty_z"] - c.params["frailty_z"].mean())
     for name, w in param("mortality.condition_log_hazard").items():
         m = m + w * (c.onset[name] <= ref)
-    m = m + param("mortality.current_smoker_log_hazard") * (c.smoking == 2) + param("mortality.care_home_log_hazard") * (c.care_home_day <= ref)
+    m = (
+        m
+        + param("mortality.current_smoker_log_hazard") * (c.smoking == 2)
+        + param("mortality.care_home_log_hazard") * (c.care_home_day <= ref)
+    )
     m = m + deprivation_log_hazard(u.imd)
     return np.exp(np.minimum(m, np.log(12.0)))

@@ -7,6 +7,7 @@ each is a fifth of the population), so `base` is the chance for a person at Engl
 and a less deprived area such as C&P comes out above it as it should. Ethnicity and age terms are odds
 ratios against everyone else. Rates of contact (not probabilities) use rate ratios the same way.
 """
+
 from __future__ import annotations
 
 import numpy as np

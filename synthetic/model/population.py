@@ -6,6 +6,7 @@ geography and ethnicity). Around them: people who died or moved away before ANCH
 arrivals after it, at rates that keep the registered population roughly stable, so any extract date
 in the supported range sees about `patients` registered people plus the recently deceased/departed.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -35,8 +36,8 @@ ETHNIC_CATEGORIES = ("A", "B", "C", "D", "E", "F", "G", "H", "J", "K", "L", "M",
 # share by district (order of DISTRICTS): Cambridge, East Cambs, Fenland, Huntingdonshire, Peterborough, South Cambs
 _ETHNIC_BY_DISTRICT = array("population.ethnicity_by_district")
 ETHNICITY_NOT_RECORDED = param("population.ethnicity_not_recorded")
-SOUTH_ASIAN = (7, 8, 9, 10)   # H J K L
-BLACK = (11, 12, 13)          # M N P
+SOUTH_ASIAN = (7, 8, 9, 10)  # H J K L
+BLACK = (11, 12, 13)  # M N P
 MIXED_OR_OTHER = (3, 4, 5, 6, 14, 15)
 
 PRESENT, PAST_DECEASED, PAST_MOVED, FUTURE_ENTRANT = 0, 1, 2, 3
@@ -49,21 +50,21 @@ class Universe:
     patients: int
     group: np.ndarray
     dob: np.ndarray
-    sex: np.ndarray            # index into SEX_CODES
+    sex: np.ndarray  # index into SEX_CODES
     lsoa: np.ndarray
     lsoa_missing: np.ndarray
     district: np.ndarray
     imd: np.ndarray
-    ethnicity: np.ndarray      # index into ETHNIC_CATEGORIES, -1 = not recorded
+    ethnicity: np.ndarray  # index into ETHNIC_CATEGORIES, -1 = not recorded
     practice1: np.ndarray
     practice2: np.ndarray
     switch_day: np.ndarray
-    entry_day: np.ndarray      # first registration start
-    exit_day: np.ndarray       # death or moving away (NEVER if neither before HORIZON_END)
+    entry_day: np.ndarray  # first registration start
+    exit_day: np.ndarray  # death or moving away (NEVER if neither before HORIZON_END)
     died: np.ndarray
     opt_out: np.ndarray
-    latent: np.ndarray         # shared multimorbidity factor
-    nhs: np.ndarray            # int64 NHS numbers
+    latent: np.ndarray  # shared multimorbidity factor
+    nhs: np.ndarray  # int64 NHS numbers
     clinical: object = None
     extras: dict = field(default_factory=dict)
 
@@ -192,12 +193,14 @@ def draw_people(patients: int, seed: int) -> tuple[Universe, np.random.Generator
     years_before = (cal.ANCHOR - cal.HISTORY_START) / cal.DAYS_PER_YEAR
     years_after = (cal.HORIZON_END - cal.ANCHOR) / cal.DAYS_PER_YEAR
     n_present = patients
-    n_dead = int(round(DEATH_RATE * patients * years_before))
-    n_moved = int(round(MOVE_OUT_RATE * patients * years_before))
-    n_births = int(round(BIRTH_RATE * patients * years_after))
-    n_arrivals = int(round(MOVE_IN_RATE * patients * years_after))
-    group = np.repeat(np.array([PRESENT, PAST_DECEASED, PAST_MOVED, FUTURE_ENTRANT, FUTURE_ENTRANT], dtype=np.int8),
-                      [n_present, n_dead, n_moved, n_births, n_arrivals])
+    n_dead = round(DEATH_RATE * patients * years_before)
+    n_moved = round(MOVE_OUT_RATE * patients * years_before)
+    n_births = round(BIRTH_RATE * patients * years_after)
+    n_arrivals = round(MOVE_IN_RATE * patients * years_after)
+    group = np.repeat(
+        np.array([PRESENT, PAST_DECEASED, PAST_MOVED, FUTURE_ENTRANT, FUTURE_ENTRANT], dtype=np.int8),
+        [n_present, n_dead, n_moved, n_births, n_arrivals],
+    )
     n = group.size
 
     # --- where they live: LSOAs by population; the people who died before ANCHOR lived, more often, where
@@ -228,8 +231,11 @@ def draw_people(patients: int, seed: int) -> tuple[Universe, np.random.Generator
     recent = recent_lo + (rng.random(n_present) * np.maximum(cal.ANCHOR - recent_lo, 1)).astype(np.int64)
     born_since = dob[s] >= cal.HISTORY_START
     born_here = born_since & (rng.random(n_present) < 0.85)
-    entry[s] = np.where(born_here, dob[s] + rng.integers(7, 56, n_present),
-                        np.where(arrived_recently | born_since, recent, long_standing))
+    entry[s] = np.where(
+        born_here,
+        dob[s] + rng.integers(7, 56, n_present),
+        np.where(arrived_recently | born_since, recent, long_standing),
+    )
     entry[s] = np.minimum(entry[s], cal.ANCHOR - 1)
 
     s = slice(n_present, n_present + n_dead)
@@ -247,7 +253,9 @@ def draw_people(patients: int, seed: int) -> tuple[Universe, np.random.Generator
     exit_[s] = cal.HISTORY_START + (rng.random(n_moved) * (cal.ANCHOR - cal.HISTORY_START)).astype(np.int64)
     age_ref[s] = age
     dob[s] = exit_[s] - np.round(age * cal.DAYS_PER_YEAR).astype(np.int64)
-    entry[s] = np.maximum(dob[s] + 7, exit_[s] - 30 - (rng.exponential(6.0, n_moved) * cal.DAYS_PER_YEAR).astype(np.int64))
+    entry[s] = np.maximum(
+        dob[s] + 7, exit_[s] - 30 - (rng.exponential(6.0, n_moved) * cal.DAYS_PER_YEAR).astype(np.int64)
+    )
 
     s = slice(n_present + n_dead + n_moved, n_present + n_dead + n_moved + n_births)
     dob[s] = cal.ANCHOR + (rng.random(n_births) * (cal.HORIZON_END - cal.ANCHOR)).astype(np.int64)
@@ -278,10 +286,27 @@ def draw_people(patients: int, seed: int) -> tuple[Universe, np.random.Generator
     # the shared multimorbidity factor; people who died are, on average, the sicker ones
     latent = rng.normal(0, 1, n) + np.where(group == PAST_DECEASED, 0.5, 0.0)
 
-    u = Universe(seed=seed, patients=patients, group=group, dob=dob, sex=sex, lsoa=lsoa, lsoa_missing=lsoa_missing,
-                 district=district, imd=imd, ethnicity=ethnicity, practice1=practice1, practice2=practice2,
-                 switch_day=switch, entry_day=entry, exit_day=exit_, died=died, opt_out=opt_out,
-                 latent=latent.astype(np.float32), nhs=make_nhs_numbers(np.arange(n), seed))
+    u = Universe(
+        seed=seed,
+        patients=patients,
+        group=group,
+        dob=dob,
+        sex=sex,
+        lsoa=lsoa,
+        lsoa_missing=lsoa_missing,
+        district=district,
+        imd=imd,
+        ethnicity=ethnicity,
+        practice1=practice1,
+        practice2=practice2,
+        switch_day=switch,
+        entry_day=entry,
+        exit_day=exit_,
+        died=died,
+        opt_out=opt_out,
+        latent=latent.astype(np.float32),
+        nhs=make_nhs_numbers(np.arange(n), seed),
+    )
     u.extras["age_ref"] = age_ref
     u.extras["ref_day"] = np.where(group == PRESENT, cal.ANCHOR, np.where(group == FUTURE_ENTRANT, entry, exit_))
 
@@ -303,7 +328,12 @@ def future_exits(u: Universe, rng, multiplier: np.ndarray) -> None:
     # summed hazard, because the frailest have hazards near or above 1
     cancer_deaths = (u.clinical.cancer_death_day[future][present] < cal.ANCHOR + 5 * cal.DAYS_PER_YEAR).sum() / 5.0
     wanted = max(DEATH_RATE * present.sum() - cancer_deaths, 0.3 * DEATH_RATE * present.sum())
-    first_year = np.exp(GOMPERTZ_SLOPE * a0[present]) * multiplier[future][present] * (np.exp(GOMPERTZ_SLOPE) - 1) / GOMPERTZ_SLOPE
+    first_year = (
+        np.exp(GOMPERTZ_SLOPE * a0[present])
+        * multiplier[future][present]
+        * (np.exp(GOMPERTZ_SLOPE) - 1)
+        / GOMPERTZ_SLOPE
+    )
     lo, hi = -25.0, 5.0
     for _ in range(40):
         alpha = (lo + hi) / 2

@@ -1,6 +1,7 @@
 """The synthetic world for (patients, seed): people (population.py), then what they have (conditions.py),
 then who dies or leaves after ANCHOR (conditions raise the hazard of dying), then end-of-life care.
 This module is the only one that knows the order, so population and conditions never import each other."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,6 +1,7 @@
 """Per-calendar-year state of everyone registered in that year: the covariates every activity model
 (admissions, A&E, outpatients, community, mental health) draws its rates from. Computed once per year
 for the whole universe, so a year's activity never depends on the extract date."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -11,19 +12,37 @@ from ..core import calendar as cal
 from .population import PRESENT, Universe
 
 YEAR = cal.DAYS_PER_YEAR
-FLAG_CONDITIONS = ("hypertension", "diabetes", "diabetes_type1", "diabetes_type2", "copd", "asthma", "af", "chd",
-                   "stroke_tia", "heart_failure", "ckd", "pad", "smi", "learning_disability", "autism", "dementia",
-                   "epilepsy", "depression", "cancer")
+FLAG_CONDITIONS = (
+    "hypertension",
+    "diabetes",
+    "diabetes_type1",
+    "diabetes_type2",
+    "copd",
+    "asthma",
+    "af",
+    "chd",
+    "stroke_tia",
+    "heart_failure",
+    "ckd",
+    "pad",
+    "smi",
+    "learning_disability",
+    "autism",
+    "dementia",
+    "epilepsy",
+    "depression",
+    "cancer",
+)
 
 
 @dataclass
 class YearState:
     year: int
-    idx: np.ndarray        # persons registered at some point in the year
-    lo: np.ndarray         # first active day in the year
-    hi: np.ndarray         # last active day in the year
-    frac: np.ndarray       # share of the year registered
-    age: np.ndarray        # at mid-year (or mid-active period)
+    idx: np.ndarray  # persons registered at some point in the year
+    lo: np.ndarray  # first active day in the year
+    hi: np.ndarray  # last active day in the year
+    frac: np.ndarray  # share of the year registered
+    age: np.ndarray  # at mid-year (or mid-active period)
     flags: dict = field(default_factory=dict)
     frailty: np.ndarray = None
     care_home: np.ndarray = None
@@ -53,10 +72,26 @@ def year_state(u: Universe, year: int, present_only: bool = False) -> YearState:
     st.flags["smi_recent"] = (c.onset["smi"][idx] <= mid) & (c.onset["smi"][idx] > mid - 3 * YEAR)
     st.frailty = c.frailty_level(idx, mid)
     st.care_home = c.in_care_home(idx, mid)
-    st.palliative = (c.palliative_day[idx] <= mid)
+    st.palliative = c.palliative_day[idx] <= mid
     n = np.zeros(idx.size, dtype=np.int16)
-    for name in ("hypertension", "diabetes", "copd", "asthma", "af", "chd", "stroke_tia", "heart_failure", "ckd", "pad",
-                 "smi", "dementia", "epilepsy", "cancer", "depression", "learning_disability"):
+    for name in (
+        "hypertension",
+        "diabetes",
+        "copd",
+        "asthma",
+        "af",
+        "chd",
+        "stroke_tia",
+        "heart_failure",
+        "ckd",
+        "pad",
+        "smi",
+        "dementia",
+        "epilepsy",
+        "cancer",
+        "depression",
+        "learning_disability",
+    ):
         n += st.flags[name]
     st.n_conditions = n
     return st

@@ -1,4 +1,5 @@
 """`phm bench` smoke test at a small size: it runs end to end and reports every measure (numbers not asserted)."""
+
 from __future__ import annotations
 
 import json

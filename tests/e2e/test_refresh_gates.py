@@ -1,6 +1,7 @@
 """End to end on a hand-made drop: a clean drop publishes; a drop breaking a gate publishes nothing and leaves
 the last good warehouse byte-identical; the CLI exits non-zero naming the feed and the rule. The same holds for
 a failing dbt error-severity test and a failing gate-2 check (named with their table)."""
+
 from __future__ import annotations
 
 import csv
@@ -17,7 +18,7 @@ import orchestration.assets
 from expectations import mart_checks
 from phm.cli import app
 from phm.refresh import run_refresh
-from tests.drops import minimal_rows, valid_nhs_numbers, write_feed, write_manifest
+from tests.drops import minimal_rows, write_feed, write_manifest
 
 FIRST, SECOND = date(2026, 11, 24), date(2026, 11, 25)
 
@@ -59,8 +60,10 @@ def test_clean_drop_publishes_marts_and_a_refresh_log(published):
     _, _, warehouse, outcome = published
     assert outcome.published, outcome.failures
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        log = con.execute("SELECT run_id, extract_date, rows_received, rows_quarantined, checks_failed, stage_timings "
-                          "FROM meta.refresh_log").fetchall()
+        log = con.execute(
+            "SELECT run_id, extract_date, rows_received, rows_quarantined, checks_failed, stage_timings "
+            "FROM meta.refresh_log"
+        ).fetchall()
         assert [(r[0], r[1], r[2], r[3], r[4]) for r in log] == [(outcome.run_id, FIRST, 12, 0, 0)]
         stages = {t["stage"].split(":")[0] for t in json.loads(log[0][5])}
         assert {"ingest", "gate1", "dbt_build", "publish"} <= stages
@@ -69,19 +72,26 @@ def test_clean_drop_publishes_marts_and_a_refresh_log(published):
         assert schemas >= {"marts", "restricted", "meta", "reference"}
         assert not schemas & {"raw", "landing", "quarantine", "staging", "intermediate", "gate_ref"}
         # the NHS number is published only in restricted.person_identity
-        nhs_columns = con.execute("SELECT schema_name, table_name FROM duckdb_columns() "
-                                  "WHERE column_name = 'nhs_number'").fetchall()
+        nhs_columns = con.execute(
+            "SELECT schema_name, table_name FROM duckdb_columns() WHERE column_name = 'nhs_number'"
+        ).fetchall()
         assert nhs_columns == [("restricted", "person_identity")]
 
 
-@pytest.mark.parametrize("breakage, feed, rule", [
-    ({"gp_events": [{**minimal_rows(SECOND)["gp_events"][0], "nhs_number": "9434765918"}]}, "gp_events",
-     "nhs_number_invalid"),
-    ({"sus_apc_spells": [minimal_rows(SECOND)["sus_apc_spells"][0]] * 2}, "sus_apc_spells", "duplicate_key"),
-    ({"gp_patients": []}, "gp_patients", "empty_feed"),
-])
+@pytest.mark.parametrize(
+    "breakage, feed, rule",
+    [
+        (
+            {"gp_events": [{**minimal_rows(SECOND)["gp_events"][0], "nhs_number": "9434765918"}]},
+            "gp_events",
+            "nhs_number_invalid",
+        ),
+        ({"sus_apc_spells": [minimal_rows(SECOND)["sus_apc_spells"][0]] * 2}, "sus_apc_spells", "duplicate_key"),
+        ({"gp_patients": []}, "gp_patients", "empty_feed"),
+    ],
+)
 def test_blocked_refresh_leaves_the_warehouse_byte_identical(published, breakage, feed, rule, tmp_path):
-    root, _, warehouse, _ = published
+    _root, _, warehouse, _ = published
     landing = tmp_path / "landing"
     add_drop(landing, SECOND, breakage)
     before = digest(warehouse)
@@ -117,14 +127,17 @@ def test_point_in_time_rebuild_uses_the_reference_date(published, tmp_path):
     warehouse = tmp_path / "warehouse" / "phm.duckdb"
     earlier = date(2026, 8, 31)
     runner = CliRunner()
-    result = runner.invoke(app, ["refresh", "--landing", str(landing), "--warehouse", str(warehouse),
-                                 "--reference-date", earlier.isoformat()])
+    result = runner.invoke(
+        app,
+        ["refresh", "--landing", str(landing), "--warehouse", str(warehouse), "--reference-date", earlier.isoformat()],
+    )
     assert result.exit_code == 0, result.output
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("SELECT extract_date, reference_date FROM meta.refresh_log").fetchall() == [(FIRST, earlier)]
         assert con.execute("SELECT DISTINCT reference_date FROM marts.person").fetchall() == [(earlier,)]
-    future = runner.invoke(app, ["refresh", "--landing", str(landing), "--warehouse", str(warehouse),
-                                 "--reference-date", "2027-01-01"])
+    future = runner.invoke(
+        app, ["refresh", "--landing", str(landing), "--warehouse", str(warehouse), "--reference-date", "2027-01-01"]
+    )
     assert future.exit_code == 1 and "after the drop's extract date" in " ".join(future.output.split())
 
 
@@ -145,12 +158,22 @@ def test_a_failing_dbt_error_test_blocks_naming_the_test(published, tmp_path, mo
     before = digest(warehouse)
     outcome = run_refresh(landing, warehouse, SECOND, Console(quiet=True))
     assert not outcome.published
-    assert any(r.startswith("dbt test blocked table raw.person_key: test source_unique_raw_person_key_person_id "
-                            "column person_id (1 rows failing)") for r in outcome.failures), outcome.failures
+    assert any(
+        r.startswith(
+            "dbt test blocked table raw.person_key: test source_unique_raw_person_key_person_id "
+            "column person_id (1 rows failing)"
+        )
+        for r in outcome.failures
+    ), outcome.failures
     assert digest(warehouse) == before
     with duckdb.connect(str(outcome.build_file), read_only=True) as con:
-        gates = dict(con.execute("""SELECT stage, count(*) FROM meta.check_results WHERE run_id = ? AND passed
-                                    GROUP BY stage""", [outcome.run_id]).fetchall())
+        gates = dict(
+            con.execute(
+                """SELECT stage, count(*) FROM meta.check_results WHERE run_id = ? AND passed
+                                    GROUP BY stage""",
+                [outcome.run_id],
+            ).fetchall()
+        )
     assert gates.get("gate1") and gates.get("dbt")  # gate 1 passed; the tests before the failure are recorded
 
 

@@ -1,4 +1,5 @@
 """A feed whose file or shape breaks the contract fails ingest with the feed, the rule and the column named."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -8,8 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from assets.contract import load_contract
 from assets.ingest import Drop, FeedError, load_feed
+from contracts.extracts import load_contract
 from tests.drops import minimal_rows, write_manifest
 
 EXTRACT = date(2026, 11, 25)
@@ -146,7 +147,9 @@ def test_a_manifest_without_its_checks_is_refused(make_drop, dropped):
     manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(FeedError) as raised:
         ingest(landing, "gp_events")
-    assert raised.value.rule_id == "manifest_mismatch" and ("sha256" if dropped == "sha256" else "row count") in str(raised.value)
+    assert raised.value.rule_id == "manifest_mismatch" and ("sha256" if dropped == "sha256" else "row count") in str(
+        raised.value
+    )
 
 
 def test_a_csv_with_a_byte_order_mark_is_read(make_drop):

@@ -31,6 +31,7 @@ Patient YAML (see tests/golden/registers/registers.yaml for examples):
 nhs_number, practice_code and ids are filled in; codes must be quoted strings (a YAML integer would lose leading
 zeros, the contract says string).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -52,9 +53,27 @@ GOLDEN = Path(__file__).resolve().parent
 CONTRACT_FEEDS: dict[str, dict] = yaml.safe_load(CONTRACT.read_text())["feeds"]
 EVENT_FEEDS = sorted(set(CONTRACT_FEEDS) - {"gp_patients"})
 REGISTERS = {
-    "hypertension", "diabetes", "ndh", "copd", "asthma", "af", "chd", "stroke_tia", "heart_failure", "ckd", "pad",
-    "smi", "learning_disability", "autism", "dementia", "cancer", "epilepsy", "palliative", "frailty_mild",
-    "frailty_moderate", "frailty_severe",
+    "hypertension",
+    "diabetes",
+    "ndh",
+    "copd",
+    "asthma",
+    "af",
+    "chd",
+    "stroke_tia",
+    "heart_failure",
+    "ckd",
+    "pad",
+    "smi",
+    "learning_disability",
+    "autism",
+    "dementia",
+    "cancer",
+    "epilepsy",
+    "palliative",
+    "frailty_mild",
+    "frailty_moderate",
+    "frailty_severe",
 }
 # Expected-output keys naming a model: intermediate models by name, marts as marts.<model>.
 MODEL_PREFIXES = ("int_clinical__", "int_activity__", "int_indicators__", "marts.")
@@ -69,9 +88,16 @@ FEED_DEFAULTS = {
     "mhsds_contacts": {"provider_code": "RT1"},
     "asc_services": {"la_code": "E10000003"},
 }
-ID_COLUMNS = {"sus_apc_spells": "spell_id", "ecds_attendances": "attendance_id", "sus_op_appointments": "appointment_id",
-              "rtt_waiting_list": "pathway_id", "cancer_registrations": "tumour_id", "csds_contacts": "contact_id",
-              "mhsds_contacts": "contact_id", "asc_services": "service_id"}
+ID_COLUMNS = {
+    "sus_apc_spells": "spell_id",
+    "ecds_attendances": "attendance_id",
+    "sus_op_appointments": "appointment_id",
+    "rtt_waiting_list": "pathway_id",
+    "cancer_registrations": "tumour_id",
+    "csds_contacts": "contact_id",
+    "mhsds_contacts": "contact_id",
+    "asc_services": "service_id",
+}
 
 
 # ---------------------------------------------------------------------------------------------- loading + checking
@@ -112,7 +138,8 @@ def _validate(patient_id: str, patient) -> list[str]:
         errors.append("other_registrations: must be a list of registrations")
         other_registrations = []
     for label, registration in [("registration", patient.get("registration") or {})] + [
-            (f"other_registrations[{n}]", r) for n, r in enumerate(other_registrations, start=1)]:
+        (f"other_registrations[{n}]", r) for n, r in enumerate(other_registrations, start=1)
+    ]:
         if not isinstance(registration, dict):
             errors.append(f"{label}: must be a mapping")
             continue
@@ -139,7 +166,7 @@ def _validate(patient_id: str, patient) -> list[str]:
                 errors += [f"{feed}[{n}]: {problem}"] if problem else []
     expected = patient.get("expected") or {}
     if not isinstance(expected, dict):
-        return errors + ["expected: must be a mapping"]
+        return [*errors, "expected: must be a mapping"]
     for key, value in expected.items():
         if key == "registers":
             unknown = set(value or []) - REGISTERS
@@ -154,8 +181,10 @@ def _validate(patient_id: str, patient) -> list[str]:
             elif value is not None and not isinstance(value, dict):
                 errors.append(f"expected.{key}: a mapping of column -> value, a list of them, or null for no row")
         else:
-            errors.append(f"expected: unknown key {key!r} (registers, register_details, "
-                          f"{', '.join(p + '*' for p in MODEL_PREFIXES)})")
+            errors.append(
+                f"expected: unknown key {key!r} (registers, register_details, "
+                f"{', '.join(p + '*' for p in MODEL_PREFIXES)})"
+            )
     return errors
 
 
@@ -197,7 +226,9 @@ def load_cases() -> tuple[dict[str, dict], dict[str, list[str]], dict[str, str]]
         except ValueError:
             unknown.add(f"reference_date {reference_date!r} (not an ISO date)")
         if unknown:
-            errors[str(path.relative_to(GOLDEN))] = [f"unknown top-level keys: {sorted(unknown)} (patients, reference_date)"]
+            errors[str(path.relative_to(GOLDEN))] = [
+                f"unknown top-level keys: {sorted(unknown)} (patients, reference_date)"
+            ]
             continue
         for patient_id, patient in patients.items():
             case_id = f"{area}/{patient_id}"
@@ -224,10 +255,14 @@ def person_id(case_id: str) -> str:
 # --------------------------------------------------------------------------------------------------- the one build
 def _write_raw(db_path: Path, cases: dict[str, dict]) -> None:
     registered = {cid: p for cid, p in cases.items() if p.get("registered", True) and p.get("linked", True)}
-    create_raw(db_path, extra_gp_patients=[{**registration, "nhs_number": NHS_NUMBERS[cid]}
-                                           for cid, p in registered.items()
-                                           for registration in [p.get("registration") or {}]
-                                           + list(p.get("other_registrations") or [])])
+    create_raw(
+        db_path,
+        extra_gp_patients=[
+            {**registration, "nhs_number": NHS_NUMBERS[cid]}
+            for cid, p in registered.items()
+            for registration in [p.get("registration") or {}, *list(p.get("other_registrations") or [])]
+        ],
+    )
     con = duckdb.connect(str(db_path))
     try:
         for case_id, patient in cases.items():
@@ -238,8 +273,10 @@ def _write_raw(db_path: Path, cases: dict[str, dict]) -> None:
                 columns = list(CONTRACT_FEEDS[feed]["columns"])
                 for n, row in enumerate(patient.get(feed) or [], start=1):
                     full = _complete_row(feed, row, case_id, nhs_number, n)
-                    con.execute(f"insert into raw.{feed} ({', '.join(columns)}) values ({', '.join('?' for _ in columns)})",
-                                [full.get(c) for c in columns])
+                    con.execute(
+                        f"insert into raw.{feed} ({', '.join(columns)}) values ({', '.join('?' for _ in columns)})",
+                        [full.get(c) for c in columns],
+                    )
     finally:
         con.close()
 
@@ -254,12 +291,20 @@ def golden_db(tmp_path_factory):
         if reference_date not in built:
             work = tmp_path_factory.mktemp(f"dbt_golden_{reference_date}")
             db_path = work / "build.duckdb"
-            _write_raw(db_path, {cid: p for cid, p in CASES.items()
-                                 if cid not in DATA_ERRORS and CASE_REFERENCE_DATES[cid] == reference_date})
+            _write_raw(
+                db_path,
+                {
+                    cid: p
+                    for cid, p in CASES.items()
+                    if cid not in DATA_ERRORS and CASE_REFERENCE_DATES[cid] == reference_date
+                },
+            )
             result = run_dbt(db_path, work, "build", reference_date=reference_date)
             if result.returncode != 0:
-                pytest.fail(f"dbt build failed ({result.returncode}) on the golden data (reference date "
-                            f"{reference_date}):\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}")
+                pytest.fail(
+                    f"dbt build failed ({result.returncode}) on the golden data (reference date "
+                    f"{reference_date}):\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}"
+                )
             built[reference_date] = db_path
         return built[reference_date]
 
@@ -273,7 +318,7 @@ def _rows(db_path: Path, relation: str, key: str) -> dict[str, list[dict]]:
         names = [d[0] for d in cursor.description]
         out: dict[str, list[dict]] = {}
         for row in cursor.fetchall():
-            record = dict(zip(names, row))
+            record = dict(zip(names, row, strict=False))
             out.setdefault(record[key], []).append(record)
         return out
     finally:
@@ -309,8 +354,9 @@ def _compare_rows(model: str, expected_rows: list[dict], rows: list[dict]) -> li
         problems.append(f"{model}: expected {len(expected_rows)} rows for the person, got {len(rows)}")
     unmatched = list(rows)
     for expected_row in expected_rows:
-        match = next((r for r in unmatched
-                      if all(_same(v, r.get(c, "<no such column>")) for c, v in expected_row.items())), None)
+        match = next(
+            (r for r in unmatched if all(_same(v, r.get(c, "<no such column>")) for c, v in expected_row.items())), None
+        )
         if match is None:
             problems.append(f"{model}: no row matches {expected_row}")
         else:
@@ -350,7 +396,9 @@ def test_golden_outputs(case_id, outputs):
                 continue
             for column, value in columns.items():
                 if not _same(value, rows[register].get(column, "<no such column>")):
-                    mismatches.append(f"{register}.{column}: expected {value!r}, got {rows[register].get(column, '<no such column>')!r}")
+                    mismatches.append(
+                        f"{register}.{column}: expected {value!r}, got {rows[register].get(column, '<no such column>')!r}"
+                    )
 
     for model, columns in expected.items():
         if not model.startswith(MODEL_PREFIXES):
@@ -373,4 +421,3 @@ def test_golden_outputs(case_id, outputs):
 
     if mismatches:
         pytest.fail(f"{case_id} ({patient.get('boundary')}):\n  " + "\n  ".join(mismatches), pytrace=False)
-

@@ -4,6 +4,7 @@ by the real pipeline, so the interfaces are tested against the marts exactly as 
 5,000 people give the largest neighbourhood's Your Healthier Futures list more than one page. While developing, set
 PHM_TEST_INTERFACES_WAREHOUSE to a warehouse made by the same commands to skip the build:
   phm generate --patients 5000 --seed 7 --extract-date 2026-10-31 --out L && phm refresh --landing L ..."""
+
 from __future__ import annotations
 
 import os
@@ -16,11 +17,11 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from synthetic import generate_drop
 from phm import lists
+from phm.lists import slugify
 from phm.refresh import run_refresh
 from phm.warehouse import open_reader
-from phm.lists import slugify
+from synthetic import generate_drop
 
 PATIENTS, SEED, EXTRACT_DATE = 5000, 7, date(2026, 10, 31)
 PASSWORD = "correct horse battery"
@@ -43,17 +44,27 @@ def published_warehouse(tmp_path_factory):
 def two_neighbourhoods(published_warehouse):
     """(ours, theirs): the neighbourhoods with the longest and second-longest Your Healthier Futures lists."""
     with open_reader(published_warehouse) as con:
-        ranked = [r[0] for r in con.execute("""
+        ranked = [
+            r[0]
+            for r in con.execute("""
             SELECT neighbourhood FROM marts.target_lists WHERE list_name = 'your_healthier_futures'
-            GROUP BY neighbourhood ORDER BY count(*) DESC, neighbourhood LIMIT 2""").fetchall()]
+            GROUP BY neighbourhood ORDER BY count(*) DESC, neighbourhood LIMIT 2""").fetchall()
+        ]
     assert len(ranked) == 2
     return ranked[0], ranked[1]
 
 
 CHROMIUM = Path("/usr/bin/chromium")
 # stack.md trap 12: no sandbox (root in CI), no GPU, and no lookups or connections beyond this machine.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+]
 
 
 @pytest.fixture(scope="session")
@@ -85,8 +96,12 @@ def web_server(published_warehouse, two_neighbourhoods, tmp_path_factory):
 
     root = tmp_path_factory.mktemp("web")
     users.add_user(root / "users.yaml", "lead.one", two_neighbourhoods[0], PASSWORD)
-    settings = Settings(warehouse=published_warehouse, users_file=root / "users.yaml",
-                        audit_log=root / "audit" / "exports.jsonl", secret_key="test-secret")
+    settings = Settings(
+        warehouse=published_warehouse,
+        users_file=root / "users.yaml",
+        audit_log=root / "audit" / "exports.jsonl",
+        secret_key="test-secret",
+    )
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -95,8 +110,12 @@ def web_server(published_warehouse, two_neighbourhoods, tmp_path_factory):
     while not server.started:
         assert time.time() < deadline, "uvicorn did not start"
         time.sleep(0.05)
-    yield {"url": f"http://127.0.0.1:{port}", "settings": settings, "ours": two_neighbourhoods[0],
-           "theirs": two_neighbourhoods[1]}
+    yield {
+        "url": f"http://127.0.0.1:{port}",
+        "settings": settings,
+        "ours": two_neighbourhoods[0],
+        "theirs": two_neighbourhoods[1],
+    }
     server.should_exit = True
     thread.join(timeout=10)
 
@@ -105,7 +124,7 @@ def expected_rows(warehouse, neighbourhood, list_name, filters, identifiable=Fal
     """The list straight from the mart (in priority order), to compare an interface's output with."""
     with open_reader(warehouse) as con:
         columns, rows = lists.fetch_rows(con, neighbourhood, list_name, filters, identifiable=identifiable)
-    return [dict(zip(columns, r)) for r in rows]
+    return [dict(zip(columns, r, strict=False)) for r in rows]
 
 
 __all__ = ["PASSWORD", "expected_rows", "slugify"]

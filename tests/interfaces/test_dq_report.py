@@ -1,5 +1,6 @@
 """`phm dq-report`: the report's numbers are the meta tables' numbers, a failed blocking check is reported (and fails
 the command with --fail-on-blocking), and the HTML draws its trend charts offline in a real browser."""
+
 from __future__ import annotations
 
 import json
@@ -8,8 +9,8 @@ import shutil
 import duckdb
 from typer.testing import CliRunner
 
+from assets.paths import PROJECT_ROOT
 from phm.cli import app
-from phm.paths import PROJECT_ROOT
 from phm.warehouse import open_reader
 
 runner = CliRunner()
@@ -25,10 +26,14 @@ def test_report_matches_the_meta_tables(published_warehouse, tmp_path):
     summary = json.loads((tmp_path / "summary.json").read_text())
     with open_reader(published_warehouse) as con:
         run_id = con.execute("SELECT run_id FROM meta.refresh_log ORDER BY published_at DESC LIMIT 1").fetchall()[0][0]
-        feeds = dict(con.execute("SELECT feed, rows_quarantined FROM meta.feed_counts WHERE run_id = ?",
-                                 [run_id]).fetchall())
-        quarantined = con.execute("""SELECT count(*), sum(rows) FROM meta.quarantine_summary
-                                     WHERE run_id = ? AND quarantined AND rows > 0""", [run_id]).fetchall()[0]
+        feeds = dict(
+            con.execute("SELECT feed, rows_quarantined FROM meta.feed_counts WHERE run_id = ?", [run_id]).fetchall()
+        )
+        quarantined = con.execute(
+            """SELECT count(*), sum(rows) FROM meta.quarantine_summary
+                                     WHERE run_id = ? AND quarantined AND rows > 0""",
+            [run_id],
+        ).fetchall()[0]
         checks = con.execute("SELECT count(*) FROM meta.check_results WHERE run_id = ?", [run_id]).fetchall()[0][0]
     assert summary["run_id"] == run_id and summary["published"] and summary["failed_blocking"] == []
     assert {f["feed"]: f["rows_quarantined"] for f in summary["feeds"]} == feeds
@@ -52,9 +57,12 @@ def test_a_blocked_refresh_is_reported_and_fails_the_command(published_warehouse
     summary = json.loads((tmp_path / "report" / "summary.json").read_text())
     assert summary["run_id"] == "blocked-run" and not summary["published"]
     assert [(c["feed"], c["rule_id"], c["rows_failing"]) for c in summary["failed_blocking"]] == [
-        ("gp_patients", "nhs_number_invalid", 6111)]
-    assert "| gate1 | gp_patients | nhs_number_invalid | nhs_number | block | 0.01 | 6111 |" in \
-        (tmp_path / "report" / "summary.md").read_text()
+        ("gp_patients", "nhs_number_invalid", 6111)
+    ]
+    assert (
+        "| gate1 | gp_patients | nhs_number_invalid | nhs_number | block | 0.01 | 6111 |"
+        in (tmp_path / "report" / "summary.md").read_text()
+    )
     assert "not published" in (tmp_path / "report" / "index.html").read_text()
     assert dq_report("--warehouse", build_file, "--out", tmp_path / "again").exit_code == 0
 

@@ -1,6 +1,7 @@
 """`phm serve` through Starlette's test client: sign-in, the neighbourhood binding (no URL shows another
 neighbourhood's patients), filters and CSV matching the mart, the audit log, suppressed indicator cells, and a
 refresh publishing while the app serves."""
+
 from __future__ import annotations
 
 import csv
@@ -26,15 +27,20 @@ YHF = "your_healthier_futures"
 def site(published_warehouse, two_neighbourhoods, tmp_path):
     ours, theirs = two_neighbourhoods
     users.add_user(tmp_path / "users.yaml", "lead.one", ours, PASSWORD)
-    settings = Settings(warehouse=published_warehouse, users_file=tmp_path / "users.yaml",
-                        audit_log=tmp_path / "exports.jsonl", secret_key="test-secret")
+    settings = Settings(
+        warehouse=published_warehouse,
+        users_file=tmp_path / "users.yaml",
+        audit_log=tmp_path / "exports.jsonl",
+        secret_key="test-secret",
+    )
     client = TestClient(create_app(settings))
     return client, settings, ours, theirs
 
 
 def sign_in(client, password=PASSWORD):
-    return client.post("/login", data={"username": "lead.one", "password": password, "next": "/"},
-                       follow_redirects=False)
+    return client.post(
+        "/login", data={"username": "lead.one", "password": password, "next": "/"}, follow_redirects=False
+    )
 
 
 def test_pages_need_sign_in_and_a_wrong_password_is_refused(site):
@@ -58,12 +64,16 @@ def test_sign_in_lands_on_our_lists(site):
 def test_another_neighbourhoods_pages_are_refused_whatever_the_url(site, published_warehouse):
     client, _, ours, theirs = site
     sign_in(client)
-    their_people = [r["person_id"][:10] for r in expected_rows(published_warehouse, theirs, YHF,
-                                                                lists.ListFilters())]
+    their_people = [r["person_id"][:10] for r in expected_rows(published_warehouse, theirs, YHF, lists.ListFilters())]
     assert their_people
-    for path in (f"/n/{slugify(theirs)}", f"/n/{slugify(theirs)}/lists/{YHF}",
-                 f"/n/{slugify(theirs)}/lists/{YHF}/download.csv?practice=", f"/n/{slugify(theirs)}/indicators",
-                 f"/n/{slugify(theirs).upper()}/lists/{YHF}", f"/n/{slugify(ours)}-x/lists/{YHF}"):
+    for path in (
+        f"/n/{slugify(theirs)}",
+        f"/n/{slugify(theirs)}/lists/{YHF}",
+        f"/n/{slugify(theirs)}/lists/{YHF}/download.csv?practice=",
+        f"/n/{slugify(theirs)}/indicators",
+        f"/n/{slugify(theirs).upper()}/lists/{YHF}",
+        f"/n/{slugify(ours)}-x/lists/{YHF}",
+    ):
         response = client.get(path)
         assert response.status_code == 403, path
         assert not any(person in response.text for person in their_people)
@@ -108,8 +118,10 @@ def test_paging_sorting_and_hostile_filters(site, published_warehouse):
     assert every_row[25]["person_id"][:10] in second.text and every_row[0]["person_id"][:10] not in second.text
     for path in (f"/n/{slugify(ours)}/lists/no_such_list", f"/n/{slugify(ours)}/lists/no_such_list/download.csv"):
         assert client.get(path).status_code == 404
-    hostile = client.get(f"/n/{slugify(ours)}/lists/{YHF}",
-                         params={"practice": "' OR 1=1 --", "sort": "person_id; DROP TABLE x", "page": "abc"})
+    hostile = client.get(
+        f"/n/{slugify(ours)}/lists/{YHF}",
+        params={"practice": "' OR 1=1 --", "sort": "person_id; DROP TABLE x", "page": "abc"},
+    )
     assert hostile.status_code == 200 and "Nobody on this list matches" in hostile.text
 
 
@@ -137,20 +149,25 @@ def test_indicator_page_shows_suppressed_cells_as_suppressed(site, published_war
     client, _, ours, _ = site
     sign_in(client)
     with open_reader(published_warehouse) as con:
-        found = con.execute("""
+        found = con.execute(
+            """
             SELECT indicator_id, count(*) FILTER (WHERE suppressed) FROM marts.core20plus5_indicators
             WHERE geography_level = 'neighbourhood' AND geography_code = ?
               AND breakdown IN ('imd_quintile', 'ethnicity_group', 'core20')
             GROUP BY ALL HAVING count(*) FILTER (WHERE suppressed) > 0
-               AND count(*) FILTER (WHERE NOT suppressed) > 0 ORDER BY 1 LIMIT 1""", [ours]).fetchall()
+               AND count(*) FILTER (WHERE NOT suppressed) > 0 ORDER BY 1 LIMIT 1""",
+            [ours],
+        ).fetchall()
     assert found, "a small neighbourhood should have suppressed and unsuppressed cells"
     indicator = found[0][0]
     with open_reader(published_warehouse) as con:
         # The table under the charts lists every breakdown (age band and sex too), each suppressed cell once.
-        suppressed_cells = con.execute("""
+        suppressed_cells = con.execute(
+            """
             SELECT count(*) FROM marts.core20plus5_indicators
             WHERE geography_level = 'neighbourhood' AND geography_code = ? AND indicator_id = ? AND suppressed""",
-                                       [ours, indicator]).fetchall()[0][0]
+            [ours, indicator],
+        ).fetchall()[0][0]
     page = client.get(f"/n/{slugify(ours)}/indicators", params={"indicator": indicator})
     assert page.status_code == 200
     assert page.text.count("suppressed (small numbers)") == suppressed_cells
@@ -165,11 +182,14 @@ def test_indicator_page_shows_suppressed_cells_as_suppressed(site, published_war
 def test_keeps_answering_while_a_refresh_publishes(site, published_warehouse, tmp_path):
     """A refresh renames a new file over the warehouse; the next request reads it, even while an older reader is
     still open on the previous file (duckdb's per-path instance cache would otherwise serve the old one)."""
-    client, settings, _, _ = site
+    _client, settings, _, _ = site
     warehouse = tmp_path / "phm.duckdb"
     shutil.copy(published_warehouse, warehouse)
-    app = TestClient(create_app(Settings(warehouse=warehouse, users_file=settings.users_file,
-                                         audit_log=settings.audit_log, secret_key="k")))
+    app = TestClient(
+        create_app(
+            Settings(warehouse=warehouse, users_file=settings.users_file, audit_log=settings.audit_log, secret_key="k")
+        )
+    )
     before = app.get("/health").json()["run_id"]
     old_reader = open_reader(warehouse)
     staged = tmp_path / "staged.duckdb"
@@ -185,9 +205,17 @@ def test_keeps_answering_while_a_refresh_publishes(site, published_warehouse, tm
 
 
 def test_missing_warehouse_answers_503_naming_the_file(site, tmp_path):
-    client, settings, ours, _ = site
-    app = TestClient(create_app(Settings(warehouse=tmp_path / "absent.duckdb", users_file=settings.users_file,
-                                         audit_log=settings.audit_log, secret_key="k")))
+    _client, settings, ours, _ = site
+    app = TestClient(
+        create_app(
+            Settings(
+                warehouse=tmp_path / "absent.duckdb",
+                users_file=settings.users_file,
+                audit_log=settings.audit_log,
+                secret_key="k",
+            )
+        )
+    )
     sign_in(app)
     response = app.get(f"/n/{slugify(ours)}")
     assert response.status_code == 503 and "absent.duckdb" in response.text and "phm refresh" in response.text

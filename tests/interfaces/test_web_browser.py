@@ -3,27 +3,29 @@
 A lead signs in, opens Your Healthier Futures, filters it, downloads the CSV (whose rows must be the mart's rows for
 the same filters, and which must be audited), views the Core20PLUS5 charts, and is refused another neighbourhood's
 URL. Screenshots are kept in artifacts/ for people to look at."""
+
 from __future__ import annotations
 
 import csv
+
+from assets.paths import PROJECT_ROOT
 from phm import audit, lists
-from phm.paths import PROJECT_ROOT
 from tests.interfaces.conftest import PASSWORD, expected_rows, slugify
 
 ARTIFACTS = PROJECT_ROOT / "artifacts"
 YHF = "your_healthier_futures"
 
 
-def test_lead_signs_in_filters_downloads_and_cannot_see_another_neighbourhood(browser, web_server,
-                                                                              published_warehouse):
+def test_lead_signs_in_filters_downloads_and_cannot_see_another_neighbourhood(browser, web_server, published_warehouse):
     url, ours, theirs = web_server["url"], web_server["ours"], web_server["theirs"]
     ARTIFACTS.mkdir(exist_ok=True)
     context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     failed_requests = []
     # A download is a navigation the browser aborts on purpose (net::ERR_ABORTED); anything else failing is a bug.
-    page.on("requestfailed", lambda request: None if "/download.csv" in request.url
-            else failed_requests.append(request.url))
+    page.on(
+        "requestfailed", lambda request: None if "/download.csv" in request.url else failed_requests.append(request.url)
+    )
 
     page.goto(url + "/")
     assert page.url.startswith(url + "/login")

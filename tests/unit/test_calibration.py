@@ -1,6 +1,7 @@
 """The synthetic world against C&P: `phm calibrate` at 100,000 people must put every figure of
 synthetic/calibration_targets.csv inside its tolerance; plus the report's own arithmetic, the parameters
 file's sources and the generator's place beside (not inside) the pipeline."""
+
 from __future__ import annotations
 
 import ast
@@ -30,8 +31,11 @@ def report(tmp_path_factory):
 @pytest.mark.slow
 def test_every_calibration_figure_is_within_tolerance(report):
     result, data, _ = report
-    outside = [f"{r['figure']}: {r['value']} (target {r['target']}, {r['tolerance']}) {r['verdict']}"
-               for r in data["rows"] if r["verdict"] != "ok"]
+    outside = [
+        f"{r['figure']}: {r['value']} (target {r['target']}, {r['tolerance']}) {r['verdict']}"
+        for r in data["rows"]
+        if r["verdict"] != "ok"
+    ]
     assert not outside, "\n".join(outside)
     assert result.exit_code == 0
 
@@ -46,13 +50,24 @@ def test_report_has_one_row_per_target_in_markdown_and_json(report):
     assert all(f"| {f} |" in markdown for f in figures)
 
 
-@pytest.mark.parametrize("value,target,tolerance,ok", [
-    (58.8, "56.8", "2 pts", True), (58.9, "56.8", "2 pts", False),
-    (8.85, "7.7", "15%", True), (8.9, "7.7", "15%", False),
-    (30_000, "30000-85000", "range", True), (29_999, "30000-85000", "range", False),
-    (-3.0, "-6", "factor 2", True), (-2.9, "-6", "factor 2", False), (4.0, "-6", "factor 2", False), (-12.5, "-6", "factor 2", False),
-    (1.41, "1.8", "ratio factor 2", True), (1.39, "1.8", "ratio factor 2", False), (0.9, "1.8", "ratio factor 2", False),
-])
+@pytest.mark.parametrize(
+    "value,target,tolerance,ok",
+    [
+        (58.8, "56.8", "2 pts", True),
+        (58.9, "56.8", "2 pts", False),
+        (8.85, "7.7", "15%", True),
+        (8.9, "7.7", "15%", False),
+        (30_000, "30000-85000", "range", True),
+        (29_999, "30000-85000", "range", False),
+        (-3.0, "-6", "factor 2", True),
+        (-2.9, "-6", "factor 2", False),
+        (4.0, "-6", "factor 2", False),
+        (-12.5, "-6", "factor 2", False),
+        (1.41, "1.8", "ratio factor 2", True),
+        (1.39, "1.8", "ratio factor 2", False),
+        (0.9, "1.8", "ratio factor 2", False),
+    ],
+)
 def test_tolerances(value, target, tolerance, ok):
     assert within(value, target, tolerance) is ok
 
@@ -90,16 +105,23 @@ def _imports(path: Path, package: str) -> set[str]:
 
 
 def test_the_pipeline_never_imports_the_generator():
-    offenders = [str(p.relative_to(ROOT)) for folder in ("assets", "orchestration", "expectations", "dbt_project", "seeds")
-                 for p in (ROOT / folder).rglob("*.py") if _imports(p, "synthetic")]
+    offenders = [
+        str(p.relative_to(ROOT))
+        for folder in ("assets", "orchestration", "expectations", "dbt_project", "seeds")
+        for p in (ROOT / folder).rglob("*.py")
+        if _imports(p, "synthetic")
+    ]
     assert not offenders
 
 
 def test_generator_modules_have_no_import_cycles():
     files = {".".join(p.relative_to(ROOT).with_suffix("").parts): p for p in (ROOT / "synthetic").rglob("*.py")}
     modules = {m.removesuffix(".__init__") for m in files}
-    graph = {m.removesuffix(".__init__"): {i for i in _imports(p, "synthetic") if i in modules} - {m.removesuffix(".__init__")}
-             for m, p in files.items()}
+    graph = {
+        m.removesuffix(".__init__"): {i for i in _imports(p, "synthetic") if i in modules}
+        - {m.removesuffix(".__init__")}
+        for m, p in files.items()
+    }
     package_inits = {m for m in modules if (ROOT / m.replace(".", "/") / "__init__.py").exists()}
     state: dict[str, int] = {}
 
@@ -109,9 +131,9 @@ def test_generator_modules_have_no_import_cycles():
             if n in package_inits:
                 continue  # importing a package only runs its __init__
             if state.get(n) == 1:
-                raise AssertionError(" -> ".join(stack + [m, n]))
+                raise AssertionError(" -> ".join([*stack, m, n]))
             if n not in state:
-                visit(n, stack + [m])
+                visit(n, [*stack, m])
         state[m] = 2
 
     for m in graph:

@@ -6,6 +6,7 @@ The dbt side checks the same map at run time: int_reference__concept_codes fails
 codelist_seed_names() (dbt_project/macros/clinical/concepts.sql) and the map disagree, and its tests fail when a
 file contributes no codes or a concept a model uses has none.
 """
+
 from __future__ import annotations
 
 import csv
@@ -71,7 +72,8 @@ def test_codelist_file_present_non_empty_and_as_recorded(name):
     actual = hashlib.sha256(path.read_bytes()).hexdigest()
     assert actual == entry["sha256"], (
         f"{name}.csv differs from the version recorded in reference_manifest.csv "
-        f"(sha256 {actual[:12]}... vs {entry['sha256'][:12]}...): re-import it with seeds/import_reference.py")
+        f"(sha256 {actual[:12]}... vs {entry['sha256'][:12]}...): re-import it with seeds/import_reference.py"
+    )
     assert len(rows) == int(entry["rows"]), f"{name}: {len(rows)} rows, manifest says {entry['rows']}"
 
 
@@ -84,7 +86,8 @@ def test_dbt_seed_list_matches_the_concept_map():
     assert len(listed) == len(set(listed)), "codelist_seed_names() repeats a file"
     assert set(listed) == set(FILES), (
         f"only in codelist_concepts.csv: {sorted(set(FILES) - set(listed))}; "
-        f"only in codelist_seed_names(): {sorted(set(listed) - set(FILES))}")
+        f"only in codelist_seed_names(): {sorted(set(listed) - set(FILES))}"
+    )
 
 
 def test_every_codelist_file_is_mapped():

@@ -1,10 +1,11 @@
 """The Dagster definitions load as `dagster dev` loads them: one job, the 02:00 Europe/London schedule, a
 blocking gate-1 check on every feed, dbt tests as checks, and publish downstream of every dbt asset."""
+
 from __future__ import annotations
 
 import dagster as dg
 
-from assets.contract import load_contract
+from contracts.extracts import load_contract
 from orchestration.definitions import defs
 
 
@@ -26,8 +27,12 @@ def test_every_feed_has_a_blocking_gate1_check():
     checks = [c for c in defs.resolve_asset_graph().asset_check_keys]
     gate1 = {c.asset_key.to_user_string() for c in checks if c.name == "gate1"}
     assert gate1 == {f"raw/{f}" for f in load_contract()}
-    blocking = {c.asset_key.to_user_string() for a in [*defs.assets, *defs.asset_checks]
-                for c in getattr(a, "check_specs", []) if c.blocking}
+    blocking = {
+        c.asset_key.to_user_string()
+        for a in [*defs.assets, *defs.asset_checks]
+        for c in getattr(a, "check_specs", [])
+        if c.blocking
+    }
     assert gate1 <= blocking  # (dagster-dbt makes dbt tests blocking checks too)
     assert any(c.asset_key.to_user_string() == "marts/person" for c in checks)  # dbt tests become checks
     assert specs["raw/gp_events"].description
@@ -37,7 +42,7 @@ def test_publish_reads_the_manifest_dagster_dbt_loads():
     from assets.dbt_results import MANIFEST_PATH
     from orchestration.dbt import dbt_project
 
-    assert MANIFEST_PATH == dbt_project.manifest_path  # else publish would expect tests the build never ran
+    assert dbt_project.manifest_path == MANIFEST_PATH  # else publish would expect tests the build never ran
 
 
 def test_every_gate2_mart_has_a_blocking_check_upstream_of_publish():
@@ -46,9 +51,14 @@ def test_every_gate2_mart_has_a_blocking_check_upstream_of_publish():
     checks = defs.resolve_asset_graph().asset_check_keys
     gate2 = {c.asset_key.to_user_string() for c in checks if c.name == "gate2"}
     assert gate2 == {f"marts/{t}" for t in tables(load_registry())}
-    blocking = {c.asset_key.to_user_string() for a in defs.asset_checks for c in a.check_specs
-                if c.name == "gate2" and c.blocking and c.description}
+    blocking = {
+        c.asset_key.to_user_string()
+        for a in defs.asset_checks
+        for c in a.check_specs
+        if c.name == "gate2" and c.blocking and c.description
+    }
     assert blocking == gate2
-    publish_parents = {k.to_user_string() for k in
-                       defs.resolve_asset_graph().get(dg.AssetKey(["warehouse", "published"])).parent_keys}
+    publish_parents = {
+        k.to_user_string() for k in defs.resolve_asset_graph().get(dg.AssetKey(["warehouse", "published"])).parent_keys
+    }
     assert gate2 <= publish_parents

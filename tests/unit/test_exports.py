@@ -1,4 +1,5 @@
 """Parquet exports: aggregates only by default, a data dictionary, and a switch readers never see half-done."""
+
 from __future__ import annotations
 
 import csv

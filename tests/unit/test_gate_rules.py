@@ -1,4 +1,5 @@
 """Gate 1 row rules: each fires on the row that breaks it, and only there."""
+
 from __future__ import annotations
 
 import random
@@ -7,7 +8,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from assets.contract import load_contract
+from contracts.extracts import load_contract
 from expectations.rules import nhs_number_is_valid_sql
 from tests.drops import land_and_quarantine, minimal_rows, nhs_check_digit, valid_nhs_numbers
 
@@ -34,7 +35,9 @@ def test_nhs_number_sql_agrees_with_modulus_11():
 def quarantine(make_drop, feed_name, rows):
     con = duckdb.connect()
     outcome = land_and_quarantine(con, make_drop({feed_name: rows}), EXTRACT, feed_name)
-    broken = [r[0] for r in con.execute(f"SELECT broken_rules FROM quarantine.{feed_name} ORDER BY _row_number").fetchall()]
+    broken = [
+        r[0] for r in con.execute(f"SELECT broken_rules FROM quarantine.{feed_name} ORDER BY _row_number").fetchall()
+    ]
     accepted = con.execute(f"SELECT count(*) FROM raw.{feed_name}").fetchall()[0][0]
     return outcome, broken, accepted
 
@@ -46,26 +49,29 @@ def test_clean_minimal_drop_quarantines_nothing(make_drop):
         assert accepted == outcome.rows_received > 0
 
 
-@pytest.mark.parametrize("feed_name, change, expected", [
-    ("gp_events", {"nhs_number": "9434765918"}, "nhs_number_invalid:nhs_number"),
-    ("gp_events", {"value": 400.0}, "implausible_value:value"),                      # SBP above 280
-    ("gp_events", {"value": 280.0}, None),                                            # 280 is plausible
-    ("gp_events", {"snomed_code": "12AB"}, "invalid_code:snomed_code"),
-    ("gp_events", {"event_date": date(2026, 11, 26)}, "future_date:event_date"),
-    ("gp_events", {"event_date": date(2026, 11, 25)}, None),                          # the extract date itself is fine
-    ("gp_events", {"practice_code": "Z99999"}, "unknown_practice:practice_code"),
-    ("gp_events", {"snomed_code": None}, "not_null:snomed_code"),
-    ("gp_medications", {"quantity": -5.0}, "implausible_value:quantity"),
-    ("sus_apc_spells", {"admission_method": "99"}, "invalid_code:admission_method"),
-    ("sus_apc_spells", {"discharge_date": date(2020, 1, 1)}, "date_order:discharge_date"),
-    ("sus_apc_spells", {"primary_diagnosis_icd10": "J44.1"}, "invalid_code:primary_diagnosis_icd10"),
-    ("ecds_attendances", {"acuity": 7}, "invalid_code:acuity"),
-    ("gp_patients", {"sex": "M"}, "invalid_code:sex"),
-    ("gp_patients", {"lsoa_code": "W01000001"}, "invalid_code:lsoa_code"),
-    ("gp_patients", {"date_of_birth": date(1850, 1, 1)}, "implausible_value:date_of_birth"),
-    ("cancer_registrations", {"site_icd10": "D051"}, "invalid_code:site_icd10"),
-    ("asc_services", {"la_code": "E10000099"}, "invalid_code:la_code"),
-])
+@pytest.mark.parametrize(
+    "feed_name, change, expected",
+    [
+        ("gp_events", {"nhs_number": "9434765918"}, "nhs_number_invalid:nhs_number"),
+        ("gp_events", {"value": 400.0}, "implausible_value:value"),  # SBP above 280
+        ("gp_events", {"value": 280.0}, None),  # 280 is plausible
+        ("gp_events", {"snomed_code": "12AB"}, "invalid_code:snomed_code"),
+        ("gp_events", {"event_date": date(2026, 11, 26)}, "future_date:event_date"),
+        ("gp_events", {"event_date": date(2026, 11, 25)}, None),  # the extract date itself is fine
+        ("gp_events", {"practice_code": "Z99999"}, "unknown_practice:practice_code"),
+        ("gp_events", {"snomed_code": None}, "not_null:snomed_code"),
+        ("gp_medications", {"quantity": -5.0}, "implausible_value:quantity"),
+        ("sus_apc_spells", {"admission_method": "99"}, "invalid_code:admission_method"),
+        ("sus_apc_spells", {"discharge_date": date(2020, 1, 1)}, "date_order:discharge_date"),
+        ("sus_apc_spells", {"primary_diagnosis_icd10": "J44.1"}, "invalid_code:primary_diagnosis_icd10"),
+        ("ecds_attendances", {"acuity": 7}, "invalid_code:acuity"),
+        ("gp_patients", {"sex": "M"}, "invalid_code:sex"),
+        ("gp_patients", {"lsoa_code": "W01000001"}, "invalid_code:lsoa_code"),
+        ("gp_patients", {"date_of_birth": date(1850, 1, 1)}, "implausible_value:date_of_birth"),
+        ("cancer_registrations", {"site_icd10": "D051"}, "invalid_code:site_icd10"),
+        ("asc_services", {"la_code": "E10000099"}, "invalid_code:la_code"),
+    ],
+)
 def test_rule_fires_on_the_row_that_breaks_it(make_drop, feed_name, change, expected):
     good = minimal_rows(EXTRACT)[feed_name][0]
     outcome, broken, accepted = quarantine(make_drop, feed_name, [good, {**good, **_new_key(feed_name), **change}])
@@ -90,14 +96,15 @@ def _new_key(feed_name):
 
 def test_duplicate_key_quarantines_only_the_repeats(make_drop):
     row = minimal_rows(EXTRACT)["sus_apc_spells"][0]
-    outcome, broken, accepted = quarantine(make_drop, "sus_apc_spells", [row, row, row])
+    _outcome, broken, accepted = quarantine(make_drop, "sus_apc_spells", [row, row, row])
     assert broken == ["duplicate_key:spell_id", "duplicate_key:spell_id"]
     assert accepted == 1
 
 
 def test_unlinkable_rows_are_kept_and_counted(make_drop):
     row = minimal_rows(EXTRACT)["sus_op_appointments"][0]
-    outcome, broken, accepted = quarantine(make_drop, "sus_op_appointments",
-                                           [row, {**row, "appointment_id": "O2", "nhs_number": None}])
+    outcome, broken, accepted = quarantine(
+        make_drop, "sus_op_appointments", [row, {**row, "appointment_id": "O2", "nhs_number": None}]
+    )
     assert broken == [] and accepted == 2
     assert outcome.rows_unlinkable == 1

@@ -1,5 +1,6 @@
 """Great Expectations suites on DuckDB: they run (the GX patch still works), pass on clean data, and block
 on the rates and volumes their thresholds forbid."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -37,14 +38,18 @@ def test_every_expectation_runs_and_passes_on_clean_data(make_drop, tmp_path):
     assert [r for r in results if "could not run" in r.message] == []  # GX on DuckDB still works (gx_duckdb patch)
     assert all(r.passed for r in results), [r for r in results if not r.passed]
     kinds = {r.expectation_type for r in results}
-    assert {"expect_column_values_to_not_be_null", "expect_column_values_to_be_in_set",
-            "unexpected_rows_expectation", "expect_table_row_count_to_be_between"} <= kinds
+    assert {
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_be_in_set",
+        "unexpected_rows_expectation",
+        "expect_table_row_count_to_be_between",
+    } <= kinds
 
 
 def test_rate_under_threshold_passes_and_over_threshold_blocks(make_drop, tmp_path):
     # 1 invalid NHS number in 200 rows (0.5%) is under the 1% threshold; 5 in 200 (2.5%) is over it.
     rows = event_rows(200)
-    under = rows[:199] + [{**rows[199], "nhs_number": "9434765918"}]
+    under = [*rows[:199], {**rows[199], "nhs_number": "9434765918"}]
     db, outcome = landed(make_drop, tmp_path, "gp_events", under)
     assert outcome.by_rule[("nhs_number_invalid", "nhs_number")] == 1
     assert by_rule(validate_feed(db, "gp_events", EXTRACT.isoformat()))[("nhs_number_invalid", "nhs_number")].passed
@@ -66,8 +71,9 @@ def test_native_expectation_counts_agree_with_quarantine(make_drop, tmp_path):
 
 
 # 200 rows now: within 30% of the last refresh passes, beyond it blocks (seeds/quality_thresholds.csv).
-@pytest.mark.parametrize("previous, passes", [(200, True), (154, True), (153, False), (285, True), (286, False),
-                                              (None, True)])
+@pytest.mark.parametrize(
+    "previous, passes", [(200, True), (154, True), (153, False), (285, True), (286, False), (None, True)]
+)
 def test_volume_against_previous_refresh(make_drop, tmp_path, previous, passes):
     db, _ = landed(make_drop, tmp_path, "gp_events", event_rows(200))
     results = by_rule(validate_feed(db, "gp_events", EXTRACT.isoformat(), previous_rows=previous))

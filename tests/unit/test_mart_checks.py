@@ -1,6 +1,7 @@
 """Gate 2: the registry (seeds/mart_checks.csv) compiles, every check passes on hand-made marts that keep the
 contract, and each check fires, with its rows failing, on a table that breaks it. The compiled SQL is run
 directly (milliseconds); the Great Expectations suites built from it are run on a few cases at the end."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -12,8 +13,16 @@ from expectations.mart_checks import CHECK_TYPES, load_registry, table_query, ta
 
 REGISTRY = load_registry()
 PEOPLE = 2000  # above every share check's min_population
-FLAGS = ["bp_above_target", "possible_undiagnosed_hypertension", "lipids_untreated", "af_not_anticoagulated",
-         "hba1c_above_target", "non_diabetic_hyperglycaemia", "current_smoker", "obesity"]
+FLAGS = [
+    "bp_above_target",
+    "possible_undiagnosed_hypertension",
+    "lipids_untreated",
+    "af_not_anticoagulated",
+    "hba1c_above_target",
+    "non_diabetic_hyperglycaemia",
+    "current_smoker",
+    "obesity",
+]
 
 
 def clean_marts(con, people: int = PEOPLE) -> None:
@@ -78,18 +87,28 @@ def failing(con, registry=REGISTRY) -> dict[str, int]:
 
 def test_registry_is_complete_and_every_type_is_used():
     assert {c.check_type for c in REGISTRY} == set(CHECK_TYPES)
-    assert set(tables(REGISTRY)) == {"target_lists", "target_list_summary", "pathway_status", "person_risk",
-                                     "reversible_risk", "core20plus5_indicators"}
+    assert set(tables(REGISTRY)) == {
+        "target_lists",
+        "target_list_summary",
+        "pathway_status",
+        "person_risk",
+        "reversible_risk",
+        "core20plus5_indicators",
+    }
     assert all(c.severity in ("block", "warn") and c.description and c.source for c in REGISTRY)
 
 
 def test_registry_rejects_a_row_it_cannot_compile(tmp_path):
     bad = tmp_path / "mart_checks.csv"
-    header = "check_id,table_name,check_type,column_names,parameters,filter_column,filter_value,min_value,max_value," \
-             "min_population,severity,description,source\n"
-    bad.write_text(header + "x,person_risk,no_such_type,risk_tier,,,,,,,block,d,s\n"
-                            "y,person_risk,value_between,risk_score,,,,,,,fatal,d,s\n")
-    with pytest.raises(ValueError, match="x: unknown check_type.*y: severity 'fatal'.*y: value_between needs"):
+    header = (
+        "check_id,table_name,check_type,column_names,parameters,filter_column,filter_value,min_value,max_value,"
+        "min_population,severity,description,source\n"
+    )
+    bad.write_text(
+        header + "x,person_risk,no_such_type,risk_tier,,,,,,,block,d,s\n"
+        "y,person_risk,value_between,risk_score,,,,,,,fatal,d,s\n"
+    )
+    with pytest.raises(ValueError, match=r"x: unknown check_type.*y: severity 'fatal'.*y: value_between needs"):
         load_registry(bad)
 
 
@@ -99,43 +118,73 @@ def test_every_check_passes_on_marts_that_keep_the_contract(con):
 
 BREAKAGES = {
     "target_lists_one_row_per_person_per_list": (
-        "INSERT INTO marts.target_lists SELECT * FROM marts.target_lists LIMIT 3", 3),
+        "INSERT INTO marts.target_lists SELECT * FROM marts.target_lists LIMIT 3",
+        3,
+    ),
     "target_lists_reasons_and_action": (
         "UPDATE marts.target_lists SET reasons = ' ' WHERE person_id IN (SELECT person_id FROM marts.target_lists "
-        "WHERE list_name = 'hypertension_red' LIMIT 1) AND list_name = 'hypertension_red'", 1),
+        "WHERE list_name = 'hypertension_red' LIMIT 1) AND list_name = 'hypertension_red'",
+        1,
+    ),
     "target_lists_own_neighbourhood": (
         "UPDATE marts.target_lists SET neighbourhood = 'Elsewhere' WHERE list_name = 'your_healthier_futures' "
-        "AND person_id IN (SELECT person_id FROM marts.target_lists LIMIT 2)", 2),
+        "AND person_id IN (SELECT person_id FROM marts.target_lists LIMIT 2)",
+        2,
+    ),
     "target_lists_size_share": (  # 30% of the registered population on one list (max 25%)
         f"INSERT INTO marts.target_lists SELECT 'waiting_well', neighbourhood, practice_code, person_id, 1, 'r', "
-        f"'a', true FROM marts.person LIMIT {int(PEOPLE * 0.3)}", 1),
+        f"'a', true FROM marts.person LIMIT {int(PEOPLE * 0.3)}",
+        1,
+    ),
     "target_list_summary_one_row_per_list_practice": (
-        "INSERT INTO marts.target_list_summary SELECT * FROM marts.target_list_summary LIMIT 1", 1),
+        "INSERT INTO marts.target_list_summary SELECT * FROM marts.target_list_summary LIMIT 1",
+        1,
+    ),
     "target_list_summary_new_within_size": (
-        "UPDATE marts.target_list_summary SET new_since_last = list_size + 1 WHERE practice_code = 'D81001'", 2),
+        "UPDATE marts.target_list_summary SET new_since_last = list_size + 1 WHERE practice_code = 'D81001'",
+        2,
+    ),
     "pathway_status_one_row_per_person_per_pathway": (
-        "INSERT INTO marts.pathway_status SELECT * FROM marts.pathway_status LIMIT 4", 4),
+        "INSERT INTO marts.pathway_status SELECT * FROM marts.pathway_status LIMIT 4",
+        4,
+    ),
     "pathway_status_rag_allowed": ("UPDATE marts.pathway_status SET rag = 'Blue' WHERE person_id = 'p7'", 2),
     "pathway_status_reasons_and_next_action": (
-        "UPDATE marts.pathway_status SET next_action = NULL WHERE person_id = 'p7' AND pathway = 'diabetes'", 1),
-    "person_risk_one_row_per_person": ("INSERT INTO marts.person_risk SELECT * FROM marts.person_risk "
-                                       "WHERE risk_tier = 'Low' LIMIT 1", 1),
+        "UPDATE marts.pathway_status SET next_action = NULL WHERE person_id = 'p7' AND pathway = 'diabetes'",
+        1,
+    ),
+    "person_risk_one_row_per_person": (
+        "INSERT INTO marts.person_risk SELECT * FROM marts.person_risk WHERE risk_tier = 'Low' LIMIT 1",
+        1,
+    ),
     "person_risk_covers_registered_population": (
-        "DELETE FROM marts.person_risk WHERE person_id IN ('p1900', 'p1901')", 2),
+        "DELETE FROM marts.person_risk WHERE person_id IN ('p1900', 'p1901')",
+        2,
+    ),
     "person_risk_tier_allowed": ("UPDATE marts.person_risk SET risk_tier = 'very high' WHERE risk_rank = 1", 1),
     # 2.0% Very high (target 1% +/- 0.5) and 3.0% High (target 4%): two tiers out of bounds.
     "person_risk_tier_shares": ("UPDATE marts.person_risk SET risk_tier = 'Very high' WHERE risk_rank <= 40", 2),
     "reversible_risk_one_row_per_person": (
-        "INSERT INTO marts.reversible_risk SELECT * FROM marts.reversible_risk LIMIT 1", 1),
+        "INSERT INTO marts.reversible_risk SELECT * FROM marts.reversible_risk LIMIT 1",
+        1,
+    ),
     "reversible_risk_factor_count": (
-        "UPDATE marts.reversible_risk SET current_smoker = NOT current_smoker WHERE person_id IN ('p1', 'p2', 'p3')", 3),
+        "UPDATE marts.reversible_risk SET current_smoker = NOT current_smoker WHERE person_id IN ('p1', 'p2', 'p3')",
+        3,
+    ),
     "reversible_risk_tier_allowed": ("UPDATE marts.reversible_risk SET risk_tier = NULL WHERE person_id = 'p5'", 1),
     "core20plus5_indicators_percent_bounds": (
-        "UPDATE marts.core20plus5_indicators SET value = 100.5 WHERE value_unit = 'percent' AND NOT suppressed", 1),
+        "UPDATE marts.core20plus5_indicators SET value = 100.5 WHERE value_unit = 'percent' AND NOT suppressed",
+        1,
+    ),
     "core20plus5_indicators_per_1000_bounds": (
-        "UPDATE marts.core20plus5_indicators SET value = 1000.5 WHERE value_unit = 'per_1000'", 1),
+        "UPDATE marts.core20plus5_indicators SET value = 1000.5 WHERE value_unit = 'per_1000'",
+        1,
+    ),
     "core20plus5_indicators_numerator_within_denominator": (
-        "UPDATE marts.core20plus5_indicators SET numerator = 101 WHERE value_unit = 'percent' AND NOT suppressed", 1),
+        "UPDATE marts.core20plus5_indicators SET numerator = 101 WHERE value_unit = 'percent' AND NOT suppressed",
+        1,
+    ),
 }
 
 
@@ -151,9 +200,13 @@ def test_each_check_fires_on_the_table_that_breaks_it(con, check_id):
 
 
 def test_boundaries_pass_exactly_at_the_bound(con):
-    con.execute("UPDATE marts.core20plus5_indicators SET value = 100.0, numerator = denominator "
-                "WHERE value_unit = 'percent' AND NOT suppressed")
-    con.execute("UPDATE marts.core20plus5_indicators SET value = 1000.0, numerator = 1000 WHERE value_unit = 'per_1000'")
+    con.execute(
+        "UPDATE marts.core20plus5_indicators SET value = 100.0, numerator = denominator "
+        "WHERE value_unit = 'percent' AND NOT suppressed"
+    )
+    con.execute(
+        "UPDATE marts.core20plus5_indicators SET value = 1000.0, numerator = 1000 WHERE value_unit = 'per_1000'"
+    )
     # per_1000 indicators may count several events per person: numerator <= denominator is for percentages only
     assert failing(con) == {}
 
@@ -171,8 +224,10 @@ def test_share_checks_need_their_min_population():
     small = duckdb.connect()
     clean_marts(small, people=40)
     small.execute("UPDATE marts.person_risk SET risk_tier = 'Very high' WHERE risk_rank <= 10")  # 25%
-    small.execute("INSERT INTO marts.target_lists SELECT 'waiting_well', neighbourhood, practice_code, person_id, 1, "
-                  "'r', 'a', true FROM marts.person")  # 100% of people
+    small.execute(
+        "INSERT INTO marts.target_lists SELECT 'waiting_well', neighbourhood, practice_code, person_id, 1, "
+        "'r', 'a', true FROM marts.person"
+    )  # 100% of people
     assert failing(small) == {}
     lowered = [dataclasses.replace(c, min_population=40) if c.min_population else c for c in REGISTRY]
     assert failing(small, lowered) == {"person_risk_tier_shares": 4, "target_lists_size_share": 1}

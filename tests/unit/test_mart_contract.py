@@ -1,4 +1,5 @@
 """The published contract (contracts/marts.yaml) against the dbt models, the meta schema and architecture.md."""
+
 from __future__ import annotations
 
 import copy

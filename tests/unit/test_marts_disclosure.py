@@ -16,6 +16,7 @@ this year; a person aged 64 with one; 2 opted-out 70-year-olds with one; one of 
 period -> falls 65+: numerator 12 -> 10 (13 or 14 would round to 15), denominator 12 -> 10, value 100000.0;
 previous period numerator 1 -> suppressed.
 """
+
 from __future__ import annotations
 
 import csv
@@ -57,22 +58,40 @@ def _people() -> tuple[list[dict], list[tuple], list[tuple]]:
     for practice, (people, with_bp, opted_out) in CASE_FINDING_GROUPS.items():
         for i in range(people):
             number = nhs()
-            patients.append(dict(nhs_number=number, practice_code=practice, date_of_birth="1975-01-01",
-                                 lsoa_code=LSOA_CAMBRIDGE_DECILE_10, type1_opt_out=i < opted_out))
+            patients.append(
+                dict(
+                    nhs_number=number,
+                    practice_code=practice,
+                    date_of_birth="1975-01-01",
+                    lsoa_code=LSOA_CAMBRIDGE_DECILE_10,
+                    type1_opt_out=i < opted_out,
+                )
+            )
             if i < with_bp:
-                events += [(number, practice, "2023-05-01", SYSTOLIC, 128.0, "mmHg"),
-                           (number, practice, "2023-05-01", DIASTOLIC, 78.0, "mmHg")]
+                events += [
+                    (number, practice, "2023-05-01", SYSTOLIC, 128.0, "mmHg"),
+                    (number, practice, "2023-05-01", DIASTOLIC, 78.0, "mmHg"),
+                ]
 
     def faller(date_of_birth: str, opted_out: bool, admissions: list[str]) -> None:
         number = nhs()
-        patients.append(dict(nhs_number=number, practice_code=FALLS_PRACTICE, date_of_birth=date_of_birth,
-                             lsoa_code=LSOA_PETERBOROUGH_DECILE_1, type1_opt_out=opted_out))
+        patients.append(
+            dict(
+                nhs_number=number,
+                practice_code=FALLS_PRACTICE,
+                date_of_birth=date_of_birth,
+                lsoa_code=LSOA_PETERBOROUGH_DECILE_1,
+                type1_opt_out=opted_out,
+            )
+        )
         for k, admitted in enumerate(admissions):
-            spells.append((f"FALL-{number}-{k}", number, "RGN", admitted, admitted, "21", "S720", "W010;I10X", None, "19"))
+            spells.append(
+                (f"FALL-{number}-{k}", number, "RGN", admitted, admitted, "21", "S720", "W010;I10X", None, "19")
+            )
 
     for i in range(12):
         faller("1954-06-15", False, ["2024-09-01"] + (["2023-06-01"] if i == 0 else []))
-    faller("1960-06-15", False, ["2024-09-01"])   # 64 at admission and at the period end
+    faller("1960-06-15", False, ["2024-09-01"])  # 64 at admission and at the period end
     faller("1954-06-15", True, ["2024-09-01"])
     faller("1954-06-15", True, ["2024-10-01"])
     return patients, events, spells
@@ -86,11 +105,17 @@ def built(tmp_path_factory):
     create_raw(db_path, extra_gp_patients=patients)
     con = duckdb.connect(str(db_path))
     try:
-        con.executemany("insert into raw.gp_events (nhs_number, practice_code, event_date, snomed_code, value, unit) "
-                        "values (?, ?, ?, ?, ?, ?)", events)
-        con.executemany("insert into raw.sus_apc_spells (spell_id, nhs_number, provider_code, admission_date, "
-                        "discharge_date, admission_method, primary_diagnosis_icd10, secondary_diagnoses_icd10, "
-                        "primary_procedure_opcs4, discharge_destination) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", spells)
+        con.executemany(
+            "insert into raw.gp_events (nhs_number, practice_code, event_date, snomed_code, value, unit) "
+            "values (?, ?, ?, ?, ?, ?)",
+            events,
+        )
+        con.executemany(
+            "insert into raw.sus_apc_spells (spell_id, nhs_number, provider_code, admission_date, "
+            "discharge_date, admission_method, primary_diagnosis_icd10, secondary_diagnoses_icd10, "
+            "primary_procedure_opcs4, discharge_destination) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            spells,
+        )
     finally:
         con.close()
     result = run_dbt(db_path, work, "build", "--exclude-resource-type", "unit_test")
@@ -99,23 +124,30 @@ def built(tmp_path_factory):
     return db_path
 
 
-def _indicator_row(db_path: Path, indicator: str, level: str, code: str, breakdown: str = "all",
-                   value: str = "All") -> tuple | None:
-    rows = query(db_path, f"""
+def _indicator_row(
+    db_path: Path, indicator: str, level: str, code: str, breakdown: str = "all", value: str = "All"
+) -> tuple | None:
+    rows = query(
+        db_path,
+        f"""
         select numerator, denominator, value, suppressed from marts.core20plus5_indicators
         where indicator_id = '{indicator}' and geography_level = '{level}' and geography_code = '{code}'
-          and breakdown = '{breakdown}' and breakdown_value = '{value}'""")
+          and breakdown = '{breakdown}' and breakdown_value = '{value}'""",
+    )
     assert len(rows) <= 1
     return rows[0] if rows else None
 
 
-@pytest.mark.parametrize("practice, expected", [
-    ("D81014", (None, None, None, True)),        # 3 / 3: suppressed
-    ("D81057", (10, 10, 100.0, False)),           # 8 / 8 -> 10 / 10
-    ("D81002", (10, 15, 66.7, False)),            # 12 / 13 -> 10 / 15, value from the rounded counts
-    ("D81030", (None, None, None, True)),         # 3 / 20: a small numerator suppresses the row
-    ("D81021", (10, 10, 100.0, False)),           # 16 people, 6 opted out -> 10 / 10
-])
+@pytest.mark.parametrize(
+    "practice, expected",
+    [
+        ("D81014", (None, None, None, True)),  # 3 / 3: suppressed
+        ("D81057", (10, 10, 100.0, False)),  # 8 / 8 -> 10 / 10
+        ("D81002", (10, 15, 66.7, False)),  # 12 / 13 -> 10 / 15, value from the rounded counts
+        ("D81030", (None, None, None, True)),  # 3 / 20: a small numerator suppresses the row
+        ("D81021", (10, 10, 100.0, False)),  # 16 people, 6 opted out -> 10 / 10
+    ],
+)
 def test_practice_suppression_and_rounding(built, practice, expected):
     assert _indicator_row(built, "htn_case_finding", "practice", practice) == expected
 
@@ -132,43 +164,61 @@ def test_pcn_and_breakdowns_follow_the_same_rule(built):
 
 
 def test_type1_opt_outs_in_person_mart_but_not_in_aggregates(built):
-    rows = query(built, """
+    rows = query(
+        built,
+        """
         select c.type1_opt_out, count(*), sum(case when c.htn_case_finding_denominator then 1 else 0 end)
         from marts.core20plus5_person as c inner join marts.person as p on c.person_id = p.person_id
-        where p.practice_code = 'D81021' group by c.type1_opt_out order by 1""")
+        where p.practice_code = 'D81021' group by c.type1_opt_out order by 1""",
+    )
     assert rows == [(False, 10, 10), (True, 6, 6)]
     # ICB totals equal the opt-out-free person counts, rounded.
-    unrounded = query(built, """
+    unrounded = query(
+        built,
+        """
         select sum(case when htn_case_finding_denominator then 1 else 0 end),
                sum(case when htn_case_finding_numerator then 1 else 0 end)
-        from marts.core20plus5_person where not type1_opt_out""")[0]
+        from marts.core20plus5_person where not type1_opt_out""",
+    )[0]
     numerator, denominator, _, suppressed = _indicator_row(built, "htn_case_finding", "icb", "QUE")
     assert not suppressed
     assert denominator == 5 * int(unrounded[0] / 5 + 0.5) and numerator == 5 * int(unrounded[1] / 5 + 0.5)
 
 
 def test_bcf_falls_rounding_suppression_and_opt_outs(built):
-    rows = {r[0]: r[1:] for r in query(built, """
+    rows = {
+        r[0]: r[1:]
+        for r in query(
+            built,
+            """
         select period_offset_years, numerator, denominator, value, suppressed from marts.bcf_metrics
-        where metric_id = 'emergency_admissions_falls_65plus' and la_code = 'E06000031'""")}
+        where metric_id = 'emergency_admissions_falls_65plus' and la_code = 'E06000031'""",
+        )
+    }
     assert rows[0] == (10, 10, 100000.0, False)  # 12 falls 65+ (not the 64-year-old, not the 2 opt-outs)
-    assert rows[1] == (None, None, None, True)   # one fall in the previous period
-    units = query(built, """
+    assert rows[1] == (None, None, None, True)  # one fall in the previous period
+    units = query(
+        built,
+        """
         select count(*) from intermediate.int_indicators__bcf_units as u
         inner join intermediate.int_indicators__bcf_periods as p on u.period = p.period
         where u.metric_id = 'emergency_admissions_falls_65plus' and p.period_offset_years = 0
-          and u.la_code = 'E06000031'""")
+          and u.la_code = 'E06000031'""",
+    )
     assert units == [(12,)]
 
 
 def test_no_published_count_discloses(built):
     for table, key in (("core20plus5_indicators", "indicator_id"), ("bcf_metrics", "metric_id")):
-        bad = query(built, f"""
+        bad = query(
+            built,
+            f"""
             select {key}, numerator, denominator, value, suppressed from marts.{table}
             where (numerator between 1 and 7) or (denominator between 1 and 7)
                or numerator % 5 <> 0 or denominator % 5 <> 0
                or (suppressed and (numerator is not null or denominator is not null or value is not null))
-               or (not suppressed and (numerator is null or denominator is null))""")
+               or (not suppressed and (numerator is null or denominator is null))""",
+        )
         assert bad == [], table
         assert query(built, f"select count(*) from marts.{table} where suppressed")[0][0] > 0, table
 
@@ -181,15 +231,31 @@ def test_every_indicator_has_person_columns_and_aggregate_rows(built):
         identifiers = SPEC.read_text().split("- Core20PLUS5 indicator ids", 1)[1].split("- Reversible-risk", 1)[0]
         spec_ids = set(re.findall(r"`([a-z0-9_]+)`", identifiers)) - {"core20plus5_person"}
         assert spec_ids <= set(definitions), sorted(spec_ids - set(definitions))
-    columns = {r[0] for r in query(built, "select column_name from information_schema.columns "
-                                          "where table_schema = 'marts' and table_name = 'core20plus5_person'")}
+    columns = {
+        r[0]
+        for r in query(
+            built,
+            "select column_name from information_schema.columns "
+            "where table_schema = 'marts' and table_name = 'core20plus5_person'",
+        )
+    }
     for indicator_id in definitions:
         assert {f"{indicator_id}_denominator", f"{indicator_id}_numerator"} <= columns, indicator_id
-    units = dict(query(built, "select distinct indicator_id, counting_unit from intermediate.int_indicators__person_long"))
+    units = dict(
+        query(built, "select distinct indicator_id, counting_unit from intermediate.int_indicators__person_long")
+    )
     for indicator_id, unit in units.items():
         assert unit == definitions[indicator_id]["counting_unit"], indicator_id
     # htn_case_finding has rows at every geography level and breakdown.
-    combos = set(query(built, "select distinct geography_level, breakdown from marts.core20plus5_indicators "
-                              "where indicator_id = 'htn_case_finding'"))
-    assert combos == {(g, b) for g in ("practice", "pcn", "neighbourhood", "place", "icb")
-                      for b in ("all", "imd_quintile", "ethnicity_group", "sex", "age_band", "core20")}
+    combos = set(
+        query(
+            built,
+            "select distinct geography_level, breakdown from marts.core20plus5_indicators "
+            "where indicator_id = 'htn_case_finding'",
+        )
+    )
+    assert combos == {
+        (g, b)
+        for g in ("practice", "pcn", "neighbourhood", "place", "icb")
+        for b in ("all", "imd_quintile", "ethnicity_group", "sex", "age_band", "core20")
+    }

@@ -1,4 +1,5 @@
 """The pseudonym key fails closed: production needs a strong key; an unknown environment is refused."""
+
 from __future__ import annotations
 
 import pytest

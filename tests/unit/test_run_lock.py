@@ -1,4 +1,5 @@
 """One refresh per warehouse for the whole run: a second one is refused at once, and a killed run leaves no lock."""
+
 from __future__ import annotations
 
 import signal

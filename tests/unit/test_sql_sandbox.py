@@ -1,4 +1,5 @@
 """`phm sql` and every reader open the warehouse read-only AND sandboxed: each way out is refused."""
+
 from __future__ import annotations
 
 import duckdb
@@ -25,17 +26,20 @@ def warehouse(tmp_path):
     return path
 
 
-@pytest.mark.parametrize("statement", [
-    "COPY (SELECT * FROM restricted.person_identity) TO '{tmp}/x.csv'",
-    "SELECT * FROM read_csv('/etc/passwd')",
-    "ATTACH '{tmp}/other.duckdb' AS other (READ_WRITE)",
-    "ATTACH '{tmp}/other.duckdb' AS other (READ_ONLY)",
-    "COPY (SELECT 1) TO '{tmp}/other.duckdb'",
-    "INSTALL httpfs",
-    "LOAD httpfs",
-    "SET enable_external_access = true",
-    "CREATE TABLE marts.x AS SELECT 1",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "COPY (SELECT * FROM restricted.person_identity) TO '{tmp}/x.csv'",
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "ATTACH '{tmp}/other.duckdb' AS other (READ_WRITE)",
+        "ATTACH '{tmp}/other.duckdb' AS other (READ_ONLY)",
+        "COPY (SELECT 1) TO '{tmp}/other.duckdb'",
+        "INSTALL httpfs",
+        "LOAD httpfs",
+        "SET enable_external_access = true",
+        "CREATE TABLE marts.x AS SELECT 1",
+    ],
+)
 def test_every_way_out_is_refused(warehouse, tmp_path, statement):
     con = open_reader(warehouse)
     try:
@@ -50,8 +54,9 @@ def test_every_way_out_is_refused(warehouse, tmp_path, statement):
 
 
 def test_queries_still_work_and_data_is_never_read_as_markup(warehouse):
-    result = CliRunner().invoke(app, ["sql", "SELECT person_id, odd_text FROM marts.person", "--warehouse",
-                                      str(warehouse)])
+    result = CliRunner().invoke(
+        app, ["sql", "SELECT person_id, odd_text FROM marts.person", "--warehouse", str(warehouse)]
+    )
     assert result.exit_code == 0, result.output
     assert "[/]" in result.output
 
@@ -65,7 +70,8 @@ def test_refresh_never_generates_into_a_configured_landing_zone(tmp_path, monkey
     landing = tmp_path / "landing"
     landing.mkdir()
     monkeypatch.setenv("PHM_LANDING_DIR", str(landing))
-    result = CliRunner().invoke(app, ["refresh", "--warehouse", str(tmp_path / "wh" / "phm.duckdb"),
-                                      "--extract-date", "2026-11-25"])
+    result = CliRunner().invoke(
+        app, ["refresh", "--warehouse", str(tmp_path / "wh" / "phm.duckdb"), "--extract-date", "2026-11-25"]
+    )
     assert result.exit_code == 1 and "nothing to refresh" in result.output
     assert list(landing.iterdir()) == []

@@ -1,5 +1,6 @@
 """Sign-in credentials and the export audit log: no plain-text password is stored, a wrong password or unknown
 user is refused, and concurrent exports append whole records."""
+
 from __future__ import annotations
 
 import json
@@ -49,9 +50,17 @@ def test_audit_records_every_concurrent_export_whole(tmp_path):
     log = tmp_path / "audit" / "exports.jsonl"
 
     def export(i):
-        audit.record_export(log, user=f"user{i}", channel="web", neighbourhood="Wisbech Neighbourhood",
-                            list_name="your_healthier_futures", filters={"practice": "D81001", "note": "x" * 5000},
-                            rows=i, identifiable=True, run_id="run-1")
+        audit.record_export(
+            log,
+            user=f"user{i}",
+            channel="web",
+            neighbourhood="Wisbech Neighbourhood",
+            list_name="your_healthier_futures",
+            filters={"practice": "D81001", "note": "x" * 5000},
+            rows=i,
+            identifiable=True,
+            run_id="run-1",
+        )
 
     threads = [threading.Thread(target=export, args=(i,)) for i in range(20)]
     for t in threads:

@@ -1,4 +1,5 @@
 """Where things live by default, relative to the project root unless given as absolute paths."""
+
 from __future__ import annotations
 
 import os

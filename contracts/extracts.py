@@ -3,19 +3,27 @@
 One loader for everything that needs a feed's shape: the generator writes it, ingest checks it, the gates
 derive their rules from it.
 """
+
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
 
-CONTRACT_PATH = Path(__file__).resolve().parent.parent / "contracts" / "extracts.yaml"
+CONTRACT_PATH = Path(__file__).resolve().parent / "extracts.yaml"
 
 # contract type -> DuckDB SQL type
-SQL_TYPES = {"string": "VARCHAR", "date": "DATE", "timestamp": "TIMESTAMP", "int": "INTEGER", "double": "DOUBLE", "bool": "BOOLEAN"}
+SQL_TYPES = {
+    "string": "VARCHAR",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "int": "INTEGER",
+    "double": "DOUBLE",
+    "bool": "BOOLEAN",
+}
 
 
 @dataclass(frozen=True)
@@ -48,14 +56,13 @@ class Feed:
         raise KeyError(f"{self.name} has no column {name!r}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_contract(path: Path = CONTRACT_PATH) -> dict[str, Feed]:
     doc = yaml.safe_load(Path(path).read_text())
     feeds = {}
     for name, spec in doc["feeds"].items():
         cols = tuple(
-            Column(cname, c["type"], bool(c["nullable"]), c.get("codes"))
-            for cname, c in spec["columns"].items()
+            Column(cname, c["type"], bool(c["nullable"]), c.get("codes")) for cname, c in spec["columns"].items()
         )
         for c in cols:
             if c.type not in SQL_TYPES:

@@ -1,0 +1,1 @@
+"""The fixed contracts other tools rely on (source feeds, published marts) and their loader: the lowest layer."""
