@@ -23,7 +23,7 @@ def build_definitions(settings: RefreshSettings | None = None) -> dg.Definitions
         asset_checks=[*gate1_checks, gate2_marts],
         jobs=[nightly_refresh],
         schedules=[nightly_refresh_schedule],
-        resources={"settings": settings or RefreshSettings.from_env(), "dbt": dbt_resource()},
+        resources={"settings": settings or RefreshSettings(), "dbt": dbt_resource()},
     )
 
 

@@ -3,8 +3,14 @@ blocking gate-1 check on every feed, dbt tests as checks, and publish downstream
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
+
 import dagster as dg
 
+from assets.paths import PROJECT_ROOT
 from contracts.extracts import load_contract
 from orchestration.definitions import defs
 
@@ -40,7 +46,7 @@ def test_every_feed_has_a_blocking_gate1_check():
 
 def test_publish_reads_the_manifest_dagster_dbt_loads():
     from assets.dbt_results import MANIFEST_PATH
-    from orchestration.dbt import dbt_project
+    from orchestration.dbt_project import dbt_project
 
     assert dbt_project.manifest_path == MANIFEST_PATH  # else publish would expect tests the build never ran
 
@@ -62,3 +68,27 @@ def test_every_gate2_mart_has_a_blocking_check_upstream_of_publish():
         k.to_user_string() for k in defs.resolve_asset_graph().get(dg.AssetKey(["warehouse", "published"])).parent_keys
     }
     assert gate2 <= publish_parents
+
+
+def test_importing_the_project_runs_no_process_and_sets_no_environment():
+    """No side effects at import: no dbt run (parse or otherwise), no environment variable set. (Libraries may
+    start harmless probes at import, e.g. `file -b` for the platform, so only dbt is refused.)"""
+    probe = textwrap.dedent(
+        """
+        import os, subprocess
+        popen = subprocess.Popen
+        def refuse_dbt(args, *rest, **kwargs):
+            if "dbt" in os.path.basename(str(args[0] if isinstance(args, (list, tuple)) else args).split()[0]):
+                raise AssertionError(f"dbt was started at import: {args}")
+            return popen(args, *rest, **kwargs)
+        subprocess.Popen = refuse_dbt
+        before = dict(os.environ)
+        import orchestration.definitions, phm.cli, phm.refresh, phm.web.app, assets.publish, synthetic
+        ours = ("PHM_", "DBT_", "DAGSTER_")  # polars sets its allocator's variable at import: not ours
+        changed = {k for k in set(before) | set(os.environ) if before.get(k) != os.environ.get(k) and k.startswith(ours)}
+        assert not changed, f"environment changed at import: {sorted(changed)}"
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PHM_", "DBT_", "DAGSTER_"))}
+    done = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
