@@ -79,6 +79,20 @@ class Drop:
         raise FeedError(feed, "missing_feed", f"no {feed}.parquet or {feed}.csv in {self.path}")
 
 
+def complete_drop_dates(landing_dir: Path) -> list[date]:
+    """Extract dates of the drops whose manifest.json has landed (written last, so the drop is complete), oldest
+    first."""
+    dates = []
+    for folder in Path(landing_dir).glob("????-??-??"):
+        try:
+            extract_date = date.fromisoformat(folder.name)
+        except ValueError:
+            continue
+        if (folder / "manifest.json").is_file():
+            dates.append(extract_date)
+    return sorted(dates)
+
+
 def check_against_manifest(drop: Drop, feed: str, path: Path) -> dict:
     entry = drop.manifest.get("feeds", {}).get(feed)
     if entry is None:

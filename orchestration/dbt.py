@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliInvocation, DbtCliResource, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliInvocation,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
 
 from assets import dbt_results
 from assets.paths import DBT_PROJECT_DIR
@@ -46,6 +53,36 @@ class PhmDbtTranslator(DagsterDbtTranslator):
             return "reference"
         layer = dbt_resource_props.get("fqn", [None, None])[1]
         return layer if layer in ("staging", "intermediate", "marts") else "marts"
+
+    def get_asset_check_spec(
+        self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        return spec._replace(description=describe_dbt_test(manifest["nodes"][unique_id]))
+
+
+def describe_dbt_test(test: Mapping[str, Any]) -> str:
+    """What a dbt test checks, for the Dagster UI: its own description, else its kind, column and arguments,
+    then whether it blocks publishing (severity error) or warns."""
+    if test.get("description"):
+        what = test["description"]
+    else:
+        metadata = test.get("test_metadata") or {}
+        kind = metadata.get("name") or "singular test"
+        column = f" on {test['column_name']}" if test.get("column_name") else ""
+        arguments = "; ".join(
+            f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
+            for k, v in sorted((metadata.get("kwargs") or {}).items())
+            if k not in ("model", "column_name") and not str(v).startswith("{{")
+        )
+        what = f"dbt {kind}{column}" + (f" ({arguments})" if arguments else "")
+    config = test.get("config") or {}
+    severity = str(config.get("severity") or "error").lower()
+    consequence = "blocks publishing when it fails" if severity == "error" else "warns only"
+    where = f", rows where {config['where']}" if config.get("where") else ""
+    return f"{what}{where}; {consequence}."
 
 
 TRANSLATOR = PhmDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
