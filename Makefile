@@ -11,7 +11,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 export DAGSTER_DISABLE_TELEMETRY := 1
 
-.PHONY: setup refresh test lint dev clean
+.PHONY: setup refresh test lint dq-report dev clean
 
 setup: $(STAMP) $(MANIFEST) $(CHROMIUM)
 
@@ -52,6 +52,17 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	@echo "mypy: not yet clean (issue 14 in progress)"
+
+# CI's data-quality report: a small synthetic refresh reported into artifacts/dq-report (CI keeps the folder).
+# Fails when the refresh is blocked (the report then shows the blocked build) or a blocking check failed.
+CI_REFRESH := artifacts/ci-refresh
+dq-report: $(STAMP) $(MANIFEST)
+	rm -rf $(CI_REFRESH) artifacts/dq-report
+	$(BIN)/phm generate --patients 2000 --extract-date 2026-10-31 --out $(CI_REFRESH)/landing
+	$(BIN)/phm refresh --landing $(CI_REFRESH)/landing --warehouse $(CI_REFRESH)/warehouse/phm.duckdb || { \
+		$(BIN)/phm dq-report --out artifacts/dq-report \
+			--warehouse "$$(ls -t $(CI_REFRESH)/warehouse/.build/*.duckdb | head -1)"; exit 1; }
+	$(BIN)/phm dq-report --warehouse $(CI_REFRESH)/warehouse/phm.duckdb --out artifacts/dq-report --fail-on-blocking
 
 dev: $(STAMP)
 	$(BIN)/dagster dev -w workspace.yaml
