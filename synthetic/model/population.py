@@ -10,7 +10,7 @@ in the supported range sees about `patients` registered people plus the recently
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -20,9 +20,7 @@ from ..core.nhs_number import make_nhs_numbers
 from ..core.parameters import array, param
 from ..core.randomness import stream_rng
 from ..core.reference import DISTRICTS, geography
-
-if TYPE_CHECKING:  # conditions imports this module; the type only, so no import cycle at run time
-    from .conditions import Clinical
+from .clinical import Clinical
 
 # rates and shares: synthetic/parameters.yaml (population.*), each with its source
 AGE_BAND_PCT = array("population.age_band_pct")
