@@ -18,7 +18,7 @@ from assets.paths import DBT_PROJECT_DIR
 from assets.risk_validation import VALIDATION_SELECTOR
 from expectations.results import CheckResult
 
-# The manifest dagster-dbt loads (prepared by `make setup` / orchestration.dbt), hence the tests a build runs.
+# The manifest dagster-dbt loads (prepared by `make setup`, see orchestration/dbt_project.py), hence the tests a build runs.
 MANIFEST_PATH = DBT_PROJECT_DIR / "target" / "manifest.json"
 # The nightly build is the whole project but the risk validation, which runs in the prior-year rebuild
 # (orchestration/dbt.py: @dbt_assets(exclude=...), so the build and publish read the selection from here).

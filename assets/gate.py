@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from assets.sql_text import sql_string
 from contracts.extracts import Feed
 from expectations.rules import GATE_REF, SEEDS, row_rules
 
@@ -32,7 +33,7 @@ def write_gate_reference(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {GATE_REF}")
     con.execute(
         f"CREATE OR REPLACE TABLE {GATE_REF}.practice_map AS "
-        f"SELECT practice_code FROM read_csv('{SEEDS / 'practice_map.csv'}', header = true, all_varchar = true)"
+        f"SELECT practice_code FROM read_csv({sql_string(SEEDS / 'practice_map.csv')}, header = true, all_varchar = true)"
     )
     with open(SEEDS / "codelists" / "codelist_concepts.csv", newline="") as f:
         concepts = list(csv.DictReader(f))
@@ -44,9 +45,9 @@ def write_gate_reference(con: duckdb.DuckDBPyConnection) -> None:
             r = ranges[c["concept"]]
             path = SEEDS / "codelists" / f"{c['file']}.csv"
             selects.append(
-                f"SELECT CAST({c['code_column']} AS VARCHAR) AS code, '{c['concept']}' AS concept, "
+                f"SELECT CAST({c['code_column']} AS VARCHAR) AS code, {sql_string(c['concept'])} AS concept, "
                 f"{float(r['min_value'])} AS min_value, {float(r['max_value'])} AS max_value "
-                f"FROM read_csv('{path}', header = true, all_varchar = true)"
+                f"FROM read_csv({sql_string(path)}, header = true, all_varchar = true)"
             )
     missing = set(ranges) - {c["concept"] for c in concepts}
     if missing:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from assets.sql_text import sql_string
 from contracts.extracts import Feed, file_sha256
 
 # Parquet physical types accepted for each contract type (a narrower integer or float is not a mistype).
@@ -78,6 +79,20 @@ class Drop:
         raise FeedError(feed, "missing_feed", f"no {feed}.parquet or {feed}.csv in {self.path}")
 
 
+def complete_drop_dates(landing_dir: Path) -> list[date]:
+    """Extract dates of the drops whose manifest.json has landed (written last, so the drop is complete), oldest
+    first."""
+    dates = []
+    for folder in Path(landing_dir).glob("????-??-??"):
+        try:
+            extract_date = date.fromisoformat(folder.name)
+        except ValueError:
+            continue
+        if (folder / "manifest.json").is_file():
+            dates.append(extract_date)
+    return sorted(dates)
+
+
 def check_against_manifest(drop: Drop, feed: str, path: Path) -> dict:
     entry = drop.manifest.get("feeds", {}).get(feed)
     if entry is None:
@@ -116,7 +131,7 @@ def _check_columns(feed: Feed, found: list[str]) -> None:
 
 
 def _load_parquet(con: duckdb.DuckDBPyConnection, feed: Feed, path: Path) -> None:
-    source = f"read_parquet('{path}')"
+    source = f"read_parquet({sql_string(path)})"
     try:
         described = _describe(con, f"SELECT * FROM {source}")
     except duckdb.Error as e:
@@ -146,9 +161,9 @@ def _load_csv(con: duckdb.DuckDBPyConnection, feed: Feed, path: Path) -> None:
     except (OSError, UnicodeDecodeError) as e:
         raise FeedError(feed.name, "unreadable", f"{path.name} is not a readable UTF-8 CSV file: {e}") from e
     _check_columns(feed, [h.strip() for h in header])
-    columns = "{" + ", ".join(f"'{h.strip()}': 'VARCHAR'" for h in header) + "}"
+    columns = "{" + ", ".join(f"{sql_string(h.strip())}: 'VARCHAR'" for h in header) + "}"
     source = (
-        f"read_csv('{path}', header = true, delim = ',', quote = '\"', escape = '\"', "
+        f"read_csv({sql_string(path)}, header = true, delim = ',', quote = '\"', escape = '\"', "
         f"auto_detect = false, columns = {columns})"
     )
     try:

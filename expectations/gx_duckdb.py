@@ -9,13 +9,13 @@ pinned in pyproject.toml and tests/unit/test_gx_duckdb.py fails if the behaviour
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-
 import great_expectations as gx
 from great_expectations.data_context.data_context.ephemeral_data_context import EphemeralDataContext
-from great_expectations.data_context.types.base import ProgressBarsConfig
+from great_expectations.data_context.types.base import (
+    DataContextConfig,
+    InMemoryStoreBackendDefaults,
+    ProgressBarsConfig,
+)
 from great_expectations.datasource.fluent import SQLDatasource
 from great_expectations.execution_engine import sqlalchemy_execution_engine as _engine
 
@@ -26,14 +26,23 @@ class _DuckDBDialect(str):
     value = "duckdb"
 
 
-if not any(getattr(d, "value", None) == "duckdb" for d in _engine._PERSISTED_CONNECTION_DIALECTS):
-    # GX's constant is inferred as a fixed 4-tuple of GXSqlDialect; extending it with a stand-in is the patch
-    _engine._PERSISTED_CONNECTION_DIALECTS = (*_engine._PERSISTED_CONNECTION_DIALECTS, _DuckDBDialect("duckdb"))  # type: ignore[assignment]
+def keep_duckdb_connections() -> None:
+    """Adds DuckDB to the dialects GX keeps one connection for (once; when a context is made, not at import)."""
+    if not any(getattr(d, "value", None) == "duckdb" for d in _engine._PERSISTED_CONNECTION_DIALECTS):
+        # GX's constant is inferred as a fixed 4-tuple of GXSqlDialect; extending it with a stand-in is the patch
+        _engine._PERSISTED_CONNECTION_DIALECTS = (*_engine._PERSISTED_CONNECTION_DIALECTS, _DuckDBDialect("duckdb"))  # type: ignore[assignment]
 
 
 def duckdb_context(database_path: str, datasource_name: str = "build") -> tuple[EphemeralDataContext, SQLDatasource]:
-    """An ephemeral GX context with one SQL datasource on the DuckDB file (opened read-only)."""
-    context = gx.get_context(mode="ephemeral")
+    """An ephemeral GX context with one SQL datasource on the DuckDB file (opened read-only); it sends no usage
+    statistics (patient-data pipeline), set in its own configuration rather than the process environment."""
+    keep_duckdb_connections()
+    context = gx.get_context(
+        mode="ephemeral",
+        project_config=DataContextConfig(
+            analytics_enabled=False, store_backend_defaults=InMemoryStoreBackendDefaults()
+        ),
+    )
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     # GX's sources.pyi omits SQLDatasource's `kwargs` field from add_sql, which the runtime accepts
     datasource = context.data_sources.add_sql(  # type: ignore[call-arg]

@@ -202,9 +202,9 @@ def published_warehouse_asset(upstream: list[dg.AssetKey]):
                 run_reference_date(settings, context.run_id),
                 drop.manifest.get("generator"),
                 started,
-                storage_version=settings.storage_version,
+                storage_version=settings.storage,
             )
-            exports = export_tables(settings.warehouse, context.run_id, settings.export_patient_level)
+            exports = export_tables(settings.warehouse, context.run_id, settings.exports_patient_level)
         release_run_lock(settings.warehouse)
         return dg.MaterializeResult(
             metadata={

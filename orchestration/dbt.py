@@ -1,12 +1,10 @@
-"""dbt wiring: the project, the translator (asset keys = schema + model, groups by layer) and the dbt assets.
+"""dbt wiring: the translator (asset keys = schema + model, groups by layer) and the dbt assets.
 
-dagster-dbt needs dbt's manifest.json at import time. `make setup` prepares it (`python -m orchestration.dbt
---prepare`), and importing this module prepares it when it is missing, so an in-process run never starts
-without one.
+The manifest dagster-dbt loads here is prepared by setup (orchestration/dbt_project.py says how); importing this
+module runs nothing.
 """
 
 import json
-import os
 import sys
 import time
 from collections.abc import Mapping
@@ -15,20 +13,22 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import (
+    DagsterDbtTranslator,
+    DagsterDbtTranslatorSettings,
+    DbtCliInvocation,
+    DbtCliResource,
+    DbtProject,
+    dbt_assets,
+)
 
 from assets import dbt_results
-from assets.paths import DBT_PROJECT_DIR, PROJECT_ROOT
+from assets.paths import DBT_PROJECT_DIR
 from assets.risk_validation import prior_rebuild_args, record_risk_validation
 from assets.run_meta import connect, record_checks, record_stage
 from orchestration.assets import run_reference_date
+from orchestration.dbt_project import dbt_for_build_file, dbt_project
 from orchestration.resources import RefreshSettings
-
-SEEDS_DIR = PROJECT_ROOT / "seeds"
-
-os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
 def dbt_executable() -> str:
@@ -39,30 +39,6 @@ def dbt_executable() -> str:
 
 def dbt_resource() -> DbtCliResource:
     return DbtCliResource(project_dir=dbt_project, profiles_dir=str(DBT_PROJECT_DIR), dbt_executable=dbt_executable())
-
-
-def prepare() -> None:
-    """dbt parse into the project's target path: writes the manifest.json dagster-dbt loads."""
-    dbt_resource().cli(["--quiet", "parse"], target_path=dbt_project.target_path).wait()
-
-
-def manifest_is_stale() -> bool:
-    """The manifest is older than a model, macro, seed or project file: dagster-dbt would map events wrongly."""
-    if not dbt_project.manifest_path.exists():
-        return True
-    built = dbt_project.manifest_path.stat().st_mtime
-    sources = [
-        p
-        for folder in (DBT_PROJECT_DIR / "models", DBT_PROJECT_DIR / "macros", SEEDS_DIR)
-        for p in folder.rglob("*")
-        if p.suffix in (".sql", ".yml", ".csv")
-    ]
-    sources += [DBT_PROJECT_DIR / "dbt_project.yml", DBT_PROJECT_DIR / "profiles.yml"]
-    return any(p.stat().st_mtime > built for p in sources)
-
-
-if manifest_is_stale():
-    prepare()
 
 
 class PhmDbtTranslator(DagsterDbtTranslator):
@@ -78,6 +54,36 @@ class PhmDbtTranslator(DagsterDbtTranslator):
         layer = dbt_resource_props.get("fqn", [None, None])[1]
         return layer if layer in ("staging", "intermediate", "marts") else "marts"
 
+    def get_asset_check_spec(
+        self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        return spec._replace(description=describe_dbt_test(manifest["nodes"][unique_id]))
+
+
+def describe_dbt_test(test: Mapping[str, Any]) -> str:
+    """What a dbt test checks, for the Dagster UI: its own description, else its kind, column and arguments,
+    then whether it blocks publishing (severity error) or warns."""
+    if test.get("description"):
+        what = test["description"]
+    else:
+        metadata = test.get("test_metadata") or {}
+        kind = metadata.get("name") or "singular test"
+        column = f" on {test['column_name']}" if test.get("column_name") else ""
+        arguments = "; ".join(
+            f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
+            for k, v in sorted((metadata.get("kwargs") or {}).items())
+            if k not in ("model", "column_name") and not str(v).startswith("{{")
+        )
+        what = f"dbt {kind}{column}" + (f" ({arguments})" if arguments else "")
+    config = test.get("config") or {}
+    severity = str(config.get("severity") or "error").lower()
+    consequence = "blocks publishing when it fails" if severity == "error" else "warns only"
+    where = f", rows where {config['where']}" if config.get("where") else ""
+    return f"{what}{where}; {consequence}."
+
 
 TRANSLATOR = PhmDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
@@ -91,9 +97,8 @@ def phm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, setti
     outcome (and every test that did not run) goes to meta.check_results, stage 'dbt', even when the build fails."""
     started = time.time()
     build_path = settings.build_path(context.run_id)
-    os.environ["PHM_BUILD_DB"] = str(build_path)  # read by dbt_project/profiles.yml
     dbt_vars = {"reference_date": run_reference_date(settings, context.run_id)}
-    invocation = dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context)
+    invocation = dbt_for_build_file(dbt, build_path).cli(["build", "--vars", json.dumps(dbt_vars)], context=context)
     try:
         yield from invocation.stream()
     finally:
@@ -105,7 +110,7 @@ def phm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, setti
     record_stage(build_path, context.run_id, "dbt_build", started)
 
 
-def record_test_results(build_path: Path, run_id: str, invocation) -> None:
+def record_test_results(build_path: Path, run_id: str, invocation: DbtCliInvocation) -> None:
     """dbt's run_results.json of this build against the tests of the manifest dagster-dbt loaded."""
     try:
         run_results = invocation.get_artifact("run_results.json")
@@ -129,9 +134,12 @@ def risk_validation(
 ) -> dg.MaterializeResult:
     started = time.time()
     build_path = settings.build_path(context.run_id)
-    os.environ["PHM_BUILD_DB"] = str(build_path)  # read by dbt_project/profiles.yml
     reference_date = date.fromisoformat(run_reference_date(settings, context.run_id))
-    prior = dbt.cli(["--quiet", *prior_rebuild_args(reference_date)], raise_on_error=False).wait()
+    prior = (
+        dbt_for_build_file(dbt, build_path)
+        .cli(["--quiet", *prior_rebuild_args(reference_date)], raise_on_error=False)
+        .wait()
+    )
     if not prior.is_successful():
         raise dg.Failure(
             description=f"risk validation: the prior-year rebuild of the risk score failed: {prior.get_error()}"
@@ -142,9 +150,3 @@ def risk_validation(
     return dg.MaterializeResult(
         metadata={k: v for k, v in row.items() if k.startswith(("auc_", "top5_admissions")) and v is not None}
     )
-
-
-if __name__ == "__main__":
-    if "--prepare" in sys.argv:
-        prepare()
-        print(f"dbt manifest ready: {dbt_project.manifest_path}")

@@ -9,7 +9,7 @@ from orchestration.dbt import dbt_resource, phm_dbt_models, risk_validation
 from orchestration.gate2 import gate2_checks
 from orchestration.jobs import nightly_refresh
 from orchestration.resources import RefreshSettings
-from orchestration.schedules import nightly_refresh_schedule
+from orchestration.schedules import new_drop_sensor, nightly_refresh_schedule
 
 published_warehouse = published_warehouse_asset([*phm_dbt_models.keys, *risk_validation.keys])
 gate2_marts = gate2_checks(phm_dbt_models.keys)
@@ -23,7 +23,8 @@ def build_definitions(settings: RefreshSettings | None = None) -> dg.Definitions
         asset_checks=[*gate1_checks, gate2_marts],
         jobs=[nightly_refresh],
         schedules=[nightly_refresh_schedule],
-        resources={"settings": settings or RefreshSettings.from_env(), "dbt": dbt_resource()},
+        sensors=[new_drop_sensor],
+        resources={"settings": settings or RefreshSettings(), "dbt": dbt_resource()},
     )
 
 

@@ -14,35 +14,45 @@ from assets.publish import DEFAULT_STORAGE_VERSION
 
 
 class RefreshSettings(dg.ConfigurableResource):
-    """landing_dir holds <extract_date>/ drops; extract_date empty = the latest drop. reference_date empty = the
+    """Where the refresh reads its drop and writes its warehouse.
+
+    Every setting is read when a run starts, never when the code is imported, so `dagster dev` and the schedule
+    follow a changed environment. An empty setting means its environment variable, else the project default:
+    landing_dir PHM_LANDING_DIR (<project>/landing), warehouse_path PHM_WAREHOUSE (<project>/warehouse/phm.duckdb),
+    storage_version PHM_STORAGE_VERSION (assets/publish.py), export_patient_level PHM_EXPORT_PATIENT_LEVEL=1.
+    A deployment may also give any of them as dg.EnvVar("...") in its own Definitions.
+    landing_dir holds <extract_date>/ drops; extract_date empty = the latest drop. reference_date empty = the
     extract date; an earlier one rebuilds the figures as they stood then (point-in-time rebuild)."""
 
-    landing_dir: str
-    warehouse_path: str
+    landing_dir: str = ""
+    warehouse_path: str = ""
     extract_date: str = ""
     reference_date: str = ""
     # DuckDB storage format of the published file (assets/publish.py explains the default).
-    storage_version: str = DEFAULT_STORAGE_VERSION
+    storage_version: str = ""
     # Parquet exports of patient-level marts beside the aggregates (never the identity).
-    export_patient_level: bool = False
+    export_patient_level: bool | None = None
 
-    @classmethod
-    def from_env(cls) -> RefreshSettings:
-        return cls(
-            landing_dir=str(default_landing_dir()),
-            warehouse_path=str(default_warehouse_path()),
-            storage_version=os.environ.get("PHM_STORAGE_VERSION", DEFAULT_STORAGE_VERSION),
-            export_patient_level=os.environ.get("PHM_EXPORT_PATIENT_LEVEL", "") == "1",
-        )
+    @property
+    def landing(self) -> Path:
+        return resolve(self.landing_dir) if self.landing_dir else default_landing_dir()
 
     @property
     def warehouse(self) -> Path:
-        return resolve(self.warehouse_path)
+        return resolve(self.warehouse_path) if self.warehouse_path else default_warehouse_path()
+
+    @property
+    def storage(self) -> str:
+        return self.storage_version or os.environ.get("PHM_STORAGE_VERSION") or DEFAULT_STORAGE_VERSION
+
+    @property
+    def exports_patient_level(self) -> bool:
+        if self.export_patient_level is not None:
+            return self.export_patient_level
+        return os.environ.get("PHM_EXPORT_PATIENT_LEVEL", "") == "1"
 
     def drop(self) -> Drop:
-        return Drop.open(
-            resolve(self.landing_dir), date.fromisoformat(self.extract_date) if self.extract_date else None
-        )
+        return Drop.open(self.landing, date.fromisoformat(self.extract_date) if self.extract_date else None)
 
     def reference_date_for(self, drop: Drop) -> date:
         if not self.reference_date:

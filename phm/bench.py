@@ -98,9 +98,9 @@ drop, out = Path(sys.argv[1]), sys.argv[2]
 con = duckdb.connect(out)
 for path in sorted(drop.iterdir()):
     if path.suffix == ".parquet":
-        con.execute(f"CREATE TABLE {path.stem} AS SELECT * FROM read_parquet('{path}')")
+        con.execute(f"CREATE TABLE {path.stem} AS SELECT * FROM read_parquet({sql_string(path)})")
     elif path.suffix == ".csv":
-        con.execute(f"CREATE TABLE {path.stem} AS SELECT * FROM read_csv('{path}')")
+        con.execute(f"CREATE TABLE {path.stem} AS SELECT * FROM read_csv({sql_string(path)})")
 con.execute("CHECKPOINT")
 """
 

@@ -21,16 +21,20 @@ if TYPE_CHECKING:  # the heavy imports wait for the command that needs them
 
     from phm.lists import ListFilters
 
-os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="Population health management pipeline: synthetic extracts, gated nightly refresh, marts.",
 )
 console = Console()
+
+
+@app.callback()
+def _no_telemetry() -> None:
+    """Before any command: the tools a command starts send no usage statistics (patient data stays here)."""
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+
 
 DEFAULT_PATIENTS = 20_000
 DEFAULT_SEED = 42

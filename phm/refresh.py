@@ -41,6 +41,11 @@ def run_refresh(
     import dagster as dg
 
     from assets.run_lock import release_run_lock
+    from orchestration.dbt_project import prepare_if_stale
+
+    # dagster-dbt builds its assets from the manifest when definitions are imported: bring it up to date first.
+    with console.status("the dbt project changed since its manifest was prepared: dbt parse ..."):
+        prepare_if_stale()
     from orchestration.definitions import build_definitions
     from orchestration.resources import RefreshSettings
 

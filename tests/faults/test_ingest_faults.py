@@ -158,3 +158,16 @@ def test_a_csv_with_a_byte_order_mark_is_read(make_drop):
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
     write_manifest(landing / EXTRACT.isoformat(), EXTRACT)
     assert ingest(landing, "gp_events") == 1
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_a_landing_path_with_quotes_is_data_not_sql(make_drop, tmp_path, monkeypatch, fmt):
+    """Paths go into SQL text only through assets.sql_text.sql_string: a quote in a folder name reads as a quote,
+    and a folder named like an injection runs nothing."""
+    monkeypatch.chdir(tmp_path)  # where an injected relative COPY would write
+    planted = tmp_path / "pwned.txt"
+    landing = make_drop(fmt=fmt)
+    odd = tmp_path / "O'Brien x'); COPY (SELECT 'pwned') TO 'pwned.txt'; --"
+    landing.rename(odd)
+    assert ingest(odd, "gp_events") == 1
+    assert not planted.exists()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from assets.mart_contract import differences, fingerprint, load_contract, mart_columns, meta_columns
-from orchestration.dbt import dbt_project  # importing prepares the manifest when it is missing
+from orchestration.dbt_project import dbt_project
 
 ARCHITECTURE = Path(__file__).resolve().parents[2].parent / "shared" / "docs" / "architecture.md"
 

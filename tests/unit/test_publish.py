@@ -18,7 +18,9 @@ from expectations.results import CheckResult
 
 @pytest.fixture(scope="module")
 def manifest():
-    import orchestration.dbt  # noqa: F401  (prepares the project's manifest when it is stale)
+    from orchestration.dbt_project import prepare_if_stale
+
+    prepare_if_stale()
 
     return dbt_results.load_manifest()
 

@@ -1,0 +1,76 @@
+"""The dbt project as dagster-dbt sees it, alone in this module so preparing it never needs its manifest.
+
+Setup prepares the manifest dagster-dbt loads: `dagster-dbt project prepare-and-package --file
+orchestration/dbt_project.py` (`make setup`; `make` re-runs it when a model, macro or seed changes). Under
+`dagster dev` dagster-dbt re-parses on every code reload (prepare_if_dev); nothing else runs dbt at import.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from dagster_dbt import DbtCliResource, DbtProject
+
+from assets.paths import DBT_PROJECT_DIR
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+dbt_project.prepare_if_dev()
+
+# dbt_project/profiles.yml names the build file through this variable for a manual `dbt` run; a refresh instead
+# renders the profile with its own build file (profile_for_build_file), so no process-wide variable is set.
+BUILD_FILE_VARIABLE = "PHM_BUILD_DB"
+
+
+def profile_for_build_file(profiles_dir: Path, build_path: Path, out_dir: Path) -> Path:
+    """profiles.yml with every output that reads BUILD_FILE_VARIABLE pointed at build_path; returns its folder."""
+    profiles = yaml.safe_load((profiles_dir / "profiles.yml").read_text())
+    for profile in profiles.values():
+        for output in profile.get("outputs", {}).values():
+            if BUILD_FILE_VARIABLE in str(output.get("path", "")):
+                output["path"] = str(build_path)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "profiles.yml").write_text(yaml.safe_dump(profiles, sort_keys=False))
+    return out_dir
+
+
+def dbt_for_build_file(dbt: DbtCliResource, build_path: Path) -> DbtCliResource:
+    """The configured dbt resource, writing to this run's build file (a profile of its own beside the file)."""
+    profiles_dir = profile_for_build_file(
+        Path(dbt.profiles_dir or dbt.project_dir), build_path, build_path.with_name(f"{build_path.stem}.profile")
+    )
+    return DbtCliResource(
+        project_dir=dbt.project_dir,
+        profiles_dir=str(profiles_dir),
+        dbt_executable=dbt.dbt_executable,
+        global_config_flags=dbt.global_config_flags,
+        profile=dbt.profile,
+        target=dbt.target,
+        state_path=dbt.state_path,
+    )
+
+
+def manifest_is_stale() -> bool:
+    """The manifest is missing or older than a model, macro, seed or project file (dagster-dbt would map a build's
+    events onto the wrong nodes). For commands that run a refresh, which then prepare it; never run at import."""
+    manifest = dbt_project.manifest_path
+    if not manifest.exists():
+        return True
+    seeds = DBT_PROJECT_DIR.parent / "seeds"
+    sources = [
+        p
+        for folder in (DBT_PROJECT_DIR / "models", DBT_PROJECT_DIR / "macros", DBT_PROJECT_DIR / "tests", seeds)
+        for p in folder.rglob("*")
+        if p.suffix in (".sql", ".yml", ".csv")
+    ]
+    sources += list(DBT_PROJECT_DIR.glob("*.yml"))
+    built = manifest.stat().st_mtime
+    return any(p.stat().st_mtime > built for p in sources)
+
+
+def prepare_if_stale() -> bool:
+    """dagster-dbt's own preparation (dbt parse) when the manifest is stale; True when it ran."""
+    if not manifest_is_stale():
+        return False
+    dbt_project.preparer.prepare(dbt_project)
+    return True
