@@ -66,7 +66,7 @@ def quarantine_feed(con: duckdb.DuckDBPyConnection, feed: Feed, extract_date: st
     flag_columns = []
     for i, rule in enumerate(rules):
         if rule.rule_id == "duplicate_key":
-            key = ", ".join(feed.key)
+            key = ", ".join(feed.key or ())  # the rule exists only for a feed with a key
             expr = f"row_number() OVER (PARTITION BY {key} ORDER BY _row_number) > 1"
         else:
             expr = f"COALESCE({rule.predicate}, FALSE)"
@@ -95,7 +95,7 @@ def quarantine_feed(con: duckdb.DuckDBPyConnection, feed: Feed, extract_date: st
     counts = con.execute(f"SELECT count(*), count(*) FILTER (WHERE {any_broken}), {sums} FROM _flags").fetchall()[0]
     con.execute("DROP TABLE _flags")
     received, quarantined, per_rule = counts[0], counts[1], counts[2:]
-    by_rule = {}
+    by_rule: dict[tuple[str, str | None], int] = {}
     unlinkable = 0
     for (_name, _, rule), n in zip(flag_columns, per_rule, strict=False):
         by_rule[(rule.rule_id, rule.column)] = by_rule.get((rule.rule_id, rule.column), 0) + n

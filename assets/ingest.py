@@ -130,7 +130,7 @@ def _check_columns(feed: Feed, found: list[str]) -> None:
         raise FeedError(feed.name, "schema", "is not in the contract (extra column)", extra[0])
 
 
-def _load_parquet(con, feed: Feed, path: Path) -> None:
+def _load_parquet(con: duckdb.DuckDBPyConnection, feed: Feed, path: Path) -> None:
     source = f"read_parquet({sql_string(path)})"
     try:
         described = _describe(con, f"SELECT * FROM {source}")
@@ -152,7 +152,7 @@ def _load_parquet(con, feed: Feed, path: Path) -> None:
         raise FeedError(feed.name, "unreadable", f"{path.name} could not be read completely: {e}") from e
 
 
-def _load_csv(con, feed: Feed, path: Path) -> None:
+def _load_csv(con: duckdb.DuckDBPyConnection, feed: Feed, path: Path) -> None:
     # The header is checked before DuckDB reads the file, so a wrong delimiter reads as missing columns.
     try:
         # utf-8-sig: a byte-order mark (Excel's CSV export writes one) is not part of the first column's name.

@@ -74,8 +74,8 @@ def person_id(nhs_number: str, key: bytes) -> str:
 def build_person_key(con: duckdb.DuckDBPyConnection, key: bytes) -> int:
     feeds = [f for f in load_contract().values() if "nhs_number" in f.column_names]
     union = " UNION ".join(f"SELECT nhs_number FROM raw.{f.name} WHERE nhs_number IS NOT NULL" for f in feeds)
-    numbers = con.execute(f"SELECT nhs_number FROM ({union}) ORDER BY nhs_number").fetchall()
-    numbers = [n for (n,) in numbers]
+    rows = con.execute(f"SELECT nhs_number FROM ({union}) ORDER BY nhs_number").fetchall()
+    numbers: list[str] = [n for (n,) in rows]
     table = pa.table({"nhs_number": numbers, "person_id": [person_id(n, key) for n in numbers]})
     con.register("_person_key", table)
     con.execute("CREATE OR REPLACE TABLE raw.person_key AS SELECT * FROM _person_key")

@@ -14,9 +14,12 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
+
+import duckdb
 
 from assets import dbt_results
 from assets.mart_contract import contract_version
@@ -37,7 +40,7 @@ class PublishRefused(RuntimeError):
 
 
 @contextmanager
-def refresh_lock(warehouse_path: Path):
+def refresh_lock(warehouse_path: Path) -> Iterator[None]:
     """One refresh at a time per warehouse. flock is released by the kernel if the process dies: no stale lock."""
     warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     lock_path = warehouse_path.parent / f".{warehouse_path.name}.lock"
@@ -106,7 +109,7 @@ def reference_versions() -> dict[str, str]:
 STAGE_NAMES = {"gate1": "gate 1", "gate2": "gate 2", "dbt": "dbt test"}
 
 
-def verify_gates(con, run_id: str) -> None:
+def verify_gates(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
     """Defence in depth: publish itself refuses unless every blocking check of every gate ran in this run and
     passed: gate 1 on every feed of the contract, every gate-2 check of the registry (seeds/mart_checks.csv),
     and every error-severity dbt test the nightly build selects (a skipped or missing test counts as not run)."""
@@ -127,7 +130,7 @@ def verify_gates(con, run_id: str) -> None:
             + f": {message}"
         )
     # Nothing blocking failed, so every row left is a pass or a warning: what ran.
-    ran = {stage: set() for stage in STAGE_NAMES}
+    ran: dict[str, set[tuple[str, str]]] = {stage: set() for stage in STAGE_NAMES}
     for stage, table, rule in con.execute(
         "SELECT DISTINCT stage, feed, rule_id FROM meta.check_results WHERE run_id = ?", [run_id]
     ).fetchall():
@@ -240,7 +243,9 @@ def publish(
     return log
 
 
-def _refresh_log_row(pub, run_id, extract_date, reference_date, source_generator) -> dict:
+def _refresh_log_row(
+    pub: duckdb.DuckDBPyConnection, run_id: str, extract_date: str, reference_date: str, source_generator: dict | None
+) -> dict:
     totals = pub.execute(
         """SELECT sum(rows_received), sum(rows_quarantined), sum(rows_accepted)
                             FROM build.meta.feed_counts WHERE run_id = ?""",
@@ -291,6 +296,6 @@ def _refresh_log_row(pub, run_id, extract_date, reference_date, source_generator
                 "SELECT max(value) FROM build.meta.run_settings WHERE run_id = ? AND setting = 'pseudonym_key'",
                 [run_id],
             ).fetchall()
-            or [[None]]
+            or [(None,)]
         )[0][0],
     }

@@ -78,10 +78,10 @@ def record_risk_validation(con: duckdb.DuckDBPyConnection, run_id: str, referenc
 def describe(row: dict) -> str:
     """One line for the refresh summary; says plainly when the score does not beat the baselines."""
 
-    def pct(value) -> str:
+    def pct(value: float | None) -> str:
         return "n/a" if value is None else f"{value:.0%}"
 
-    def auc(value) -> str:
+    def auc(value: float | None) -> str:
         return "n/a" if value is None else f"{value:.3f}"
 
     verdict = ""

@@ -15,12 +15,18 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    from assets.gate import QuarantineOutcome
+    from expectations.results import CheckResult
 
 DDL = """
 CREATE SCHEMA IF NOT EXISTS meta;
@@ -71,7 +77,7 @@ def create_meta(con: duckdb.DuckDBPyConnection) -> None:
 
 
 @contextmanager
-def connect(path: Path | str, read_only: bool = False):
+def connect(path: Path | str, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     con = duckdb.connect(str(path), read_only=read_only)
     try:
         yield con
@@ -92,7 +98,7 @@ def record_stage(build_path: Path, run_id: str, stage: str, started: float) -> N
         )
 
 
-def record_checks(con: duckdb.DuckDBPyConnection, run_id: str, stage: str, results) -> None:
+def record_checks(con: duckdb.DuckDBPyConnection, run_id: str, stage: str, results: Sequence[CheckResult]) -> None:
     """One row per check, inserted as one Arrow table: the dbt stage alone records some 400 tests, which took
     4 s through executemany on this machine and 0.04 s this way."""
     if not results:
@@ -131,7 +137,7 @@ def record_quarantine(
     run_id: str,
     extract_date: str,
     file_name: str,
-    outcome,
+    outcome: QuarantineOutcome,
     quarantining: dict[tuple[str, str | None], bool],
 ) -> None:
     con.execute("DELETE FROM meta.feed_counts WHERE run_id = ? AND feed = ?", [run_id, outcome.feed])
@@ -158,7 +164,7 @@ def record_quarantine(
         con.executemany("INSERT INTO meta.quarantine_summary VALUES (?, ?, ?, ?, ?, ?)", rows)
 
 
-def json_rows(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> str:
+def json_rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] | None = None) -> str:
     cur = con.execute(sql, params or [])
     names = [d[0] for d in cur.description]
     return json.dumps([dict(zip(names, row, strict=False)) for row in cur.fetchall()], default=str)

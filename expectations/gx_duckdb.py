@@ -10,11 +10,13 @@ pinned in pyproject.toml and tests/unit/test_gx_duckdb.py fails if the behaviour
 from __future__ import annotations
 
 import great_expectations as gx
+from great_expectations.data_context.data_context.ephemeral_data_context import EphemeralDataContext
 from great_expectations.data_context.types.base import (
     DataContextConfig,
     InMemoryStoreBackendDefaults,
     ProgressBarsConfig,
 )
+from great_expectations.datasource.fluent import SQLDatasource
 from great_expectations.execution_engine import sqlalchemy_execution_engine as _engine
 
 
@@ -27,10 +29,11 @@ class _DuckDBDialect(str):
 def keep_duckdb_connections() -> None:
     """Adds DuckDB to the dialects GX keeps one connection for (once; when a context is made, not at import)."""
     if not any(getattr(d, "value", None) == "duckdb" for d in _engine._PERSISTED_CONNECTION_DIALECTS):
-        _engine._PERSISTED_CONNECTION_DIALECTS = (*_engine._PERSISTED_CONNECTION_DIALECTS, _DuckDBDialect("duckdb"))
+        # GX's constant is inferred as a fixed 4-tuple of GXSqlDialect; extending it with a stand-in is the patch
+        _engine._PERSISTED_CONNECTION_DIALECTS = (*_engine._PERSISTED_CONNECTION_DIALECTS, _DuckDBDialect("duckdb"))  # type: ignore[assignment]
 
 
-def duckdb_context(database_path: str, datasource_name: str = "build"):
+def duckdb_context(database_path: str, datasource_name: str = "build") -> tuple[EphemeralDataContext, SQLDatasource]:
     """An ephemeral GX context with one SQL datasource on the DuckDB file (opened read-only); it sends no usage
     statistics (patient-data pipeline), set in its own configuration rather than the process environment."""
     keep_duckdb_connections()
@@ -41,7 +44,8 @@ def duckdb_context(database_path: str, datasource_name: str = "build"):
         ),
     )
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    datasource = context.data_sources.add_sql(
+    # GX's sources.pyi omits SQLDatasource's `kwargs` field from add_sql, which the runtime accepts
+    datasource = context.data_sources.add_sql(  # type: ignore[call-arg]
         name=datasource_name,
         connection_string=f"duckdb:///{database_path}",
         kwargs={"connect_args": {"read_only": True}},
@@ -49,7 +53,7 @@ def duckdb_context(database_path: str, datasource_name: str = "build"):
     return context, datasource
 
 
-def rollback(datasource) -> None:
+def rollback(datasource: SQLDatasource) -> None:
     """After a query that raised: DuckDB aborts the persisted connection's transaction, and every later
     expectation on it would fail with "Current transaction is aborted" unless it is rolled back."""
     connection = datasource.get_execution_engine()._connection
@@ -57,12 +61,13 @@ def rollback(datasource) -> None:
         connection.rollback()
 
 
-def close(datasource) -> None:
+def close(datasource: SQLDatasource) -> None:
     """Release the DuckDB file so the next writer (ingest, dbt) can open it."""
     execution_engine = datasource.get_execution_engine()
     if execution_engine._connection is not None:
         execution_engine._connection.close()
         execution_engine._connection = None
     execution_engine.engine.dispose()
-    if getattr(datasource, "_engine", None) is not None:
-        datasource._engine.dispose()
+    engine = getattr(datasource, "_engine", None)
+    if engine is not None:
+        engine.dispose()

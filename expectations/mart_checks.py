@@ -148,7 +148,7 @@ def _literal(value: str) -> str:
 
 
 def _row_filter(c: MartCheck) -> str:
-    return f"t.{c.filter_column} = {_literal(c.filter_value)} AND " if c.filter_column else ""
+    return f"t.{c.filter_column} = {_literal(c.filter_value)} AND " if c.filter_column and c.filter_value else ""
 
 
 def _row_level_count(c: MartCheck) -> str:

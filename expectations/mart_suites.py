@@ -13,6 +13,7 @@ from __future__ import annotations
 import great_expectations as gx
 import great_expectations.expectations as gxe
 import sqlalchemy as sa
+from great_expectations.core.expectation_validation_result import ExpectationValidationResult
 
 from expectations import gx_duckdb
 from expectations.mart_checks import MART_SCHEMA, MartCheck, table_query, tables
@@ -73,7 +74,7 @@ def validate_marts(
     return results
 
 
-def _exception_message(result) -> str:
+def _exception_message(result: ExpectationValidationResult) -> str:
     """GX reports a query that raised per metric, nested in exception_info: the first message, first line."""
     pending = [result.exception_info or {}]
     while pending:
@@ -85,9 +86,11 @@ def _exception_message(result) -> str:
     return "the expectation returned no result"
 
 
-def _to_check_results(table_name: str, checks: list[MartCheck], result, error: str | None) -> list[CheckResult]:
+def _to_check_results(
+    table_name: str, checks: list[MartCheck], result: ExpectationValidationResult | None, error: str | None
+) -> list[CheckResult]:
     failing = {}
-    if error is None:
+    if error is None and result is not None:
         for row in (result.result or {}).get("details", {}).get("unexpected_rows", []):
             failing[row["check_id"]] = (int(row["rows_failing"]), row.get("detail"))
     out = []

@@ -45,7 +45,7 @@ REGEX_BY_COLUMN = {
     "treatment_function_code": "treatment_function",
 }
 # Accepted values, from the contract's code descriptions.
-ACCEPTED = {
+ACCEPTED: dict[tuple[str, str], list[str] | list[int]] = {
     ("gp_patients", "sex"): ["1", "2", "9", "X"],
     ("gp_patients", "ethnic_category"): list("ABCDEFGHJKLMNPRSZ"),
     ("sus_apc_spells", "admission_method"): [
@@ -188,7 +188,7 @@ def nhs_number_is_valid_sql(col: str) -> str:
     )
 
 
-def _sql_literal(v) -> str:
+def _sql_literal(v: str | int) -> str:
     return "'" + str(v).replace("'", "''") + "'" if isinstance(v, str) else str(v)
 
 
@@ -197,7 +197,9 @@ def row_rules(feed: Feed, extract_date: str) -> list[Rule]:
     name = feed.name
     rules: list[Rule] = []
 
-    def add(rule_id, column, predicate, gx_form=None, quarantines=True):
+    def add(
+        rule_id: str, column: str, predicate: str | None, gx_form: tuple | None = None, quarantines: bool = True
+    ) -> None:
         rules.append(Rule(rule_id, name, column, predicate, quarantines, threshold(rule_id, name), gx_form))
 
     for c in feed.columns:

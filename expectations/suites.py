@@ -14,6 +14,7 @@ from datetime import datetime
 import great_expectations as gx
 import great_expectations.expectations as gxe
 import sqlalchemy as sa
+from great_expectations.core.expectation_validation_result import ExpectationValidationResult
 
 from contracts.extracts import load_contract
 from expectations import gx_duckdb
@@ -21,7 +22,7 @@ from expectations.results import CheckResult
 from expectations.rules import GATE_REF, Rule, feed_rules, row_rules
 
 
-def _as_datetime(bound):
+def _as_datetime(bound: tuple[str, str] | None) -> datetime | None:
     if bound is None:
         return None
     value, _type = bound
@@ -38,30 +39,30 @@ def _meta(rule: Rule) -> dict:
     }
 
 
-def _row_expectation(rule: Rule, practice_codes: list[str]):
+def _row_expectation(rule: Rule, practice_codes: list[str]) -> gxe.Expectation:
     mostly = max(0.0, 1.0 - rule.threshold.max_failure_rate)
     meta = _meta(rule)
-    form = rule.gx_form
-    kind = form[0] if form else "sql"
+    form = rule.gx_form or ("sql",)
+    kind = form[0]
+    column = rule.column or ""  # every GX-native form is a column rule (row_rules gives each its column)
     if kind == "not_null":
-        return gxe.ExpectColumnValuesToNotBeNull(column=rule.column, mostly=mostly, meta=meta)
+        return gxe.ExpectColumnValuesToNotBeNull(column=column, mostly=mostly, meta=meta)
     if kind == "in_set":
-        return gxe.ExpectColumnValuesToBeInSet(column=rule.column, value_set=list(form[1]), mostly=mostly, meta=meta)
+        return gxe.ExpectColumnValuesToBeInSet(column=column, value_set=list(form[1]), mostly=mostly, meta=meta)
     if kind == "in_practice_map":
-        return gxe.ExpectColumnValuesToBeInSet(column=rule.column, value_set=practice_codes, mostly=mostly, meta=meta)
+        return gxe.ExpectColumnValuesToBeInSet(column=column, value_set=practice_codes, mostly=mostly, meta=meta)
     if kind == "between":
         lo, hi = form[1], form[2]
         if isinstance(lo, tuple) or isinstance(hi, tuple):
             lo, hi = _as_datetime(lo), _as_datetime(hi)
-        return gxe.ExpectColumnValuesToBeBetween(
-            column=rule.column, min_value=lo, max_value=hi, mostly=mostly, meta=meta
-        )
+        return gxe.ExpectColumnValuesToBeBetween(column=column, min_value=lo, max_value=hi, mostly=mostly, meta=meta)
     if kind == "unique":
         columns = list(form[1])
         if len(columns) == 1:
             return gxe.ExpectColumnValuesToBeUnique(column=columns[0], mostly=mostly, meta=meta)
         return gxe.ExpectCompoundColumnsToBeUnique(column_list=columns, mostly=mostly, meta=meta)
     # GX reads {batch} as its placeholder: literal braces in the predicate (regex repeats) are doubled.
+    assert rule.predicate is not None  # a rule with no GX-native form is stated by its SQL predicate
     predicate = rule.predicate.replace("{", "{{").replace("}", "}}")
     query = (
         f"SELECT * FROM {{batch}} WHERE {predicate} AND "
@@ -116,10 +117,12 @@ def validate_feed(
     return [_to_check_result(feed_name, r) for r in outcome.results]
 
 
-def _to_check_result(feed_name: str, r) -> CheckResult:
-    meta = r.expectation_config.meta or {}
+def _to_check_result(feed_name: str, r: ExpectationValidationResult) -> CheckResult:
+    config = r.expectation_config
+    assert config is not None  # GX sets it on every result of a suite run
+    meta = config.meta or {}
     result = r.result or {}
-    kind = r.expectation_config.type
+    kind = config.type
     if r.exception_info and r.exception_info.get("raised_exception"):
         message = f"expectation could not run: {r.exception_info.get('exception_message')}"
         return CheckResult(
@@ -147,7 +150,7 @@ def _to_check_result(feed_name: str, r) -> CheckResult:
     if r.success:
         message = "passed"
     elif kind == "expect_table_row_count_to_be_between":
-        kw = r.expectation_config.kwargs
+        kw = config.kwargs
         message = f"{element_count} rows, expected between {kw.get('min_value')} and {kw.get('max_value')}"
         if meta.get("previous_rows"):
             message += f" (last published refresh: {meta['previous_rows']} rows)"

@@ -7,6 +7,7 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING, overload
 
 import typer
 from rich.console import Console
@@ -14,6 +15,11 @@ from rich.table import Table
 from rich.text import Text
 
 from assets.paths import default_landing_dir, default_warehouse_path, resolve
+
+if TYPE_CHECKING:  # the heavy imports wait for the command that needs them
+    import duckdb
+
+    from phm.lists import ListFilters
 
 app = typer.Typer(
     add_completion=False,
@@ -34,6 +40,10 @@ DEFAULT_PATIENTS = 20_000
 DEFAULT_SEED = 42
 
 
+@overload
+def _parse_date(value: str, option: str) -> date: ...
+@overload
+def _parse_date(value: str | None, option: str) -> date | None: ...
 def _parse_date(value: str | None, option: str) -> date | None:
     if value is None:
         return None
@@ -51,7 +61,7 @@ def generate(
     out: Path = typer.Option(..., "--out", help="Landing directory; the drop goes in OUT/<extract-date>/."),
     defect_rate: float = typer.Option(0.001, "--defect-rate", help="Share of rows per injected defect kind."),
     csv: bool = typer.Option(False, "--csv", help="Write CSV instead of Parquet."),
-):
+) -> None:
     """Write one synthetic landing drop (every feed of the contract, plus manifest.json)."""
     from synthetic import generate_drop
 
@@ -78,7 +88,7 @@ def calibrate(
     seed: int = typer.Option(DEFAULT_SEED, "--seed"),
     extract_date: str = typer.Option("2026-11-30", "--extract-date", help="YYYY-MM-DD"),
     out: Path = typer.Option(Path("calibration"), "--out", help="Where the drop and calibration.md / .json go."),
-):
+) -> None:
     """Generate a clean drop and compare every C&P calibration figure with its target; exit 1 if any is out."""
     from synthetic import generate_drop
     from synthetic.calibration import compute, write_report
@@ -127,7 +137,7 @@ def refresh(
         "--reference-date",
         help="Evaluate every rule as of this date (default: the extract date), e.g. to rebuild last quarter's figures.",
     ),
-):
+) -> None:
     """Ingest, gate, build and publish; exit 0 only if the warehouse was published."""
     from phm.refresh import run_refresh
 
@@ -172,7 +182,7 @@ def sql(
     query: str | None = typer.Argument(None, help="One SQL query; omitted: an interactive read-only prompt."),
     warehouse: Path | None = typer.Option(None, "--warehouse"),
     limit: int = typer.Option(50, "--limit", help="Rows to show."),
-):
+) -> None:
     """Query the published warehouse, read-only (no writing or reading other files, no ATTACH, no extensions)."""
     from phm.warehouse import WarehouseMissing, open_reader
 
@@ -202,7 +212,7 @@ def sql(
         con.close()
 
 
-def _run_query(con, query: str, limit: int) -> bool:
+def _run_query(con: duckdb.DuckDBPyConnection, query: str, limit: int) -> bool:
     import duckdb
 
     try:
@@ -229,7 +239,7 @@ def _run_query(con, query: str, limit: int) -> bool:
 def bench(
     sizes: str = typer.Option("100000,1000000,3000000", "--sizes", help="Comma-separated population sizes."),
     out: Path = typer.Option(Path("bench"), "--out", help="Folder for bench.json, bench.md and the warehouses."),
-):
+) -> None:
     """Time a refresh per stage and its peak memory at each size, against the load-once floor; query latency."""
     from phm.bench import machine, markdown, run
 
@@ -249,7 +259,7 @@ LIST_FORMATS = ("table", "csv", "parquet")
 SHOW_CHOICES = ("lists", "neighbourhoods")
 
 
-def _warehouse_reader(warehouse: Path | None):
+def _warehouse_reader(warehouse: Path | None) -> duckdb.DuckDBPyConnection:
     from phm.warehouse import WarehouseMissing, open_reader
 
     path = resolve(warehouse) if warehouse else default_warehouse_path()
@@ -260,7 +270,7 @@ def _warehouse_reader(warehouse: Path | None):
         raise typer.Exit(2) from None
 
 
-def _match_neighbourhood(con, wanted: str) -> str:
+def _match_neighbourhood(con: duckdb.DuckDBPyConnection, wanted: str) -> str:
     """Accept the exact name, any capitalisation, or the web page's slug (wisbech-neighbourhood)."""
     from phm.lists import neighbourhoods, slugify
 
@@ -302,7 +312,7 @@ def lists_command(
         help="Add the NHS number for direct care (csv/parquet only); the export is written to the audit log.",
     ),
     warehouse: Path | None = typer.Option(None, "--warehouse"),
-):
+) -> None:
     """Show or export a neighbourhood's target list: who, why, and what to do."""
     import getpass
 
@@ -384,6 +394,7 @@ def lists_command(
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        assert out is not None  # parquet without --out is refused above
         resolve(out).parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(pa.Table.from_pylist([dict(zip(columns, r, strict=False)) for r in rows]), resolve(out))
     if out is not None:
@@ -405,7 +416,15 @@ def _print_catalogue(catalogue: list[dict], neighbourhood: str | None) -> None:
     console.print(table)
 
 
-def _print_list(neighbourhood, list_name, columns, rows, total, moved, filters) -> None:
+def _print_list(
+    neighbourhood: str,
+    list_name: str,
+    columns: list[str],
+    rows: list[tuple],
+    total: int,
+    moved: dict,
+    filters: ListFilters,
+) -> None:
     where = ", ".join(f"{k}={v}" for k, v in filters.active().items())
     table = Table(
         title=f"{list_name}: {neighbourhood}{f' ({where})' if where else ''}",
@@ -440,7 +459,7 @@ def _print_list(neighbourhood, list_name, columns, rows, total, moved, filters) 
         console.print(f"(first {len(rows)} of {total:,}; --limit to see more, --format csv to export)")
 
 
-def _write_csv(columns, rows, out: Path | None) -> None:
+def _write_csv(columns: list[str], rows: list[tuple], out: Path | None) -> None:
     from phm.lists import write_csv
 
     if out is None:
@@ -465,7 +484,7 @@ def users_add(
     password_stdin: bool = typer.Option(
         False, "--password-stdin", help="Read the password from standard input (for scripts) instead of prompting."
     ),
-):
+) -> None:
     """Add a user bound to one neighbourhood (or reset their password); the password is stored scrypt-hashed."""
     from phm import users
 
@@ -486,7 +505,7 @@ def users_add(
 
 
 @users_app.command("list")
-def users_list(users_file: Path | None = typer.Option(None, "--users-file")):
+def users_list(users_file: Path | None = typer.Option(None, "--users-file")) -> None:
     """Who may sign in, and to which neighbourhood."""
     from phm import users
 
@@ -506,7 +525,7 @@ def serve(
     warehouse: Path | None = typer.Option(None, "--warehouse"),
     users_file: Path | None = typer.Option(None, "--users-file", help="Default: PHM_USERS_FILE or config/users.yaml."),
     audit_log: Path | None = typer.Option(None, "--audit-log", help="Default: PHM_AUDIT_LOG or audit/exports.jsonl."),
-):
+) -> None:
     """Serve the neighbourhood web page over the published warehouse, read-only."""
     import uvicorn
 
@@ -552,7 +571,7 @@ def docs(
     serve_it: bool = typer.Option(False, "--serve", help="Then serve the folder on http://HOST:PORT/."),
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8081, "--port"),
-):
+) -> None:
     """Build dbt's documentation of the models and columns (static_index.html opens from disk), optionally serve it."""
     from phm.docs import build_docs, serve_docs, undocumented_columns
     from phm.warehouse import WarehouseMissing
@@ -588,7 +607,7 @@ def dq_report(
     fail_on_blocking: bool = typer.Option(
         False, "--fail-on-blocking", help="Exit 1 if a blocking check failed (for CI)."
     ),
-):
+) -> None:
     """Render the latest refresh's data-quality report: rows in and quarantined per feed and rule, every check
     with its status, threshold and rows failing, and trends across earlier refreshes."""
     from phm.dq_report import write_report

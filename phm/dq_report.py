@@ -11,6 +11,7 @@ import json
 import shutil
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import altair as alt
 import duckdb
@@ -120,8 +121,8 @@ def _count_by_stage(checks: list[dict]) -> list[dict]:
 def _trend_charts(history: list[dict], feed_history: list[dict], timings: list[dict]) -> dict:
     """Trends across the refreshes in meta's history, one Vega-Lite spec each (points, so one refresh shows)."""
 
-    def line(rows, x, y, title, y_title, colour=None):
-        encoding = {
+    def line(rows: list[dict], x: str, y: str, title: str, y_title: str, colour: str | None = None) -> dict[str, Any]:
+        encoding: dict[str, Any] = {
             "x": alt.X(f"{x}:T", title="extract date"),
             "y": alt.Y(f"{y}:Q", title=y_title, axis=alt.Axis(format=",~f")),
             "tooltip": [alt.Tooltip(f"{x}:T"), alt.Tooltip(f"{y}:Q", format=",.3~f")],

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass, fields
+from typing import TextIO
 
 import duckdb
 
@@ -69,7 +70,8 @@ class ListFilters:
 
     def sql(self, alias: str) -> tuple[str, list]:
         """' AND ...' clauses on marts.target_lists (as `alias`) and their parameters."""
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[str | bool] = []
         for value, column in (
             (self.practice, "practice_code"),
             (self.rag, "rag"),
@@ -278,7 +280,7 @@ def fetch_rows(
     return [d[0] for d in cur.description], rows
 
 
-def write_csv(handle, columns: list[str], rows: list[tuple]) -> None:
+def write_csv(handle: TextIO, columns: list[str], rows: list[tuple]) -> None:
     """One header line, then the rows; booleans as True/False and nulls as empty cells."""
     writer = csv.writer(handle)
     writer.writerow(columns)

@@ -9,11 +9,15 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+if TYPE_CHECKING:  # dagster is imported when a refresh runs, not with the CLI
+    from dagster import ExecuteInProcessResult
 
 
 @dataclass
@@ -86,7 +90,7 @@ def _published_run(warehouse_path: Path) -> str | None:
     return row[0][0] if row else None
 
 
-def _failures(result, build_file: Path) -> list[str]:
+def _failures(result: ExecuteInProcessResult, build_file: Path) -> list[str]:
     """What blocked the refresh: failed blocking checks first (gate 1, dbt tests, gate 2, each with its feed or
     table, check and rows failing), then failed steps."""
     reasons = []
@@ -120,7 +124,7 @@ def _failures(result, build_file: Path) -> list[str]:
         reasons.append(f"{not_run} other blocking dbt test(s) skipped or did not run")
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
-            error = event.event_specific_data.error
+            error = event.step_failure_data.error
             while error is not None and error.cause is not None:  # the user-code error, not Dagster's wrapper
                 error = error.cause
             text = error.message.strip().splitlines()[-1] if error and error.message.strip() else "failed"
@@ -131,13 +135,13 @@ def _failures(result, build_file: Path) -> list[str]:
     return reasons
 
 
-def _format_value(value, unit: str) -> str:
+def _format_value(value: float | None, unit: str) -> str:
     if value is None:
         return "suppressed"
     return f"{value:.1f}%" if unit == "percent" else f"{value:.1f}/1000"
 
 
-def _headline_indicators(con) -> list[tuple[str, ...]]:
+def _headline_indicators(con: duckdb.DuckDBPyConnection) -> list[tuple[str, ...]]:
     rows = con.execute("""
         SELECT indicator_id, value_unit,
                max(CASE WHEN breakdown = 'all' THEN value END),
@@ -152,7 +156,7 @@ def _headline_indicators(con) -> list[tuple[str, ...]]:
         GROUP BY indicator_id, value_unit ORDER BY indicator_id""").fetchall()
 
     # The indicator cell: the id, then its denominator and which way is better (lower for admissions, over-reliance).
-    def label(ind, den, direction) -> str:
+    def label(ind: str, den: int | None, direction: str | None) -> str:
         better = "higher is better" if direction == "higher_is_better" else "lower is better"
         return f"{ind}\n n={den:,}, {better}" if den is not None else f"{ind}\n {better}"
 
@@ -177,7 +181,7 @@ ROUNDING_NOTE = (
 )
 
 
-def _list_sizes(con) -> tuple[list[str], list[tuple]]:
+def _list_sizes(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple]]:
     """People on each main target list (reference.target_list_definitions.in_refresh_summary) per neighbourhood."""
     lists = [
         r[0]
@@ -195,7 +199,7 @@ def _list_sizes(con) -> tuple[list[str], list[tuple]]:
     return lists, rows
 
 
-def _risk_validation_line(con, run_id: str) -> str | None:
+def _risk_validation_line(con: duckdb.DuckDBPyConnection, run_id: str) -> str | None:
     from assets.risk_validation import describe
 
     cursor = con.execute("SELECT * FROM meta.risk_validation WHERE run_id = ?", [run_id])
@@ -268,8 +272,8 @@ def _print_summary(outcome: RefreshOutcome, console: Console, seconds: float) ->
         )
         for col in ("indicator", "all", "Core20", "rest", "ambition"):
             table.add_column(col, justify="left" if col == "indicator" else "right", no_wrap=col != "indicator")
-        for row in headline:
-            table.add_row(*row[:-1])
+        for indicator_row in headline:
+            table.add_row(*indicator_row[:-1])
         console.print(table)
         # The national definition each figure follows, in full (htn_treated_to_target: CVDP007HYP), below the table
         # so a narrow terminal never cuts it.
@@ -282,8 +286,8 @@ def _print_summary(outcome: RefreshOutcome, console: Console, seconds: float) ->
         for name in lists:
             table.add_column("\n".join(textwrap.wrap(name.replace("_", " "), 10)), justify="right", min_width=10)
         table.add_column("new rows\n(all lists)", justify="right")
-        for row in list_rows:
-            table.add_row(row[0].removesuffix(" Neighbourhood"), *(f"{n:,}" for n in row[1:]))
+        for list_row in list_rows:
+            table.add_row(list_row[0].removesuffix(" Neighbourhood"), *(f"{n:,}" for n in list_row[1:]))
         # Ten columns do not fit 80: widen this table rather than folding every header.
         wide = Console(
             file=console.file,

@@ -14,9 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import reduce
 from pathlib import Path
+from typing import cast
 
 import polars as pl
 
@@ -98,8 +100,14 @@ def _in(col: str, lo: dt.date, hi: dt.date) -> pl.Expr:
     return (pl.col(col) > lo) & (pl.col(col) <= hi)
 
 
-def _codes(*concepts: str, roles=None) -> list[str]:
-    out = set()
+def _num(value: object) -> float:
+    """An aggregate (mean, sum, min, max) of a numeric or boolean column: polars types every aggregate as any
+    Python value, whatever the column's type."""
+    return cast(float, value)
+
+
+def _codes(*concepts: str, roles: Collection[str] | None = None) -> list[str]:
+    out: set[str] = set()
     for (concept, role), codes in concept_codes().items():
         if concept in concepts and (roles is None or role in roles):
             out |= codes
@@ -170,7 +178,7 @@ class Drop:
         )
 
     # ---- primary care helpers
-    def coded(self, *concepts: str, roles=None, since: dt.date | None = None) -> pl.DataFrame:
+    def coded(self, *concepts: str, roles: Collection[str] | None = None, since: dt.date | None = None) -> pl.DataFrame:
         codes = _codes(*concepts, roles=roles)
         ev = self.events.filter(pl.col("snomed_code").is_in(codes) & (pl.col("event_date") <= self.E))
         return ev.filter(pl.col("event_date") > since) if since else ev
@@ -199,7 +207,7 @@ class Drop:
 
 
 def _share(frame: pl.DataFrame, flag: str) -> float:
-    return 100.0 * frame[flag].mean() if frame.height else float("nan")
+    return 100.0 * _num(frame[flag].mean()) if frame.height else float("nan")
 
 
 def _gap(frame: pl.DataFrame, flag: str) -> tuple[float, str]:
@@ -218,12 +226,12 @@ def population_rows(d: Drop) -> dict:
     p = d.people
     out = {}
     for place in ("North", "South"):
-        out[f"registered share {place} (%)"] = 100 * (p["place"] == place).mean()
+        out[f"registered share {place} (%)"] = 100 * _num((p["place"] == place).mean())
     known = p.filter(pl.col("imd_decile").is_not_null())
-    out["Core20 share of registered (%)"] = 100 * (known["imd_decile"] <= 2).mean()
+    out["Core20 share of registered (%)"] = 100 * _num((known["imd_decile"] <= 2).mean())
     pcn = p.group_by("pcn_code").len()["len"].cast(pl.Float64) * ICB_SCALE / d.n
-    out["smallest PCN list at 1.03M"] = float(pcn.min())
-    out["largest PCN list at 1.03M"] = float(pcn.max())
+    out["smallest PCN list at 1.03M"] = float(_num(pcn.min()))
+    out["largest PCN list at 1.03M"] = float(_num(pcn.max()))
     for district, share in known.group_by("district").agg((pl.col("age") >= 60).mean()).iter_rows():
         out[f"aged 60+ {district} (%)"] = 100 * share
     core20 = known.group_by(pl.col("imd_decile") <= 2).agg((pl.col("age") >= 60).mean()).to_dict(as_series=False)
@@ -401,15 +409,15 @@ def bcf_rows(d: Drop) -> dict:
         & ((pl.col("service_start_date") - pl.col("date_of_birth")).dt.total_days() >= 65 * 365.25)
     )
     for la, name in LA_NAMES.items():
-        out[f"BCF discharge to usual residence {name} (%)"] = (
-            100 * (discharged.filter(pl.col("la") == la)["discharge_destination"] == "19").mean()
+        out[f"BCF discharge to usual residence {name} (%)"] = 100 * _num(
+            (discharged.filter(pl.col("la") == la)["discharge_destination"] == "19").mean()
         )
         residents = d.people.filter(pl.col("la") == la).height
         out[f"BCF avoidable admissions per 100k a quarter {name}"] = (
             acsc.filter(pl.col("la") == la).height / residents * 100_000 / 4
         )
-        out[f"BCF still at home 91 days after reablement {name} (%)"] = (
-            100 * reablement.filter(pl.col("la_code") == la)["still_at_home_91_days"].mean()
+        out[f"BCF still at home 91 days after reablement {name} (%)"] = 100 * _num(
+            reablement.filter(pl.col("la_code") == la)["still_at_home_91_days"].mean()
         )
     return out
 
@@ -429,9 +437,9 @@ def end_of_life_rows(d: Drop) -> dict:
             to_death=(pl.col("date_of_death") - pl.col("admission_date")).dt.total_days(),
         )
     )
-    total = s["bed_days"].sum()
-    last2 = s.filter(pl.col("to_death") <= 730)["bed_days"].sum()
-    last3m = s.filter(pl.col("to_death") <= 91)["bed_days"].sum()
+    total = _num(s["bed_days"].sum())
+    last2 = _num(s.filter(pl.col("to_death") <= 730)["bed_days"].sum())
+    last3m = _num(s.filter(pl.col("to_death") <= 91)["bed_days"].sum())
     return {
         "bed-days in the last two years of life (%)": 100 * last2 / total,
         "of those: in the last 3 months of life (%)": 100 * last3m / max(last2, 1),

@@ -12,10 +12,12 @@ import io
 import json
 import math
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
+import duckdb
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -44,7 +46,7 @@ class Settings:
     secret_key: str
 
 
-def filters_from_query(params) -> lists.ListFilters:
+def filters_from_query(params: Mapping[str, str]) -> lists.ListFilters:
     """Only whitelisted values become filters; anything else is ignored rather than queried."""
     core20 = {"yes": True, "no": False}.get(params.get("core20", ""))
     rag = params.get("rag") if params.get("rag") in lists.RAG_VALUES else None
@@ -79,7 +81,7 @@ def create_app(settings: Settings) -> Starlette:
         # Looked up on every request: removing someone from the users file ends their access at once.
         return users.lookup(settings.users_file, username) if username else None
 
-    def reader():
+    def reader() -> duckdb.DuckDBPyConnection:
         try:
             return open_reader(settings.warehouse)
         except WarehouseMissing as e:
@@ -98,7 +100,7 @@ def create_app(settings: Settings) -> Starlette:
             )
         return user
 
-    async def login_page(request: Request):
+    async def login_page(request: Request) -> Response:
         if request.method == "GET":
             return render(request, "login.html", {"error": None, "next": request.query_params.get("next", "/")})
         form = await request.form()
@@ -117,15 +119,15 @@ def create_app(settings: Settings) -> Starlette:
         # Only paths on this site: never redirect to a URL someone put in ?next=.
         return RedirectResponse(target if target.startswith("/") and not target.startswith("//") else "/", 303)
 
-    async def logout(request: Request):
+    async def logout(request: Request) -> Response:
         request.session.clear()
         return RedirectResponse("/login", 303)
 
-    async def home(request: Request):
+    async def home(request: Request) -> Response:
         user = authorise(request)
         return RedirectResponse(f"/n/{slugify(user.neighbourhood)}", 303)
 
-    async def neighbourhood_home(request: Request):
+    async def neighbourhood_home(request: Request) -> Response:
         user = authorise(request)
         with reader() as con:
             catalogue = lists.list_catalogue(con, user.neighbourhood)
@@ -140,7 +142,7 @@ def create_app(settings: Settings) -> Starlette:
             sort = "priority"
         return list_name, filters, sort
 
-    async def list_page(request: Request):
+    async def list_page(request: Request) -> Response:
         user = authorise(request)
         list_name, filters, sort = list_context(request, user)
         with reader() as con:
@@ -185,7 +187,7 @@ def create_app(settings: Settings) -> Starlette:
             },
         )
 
-    async def download_csv(request: Request):
+    async def download_csv(request: Request) -> Response:
         user = authorise(request)
         list_name, filters, sort = list_context(request, user)
         with reader() as con:
@@ -216,7 +218,7 @@ def create_app(settings: Settings) -> Starlette:
             headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
         )
 
-    async def indicators_page(request: Request):
+    async def indicators_page(request: Request) -> Response:
         user = authorise(request)
         with reader() as con:
             catalogue = charts.indicator_catalogue(con, user.neighbourhood)
@@ -243,7 +245,7 @@ def create_app(settings: Settings) -> Starlette:
             },
         )
 
-    async def health(request: Request):
+    async def health(request: Request) -> Response:
         """For monitoring: which refresh is being served (no patient data)."""
         try:
             with open_reader(settings.warehouse) as con:
@@ -252,8 +254,9 @@ def create_app(settings: Settings) -> Starlette:
             return JSONResponse({"ok": False, "error": str(e)}, status_code=503)
         return JSONResponse({"ok": True, **{k: str(v) for k, v in refresh.items()}})
 
-    async def http_error(request: Request, exc: HTTPException):
+    async def http_error(request: Request, exc: HTTPException) -> Response:
         if exc.status_code in (301, 302, 303, 307):
+            assert exc.headers is not None  # every redirect raised here names its Location
             return RedirectResponse(exc.headers["Location"], exc.status_code)
         return render(
             request, "error.html", {"status": exc.status_code, "detail": exc.detail}, status_code=exc.status_code
@@ -279,10 +282,12 @@ def create_app(settings: Settings) -> Starlette:
             same_site="lax",
         )
     ]
-    return Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: http_error})
+    # Starlette types every handler as taking any Exception, though it calls each with the class it is registered for
+    handlers = {HTTPException: http_error}
+    return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)  # type: ignore[arg-type]
 
 
-def script_json(value) -> str:
+def script_json(value: object) -> str:
     """JSON safe to place inside a <script> element: a '</' in any string cannot end the element."""
     return json.dumps(value, default=str).replace("</", "<\\/")
 

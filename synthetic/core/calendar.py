@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import numpy.typing as npt
 
 NEVER = 9_999_999  # "no such date" sentinel (year ~29000): safe to add to, compares after every real date
 DAYS_PER_YEAR = 365.25
@@ -32,12 +33,12 @@ def year_start(y: int) -> int:
     return day(y, 1, 1)
 
 
-def year_of(days) -> np.ndarray:
+def year_of(days: npt.ArrayLike) -> np.ndarray:
     """Calendar year of day numbers (vectorised)."""
     return np.asarray(days, dtype="int64").astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
 
 
-def month_of(days) -> np.ndarray:
+def month_of(days: npt.ArrayLike) -> np.ndarray:
     return (np.asarray(days, dtype="int64").astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12) + 1
 
 
@@ -49,7 +50,7 @@ def add_years(days: int, years: int) -> int:
         return to_day(d.replace(year=d.year + years, day=28))
 
 
-def age_years(dob, at) -> np.ndarray:
+def age_years(dob: npt.ArrayLike, at: npt.ArrayLike) -> np.ndarray:
     """Approximate age in (fractional) years: fine for rates and eligibility, not for whole-year reporting."""
     return (np.asarray(at, dtype=np.float64) - np.asarray(dob, dtype=np.float64)) / DAYS_PER_YEAR
 

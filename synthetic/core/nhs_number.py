@@ -6,6 +6,8 @@ official test range), are a bijection of the person serial (so unique by constru
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 _WEIGHTS = np.array([10, 9, 8, 7, 6, 5, 4, 3, 2], dtype=np.int64)
@@ -51,7 +53,7 @@ def make_nhs_numbers(serial: np.ndarray, seed: int) -> np.ndarray:
     return body * 10 + chk
 
 
-def is_valid(numbers) -> np.ndarray:
+def is_valid(numbers: Iterable[str | int | None]) -> np.ndarray:
     """True where a string/int is 10 digits with a correct modulus-11 check digit."""
     out = []
     for s in numbers:

@@ -4,21 +4,24 @@ means editing code."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import yaml
+from numpy.typing import NDArray
 
 PARAMETERS_FILE = Path(__file__).resolve().parents[1] / "parameters.yaml"
 
 
 @lru_cache(maxsize=1)
-def _tree() -> dict:
+def _tree() -> dict[str, Any]:
     return yaml.safe_load(PARAMETERS_FILE.read_text())
 
 
-def _node(path: str):
+def _node(path: str) -> Any:
     node = _tree()
     for part in path.split("."):
         if not isinstance(node, dict) or part not in node:
@@ -27,7 +30,7 @@ def _node(path: str):
     return node
 
 
-def param(path: str):
+def param(path: str) -> Any:
     """The value of one parameter (a number, a list or a mapping of numbers)."""
     node = _node(path)
     if not (isinstance(node, dict) and "value" in node and "source" in node):
@@ -35,16 +38,16 @@ def param(path: str):
     return node["value"]
 
 
-def array(path: str) -> np.ndarray:
+def array(path: str) -> NDArray[np.float64]:
     return np.asarray(param(path), dtype=np.float64)
 
 
-def group(path: str) -> dict:
+def group(path: str) -> dict[str, Any]:
     """The parameters under one heading, as {name: value}."""
     return {k: param(f"{path}.{k}") for k in _node(path)}
 
 
-def leaves(node=None, prefix: str = ""):
+def leaves(node: dict[str, Any] | None = None, prefix: str = "") -> Iterator[tuple[str, Any, str | None]]:
     """(path, value, source) of every parameter, for documentation and the completeness test."""
     node = _tree() if node is None else node
     for k, v in node.items():

@@ -15,6 +15,8 @@ from __future__ import annotations
 import zlib
 
 import numpy as np
+import numpy.typing as npt
+from numpy.typing import NDArray
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -36,7 +38,7 @@ def stream_rng(seed: int, name: str, *keys: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy)))
 
 
-def _mix(x: np.ndarray) -> np.ndarray:
+def _mix(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
     """splitmix64 finaliser on a uint64 array (wrapping arithmetic)."""
     x = x + _GOLDEN
     x = (x ^ (x >> _S30)) * _M1
@@ -44,19 +46,19 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> _S31)
 
 
-def _u64(a) -> np.ndarray:
+def _u64(a: npt.ArrayLike) -> NDArray[np.uint64]:
     return np.atleast_1d(np.asarray(a)).astype(np.int64, copy=False).view(np.uint64)
 
 
 class Keyed:
     """Counter-based random numbers for one named stream: f(seed, stream, key1, key2, ...)."""
 
-    def __init__(self, seed: int, name: str):
+    def __init__(self, seed: int, name: str) -> None:
         with np.errstate(over="ignore"):
             base = _mix(np.array([int(seed) & 0xFFFFFFFFFFFFFFFF], dtype=np.uint64))
             self._base = _mix(base ^ np.uint64(name_id(name)))[0]
 
-    def bits(self, *keys) -> np.ndarray:
+    def bits(self, *keys: npt.ArrayLike) -> NDArray[np.uint64]:
         """64 random bits per key tuple. Keys are folded in pairs (a << 32 | b, both < 2^31 in
         magnitude) so a (person, index) key costs one mixing round."""
         with np.errstate(over="ignore"):
@@ -66,13 +68,14 @@ class Keyed:
                 if i + 1 < len(keys):
                     k = (k << _S32) ^ (_u64(keys[i + 1]) & _LOW32)
                 h = _mix((self._base if h is None else h) ^ k)
+            assert h is not None, "bits() needs at least one key"
             return h
 
-    def uniform(self, *keys) -> np.ndarray:
+    def uniform(self, *keys: npt.ArrayLike) -> NDArray[np.float64]:
         """Uniform [0, 1) per key tuple (keys broadcast)."""
         return (self.bits(*keys) >> _S11).astype(np.float64) * _TO_UNIT
 
-    def normal(self, *keys) -> np.ndarray:
+    def normal(self, *keys: npt.ArrayLike) -> NDArray[np.float64]:
         """Approximately standard normal per key tuple: the sum of the four 16-bit uniforms of one hash,
         centred and scaled (Irwin-Hall; bounded at +-3.5 sd, which suits measurement noise)."""
         h = self.bits(*keys)
@@ -80,12 +83,12 @@ class Keyed:
         total = (h & m).astype(np.float64) + ((h >> np.uint64(16)) & m) + ((h >> _S32) & m) + (h >> np.uint64(48))
         return (total / 65536.0 - 2.0) * np.sqrt(3.0)
 
-    def uniform_pair(self, *keys) -> tuple[np.ndarray, np.ndarray]:
+    def uniform_pair(self, *keys: npt.ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Two uniforms (32-bit resolution) per key tuple from a single hash."""
         h = self.bits(*keys)
         return (h >> _S32).astype(np.float64) * 2.0**-32, (h & _LOW32).astype(np.float64) * 2.0**-32
 
-    def uniforms(self, n: int, *keys) -> list[np.ndarray]:
+    def uniforms(self, n: int, *keys: npt.ArrayLike) -> list[NDArray[np.float64]]:
         """n independent uniforms per key tuple from one hash (cheaper than n full hashes)."""
         h = self.bits(*keys)
         out = []

@@ -10,13 +10,24 @@ year from a year-keyed generator, over the whole universe, so a year's draws nev
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from .randomness import Keyed, stream_rng
 
 
 def periodic(
-    kr: Keyed, persons, start, end, period, lo: int, hi: int, jitter: float = 0.25, skip=0.0, phase=None, key=None
-):
+    kr: Keyed,
+    persons: npt.ArrayLike,
+    start: npt.ArrayLike,
+    end: npt.ArrayLike,
+    period: npt.ArrayLike,
+    lo: int,
+    hi: int,
+    jitter: float = 0.25,
+    skip: npt.ArrayLike = 0.0,
+    phase: npt.ArrayLike | None = None,
+    key: npt.ArrayLike | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Events in [max(start, lo), min(end, hi)] for each person (vectorised).
 
     Returns (row index into the inputs, event index k, day). `key` (default: persons) keys the randomness;
@@ -62,7 +73,7 @@ def yearly_counts(seed: int, name: str, year: int, rate: np.ndarray) -> tuple[np
     return counts, rng
 
 
-def expand(idx: np.ndarray, counts: np.ndarray):
+def expand(idx: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Repeat person indices by their counts; also the 0-based sequence number within each person."""
     rows = np.repeat(idx, counts)
     starts = np.repeat(np.cumsum(counts) - counts, counts)
@@ -70,7 +81,13 @@ def expand(idx: np.ndarray, counts: np.ndarray):
     return rows, seq
 
 
-def episodes(rng: np.random.Generator, persons: np.ndarray, starts: np.ndarray, mean_contacts, mean_gap_days):
+def episodes(
+    rng: np.random.Generator,
+    persons: np.ndarray,
+    starts: np.ndarray,
+    mean_contacts: npt.ArrayLike,
+    mean_gap_days: npt.ArrayLike,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Contacts of care episodes: episode i has 1 + Poisson(mean-1) contacts, gaps ~ 1 + Exp(gap).
     Returns (episode row, contact number k, day)."""
     n = persons.size

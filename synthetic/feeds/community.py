@@ -8,7 +8,11 @@ care follows frailty and care-home moves; reablement follows emergency discharge
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 from ..core import calendar as cal
 from ..core.parameters import param
@@ -80,10 +84,21 @@ def _extras(u: Universe, st: YearState) -> None:
     }
 
 
-def _contacts(u: Universe, states, years, services: dict, stream: str, kind: int, in_drop, lo, hi, with_duration: bool):
+def _contacts(
+    u: Universe,
+    states: dict[int, YearState],
+    years: Iterable[int],
+    services: dict,
+    stream: str,
+    kind: int,
+    in_drop: np.ndarray,
+    lo: int,
+    hi: int,
+    with_duration: bool,
+) -> dict[str, Any]:
     from .hospital import _ids
 
-    out = {k: [] for k in ("person", "day", "service", "id", "minutes")}
+    out: dict[str, list[np.ndarray]] = {k: [] for k in ("person", "day", "service", "id", "minutes")}
     names = tuple(services)
     for year in years:
         st = states[year]
@@ -111,12 +126,14 @@ def _contacts(u: Universe, states, years, services: dict, stream: str, kind: int
             )
             if with_duration:
                 out["minutes"].append(np.full(rows.size, spec["minutes"], dtype=np.float64))
-    res = {k: np.concatenate(v) if v else np.zeros(0) for k, v in out.items()}
+    res: dict[str, Any] = {k: np.concatenate(v) if v else np.zeros(0) for k, v in out.items()}
     res["names"] = names
     return res
 
 
-def csds(u: Universe, states, years, in_drop, lo, hi):
+def csds(
+    u: Universe, states: dict[int, YearState], years: Iterable[int], in_drop: np.ndarray, lo: int, hi: int
+) -> dict[str, Any]:
     r = _contacts(u, states, years, CSDS_TEAMS, "csds", 7, in_drop, lo, hi, True)
     kr = Keyed(u.seed, "csds-status")
     v1, v2 = kr.uniforms(2, r["id"])
@@ -139,7 +156,9 @@ def csds(u: Universe, states, years, in_drop, lo, hi):
     )
 
 
-def mhsds(u: Universe, states, years, in_drop, lo, hi):
+def mhsds(
+    u: Universe, states: dict[int, YearState], years: Iterable[int], in_drop: np.ndarray, lo: int, hi: int
+) -> dict[str, Any]:
     r = _contacts(u, states, years, MHSDS_SERVICES, "mhsds", 8, in_drop, lo, hi, False)
     v1 = Keyed(u.seed, "mhsds-status").uniform(r["id"])
     status = np.select([v1 < 0.10, v1 < 0.17, v1 < 0.20], [3, 2, 6], 5)
@@ -172,16 +191,35 @@ REASONS = (
 )
 
 
-def social_care(u: Universe, states, years, in_drop, extract_day: int, spells: dict):
+def social_care(
+    u: Universe,
+    states: dict[int, YearState],
+    years: Iterable[int],
+    in_drop: np.ndarray,
+    extract_day: int,
+    spells: dict[str, Any],
+) -> dict[str, np.ndarray]:
     """Service episodes open at some point in the lookback window."""
     from .hospital import _ids
 
     c, E = u.clinical, extract_day
     lo = window_start(E, HOSPITAL_LOOKBACK_YEARS)
-    parts = {k: [] for k in ("person", "type", "start", "end", "reason", "cost", "home91", "id")}
+    parts: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("person", "type", "start", "end", "reason", "cost", "home91", "id")
+    }
     kr = Keyed(u.seed, "asc")
 
-    def add(person, stype, start, end, reason, cost, kind, seq, home91=None):
+    def add(
+        person: np.ndarray,
+        stype: npt.ArrayLike,
+        start: np.ndarray,
+        end: np.ndarray,
+        reason: npt.ArrayLike,
+        cost: npt.ArrayLike,
+        kind: int,
+        seq: npt.ArrayLike,
+        home91: np.ndarray | None = None,
+    ) -> None:
         parts["person"].append(person)
         parts["type"].append(np.broadcast_to(stype, person.shape).astype(np.int8))
         parts["start"].append(start)
@@ -274,8 +312,8 @@ def social_care(u: Universe, states, years, in_drop, extract_day: int, spells: d
     )  # a service cannot start after the person died or left
     cols = {k: v[ok] for k, v in cols.items()}
     cols["end"] = np.where(cols["end"] > E, cal.NEVER, cols["end"])
-    r = Keyed(u.seed, "asc-fields").uniforms(2, cols["id"])
-    cols["reason"] = np.where(r[0] < 0.03, -1, cols["reason"])
-    cols["unlinkable"] = r[1] < 0.07  # social care records often lack a traced NHS number
+    uf = Keyed(u.seed, "asc-fields").uniforms(2, cols["id"])
+    cols["reason"] = np.where(uf[0] < 0.03, -1, cols["reason"])
+    cols["unlinkable"] = uf[1] < 0.07  # social care records often lack a traced NHS number
     cols["district"] = u.district[cols["person"]].astype(np.int64)
     return cols

@@ -62,7 +62,7 @@ def defect_count(rate: float, rows: int) -> int:
     return min(rows, max(1, round(rate * rows)))
 
 
-def _choose(rng, eligible: np.ndarray, used: np.ndarray, n: int) -> np.ndarray:
+def _choose(rng: np.random.Generator, eligible: np.ndarray, used: np.ndarray, n: int) -> np.ndarray:
     """n distinct rows, eligible (boolean mask) and not yet damaged, drawn uniformly. Rejection sampling on
     row numbers: cheap when eligible rows are plentiful; falls back to the explicit pool when they are not."""
     rows = eligible.size

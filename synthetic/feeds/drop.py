@@ -7,10 +7,13 @@ import json
 import logging
 import os
 import time
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from contracts.extracts import file_sha256, load_contract
@@ -21,7 +24,7 @@ from ..core.reference import geography
 from ..model.care import DRUGS, build_regimens
 from ..model.population import ETHNIC_CATEGORIES, SEX_CODES, Universe
 from ..model.world import build_universe
-from ..model.yearly import year_state
+from ..model.yearly import YearState, year_state
 from .community import REASONS, SERVICE_TYPES, csds, mhsds, social_care
 from .defects import inject
 from .gp import HOSPITAL_LOOKBACK_YEARS, antenatal_bookings, gp_events, medication_issues, registrations, window_start
@@ -58,7 +61,7 @@ def universe(patients: int, seed: int) -> Universe:
     return u
 
 
-def _states(u: Universe, years) -> dict:
+def _states(u: Universe, years: Iterable[int]) -> dict[int, YearState]:
     cache = u.extras["states"]
     for y in years:
         if y not in cache:
@@ -67,38 +70,38 @@ def _states(u: Universe, years) -> dict:
 
 
 # ----------------------------------------------------------------------------- column helpers
-def _strings(values, idx, null=None) -> pl.Series:
+def _strings(values: Iterable[str], idx: npt.ArrayLike, null: npt.ArrayLike | None = None) -> pl.Series:
     s = pl.Series(list(values), dtype=pl.String).gather(np.clip(np.asarray(idx, dtype=np.int64), 0, None))
     return _nullify(s, null)
 
 
-def _nullify(s: pl.Series, null) -> pl.Series:
+def _nullify(s: pl.Series, null: npt.ArrayLike | None) -> pl.Series:
     if null is None or not np.any(null):
         return s
     return pl.select(pl.when(pl.Series(np.asarray(null, dtype=bool))).then(None).otherwise(s)).to_series().alias(s.name)
 
 
-def _dates(days, null=None) -> pl.Series:
+def _dates(days: npt.ArrayLike, null: npt.ArrayLike | None = None) -> pl.Series:
     days = np.asarray(days, dtype=np.int64)
     if null is None:
         null = days >= cal.NEVER
     return _nullify(pl.Series(np.where(null, 0, days).astype(np.int32)).cast(pl.Date), null)
 
 
-def _nhs(u: Universe, person, untraced=None) -> pl.Series:
+def _nhs(u: Universe, person: npt.ArrayLike, untraced: npt.ArrayLike | None = None) -> pl.Series:
     return _nullify(u.extras["nhs_str"].gather(np.asarray(person, dtype=np.int64)), untraced)
 
 
-def _prefixed(prefix, ids) -> pl.Series:
+def _prefixed(prefix: str, ids: npt.ArrayLike) -> pl.Series:
     return pl.select(pl.lit(prefix) + pl.Series(np.asarray(ids, dtype=np.int64)).cast(pl.String)).to_series()
 
 
-def _untraced(seed: int, feed: str, ids) -> np.ndarray:
+def _untraced(seed: int, feed: str, ids: np.ndarray) -> np.ndarray:
     return Keyed(seed, f"untraced-{feed}").uniform(ids) < UNTRACED_SHARE
 
 
 # ----------------------------------------------------------------------------- feeds
-def _gp_patients(u: Universe, people, E) -> pl.DataFrame:
+def _gp_patients(u: Universe, people: np.ndarray, E: int) -> pl.DataFrame:
     person, practice, start, end, death = registrations(u, people, E)
     geo = geography()
     eth = u.ethnicity[person]
@@ -145,7 +148,7 @@ def _sorted_frame(cols: dict, keys: list[str]) -> pl.DataFrame:
     return pl.DataFrame(_take(cols, order))
 
 
-def _gp_events(u: Universe, people, E) -> pl.DataFrame:
+def _gp_events(u: Universe, people: np.ndarray, E: int) -> pl.DataFrame:
     ev = gp_events(u, people, E, u.extras["regimens"])
     person, day, code, value, unit = ev.columns()
     practice = u.practice_at(person, day)
@@ -168,7 +171,7 @@ def _gp_events(u: Universe, people, E) -> pl.DataFrame:
     )
 
 
-def _gp_medications(u: Universe, in_drop, E) -> pl.DataFrame:
+def _gp_medications(u: Universe, in_drop: np.ndarray, E: int) -> pl.DataFrame:
     from ..core.codes import MEDICINE
 
     person, day, drug, qty = medication_issues(u, u.extras["regimens"], in_drop, E)
@@ -379,7 +382,7 @@ def write_feeds(
             cache["hospital"] = Hospital(u, E, states, antenatal_bookings(u, lookback - 400, E))
         return cache["hospital"]
 
-    def spells():
+    def spells() -> dict[str, Any]:
         if "spells" not in cache:
             cache["spells"] = hospital().spells(in_drop)
         return cache["spells"]

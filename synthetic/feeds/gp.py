@@ -7,9 +7,11 @@ function of the person, the date and k. The extract date only decides which rows
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from statistics import NormalDist
 
 import numpy as np
+import numpy.typing as npt
 
 from ..core import calendar as cal
 from ..core import codes
@@ -35,7 +37,7 @@ def window_start(extract_day: int, years: int) -> int:
 class Vocab:
     """String vocabulary: rows carry small integer codes, strings are materialised once per feed."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.items: list[str] = []
         self._index: dict[str, int] = {}
 
@@ -47,7 +49,7 @@ class Vocab:
         return i
 
 
-def pick(choices, u: np.ndarray) -> np.ndarray:
+def pick(choices: Sequence[tuple[str, float]], u: np.ndarray) -> np.ndarray:
     """Index into weighted (code, weight) choices by uniforms."""
     w = np.cumsum([x[1] for x in choices])
     return np.searchsorted(w / w[-1], u, side="right").clip(0, len(choices) - 1)
@@ -56,11 +58,22 @@ def pick(choices, u: np.ndarray) -> np.ndarray:
 class Events:
     """Accumulates gp_events rows as integer columns."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.codes, self.units = Vocab(), Vocab()
-        self.person, self.day, self.code, self.value, self.unit = [], [], [], [], []
+        self.person: list[np.ndarray] = []
+        self.day: list[np.ndarray] = []
+        self.code: list[np.ndarray] = []
+        self.value: list[np.ndarray] = []
+        self.unit: list[np.ndarray] = []
 
-    def add(self, person, day, code, value=None, unit: str | None = None):
+    def add(
+        self,
+        person: npt.ArrayLike,
+        day: npt.ArrayLike,
+        code: str | npt.ArrayLike,
+        value: npt.ArrayLike | None = None,
+        unit: str | None = None,
+    ) -> None:
         person = np.asarray(person, dtype=np.int64)
         n = person.size
         if n == 0:
@@ -73,11 +86,13 @@ class Events:
         self.value.append(np.full(n, np.nan) if value is None else np.asarray(value, dtype=np.float64))
         self.unit.append(np.full(n, -1 if unit is None else self.units(unit), dtype=np.int16))
 
-    def add_choice(self, person, day, choices, u):
+    def add_choice(
+        self, person: npt.ArrayLike, day: npt.ArrayLike, choices: Sequence[tuple[str, float]], u: np.ndarray
+    ) -> None:
         idx = np.array([self.codes(c) for c, _ in choices], dtype=np.int32)
         self.add(person, day, idx[pick(choices, u)])
 
-    def columns(self):
+    def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         cat = lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt)  # noqa: E731
         return (
             cat(self.person, np.int64),
@@ -88,11 +103,11 @@ class Events:
         )
 
 
-def _bday(u: Universe, idx, years: float):
+def _bday(u: Universe, idx: np.ndarray, years: float) -> np.ndarray:
     return u.dob[idx] + round(years * YEAR)
 
 
-def _visible(u: Universe, idx, day, extract_day):
+def _visible(u: Universe, idx: np.ndarray, day: np.ndarray, extract_day: int) -> np.ndarray:
     """Rows a GP extract on extract_day can see: dated on or before it and before the person left."""
     return (day <= extract_day) & (day <= u.exit_day[idx]) & (day >= cal.DATE_FLOOR)
 
@@ -154,7 +169,7 @@ def diagnoses(u: Universe, ev: Events, people: np.ndarray, extract_day: int) -> 
     ev.add_choice(people[vis], ch[vis], codes.PROCESS["care_home"], kr.uniform(people[vis], 5))
 
 
-def _round(x, digits=0):
+def _round(x: np.ndarray, digits: int = 0) -> np.ndarray:
     return np.round(x, digits)
 
 
@@ -165,10 +180,10 @@ class Values:
         self.u, self.c, self.p = u, u.clinical, u.clinical.params
         self.kr = Keyed(u.seed, "measurement-values")
 
-    def _noise(self, idx, key, salt):
+    def _noise(self, idx: np.ndarray, key: np.ndarray, salt: int) -> np.ndarray:
         return self.kr.normal(idx, key, salt)
 
-    def bp(self, idx, day, key):
+    def bp(self, idx: np.ndarray, day: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         u, c, p = self.u, self.c, self.p
         age = cal.age_years(u.dob[idx], day)
         htn = c.has("hypertension", idx, day)
@@ -192,7 +207,7 @@ class Values:
         dbp = np.where(htn & (klass == 0), np.minimum(dbp, 88), dbp)
         return _round(np.clip(sbp, 78, 245)), _round(np.clip(dbp, 42, 135))
 
-    def hba1c(self, idx, day, key):
+    def hba1c(self, idx: np.ndarray, day: np.ndarray, key: np.ndarray) -> np.ndarray:
         c, p = self.c, self.p
         dm = c.has("diabetes", idx, day)
         ndh = c.has("ndh", idx, day)
@@ -204,20 +219,20 @@ class Values:
         v = np.where(dm, np.clip(v, 30, 160), np.where(ndh, np.clip(v, 42, 47), np.clip(v, 26, 41)))
         return _round(v)
 
-    def cholesterol(self, idx, day, key):
+    def cholesterol(self, idx: np.ndarray, day: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         p = self.p
         statin = p["statin_start"][idx] <= day
         total = np.clip(p["chol"][idx] - 1.3 * statin + 0.35 * self._noise(idx, key, 4), 2.0, 11.5)
         non_hdl = np.clip(total - p["hdl"][idx], 1.1, 10.0)
         return _round(total, 1), _round(non_hdl, 1)
 
-    def bmi(self, idx, day, key):
+    def bmi(self, idx: np.ndarray, day: np.ndarray, key: np.ndarray) -> np.ndarray:
         age = cal.age_years(self.u.dob[idx], day)
         adult = self.c.bmi_adult[idx] * np.exp(0.02 * self._noise(idx, key, 5))
         child = 15.5 + 0.25 * np.clip(age, 2, 17) + 0.8 * self._noise(idx, key, 6)
         return _round(np.clip(np.where(age >= 18, adult, child), 13.5, 75), 1)
 
-    def egfr(self, idx, day, key):
+    def egfr(self, idx: np.ndarray, day: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         u, c, p = self.u, self.c, self.p
         age = cal.age_years(u.dob[idx], day)
         ckd = c.has("ckd", idx, day)
@@ -231,10 +246,10 @@ class Values:
         )
         return egfr, creat
 
-    def acr(self, idx, day, key):
+    def acr(self, idx: np.ndarray, day: np.ndarray, key: np.ndarray) -> np.ndarray:
         return _round(np.clip(self.p["acr"][idx] * np.exp(0.3 * self._noise(idx, key, 9)), 0.1, 350), 1)
 
-    def alcohol(self, idx, day, key):
+    def alcohol(self, idx: np.ndarray, day: np.ndarray, key: np.ndarray) -> np.ndarray:
         base = np.where(self.u.sex[idx] == 0, 8.0, 4.5)
         return _round(np.clip(base * np.exp(0.9 * self._noise(idx, key, 10)) - 1.5, 0, 120))
 
@@ -248,14 +263,23 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
     exit_ = u.exit_day[people]
     obs = codes.OBSERVATION
 
-    def add_bp(idx, day, key):
+    def add_bp(idx: np.ndarray, day: np.ndarray, key: np.ndarray) -> None:
         sbp, dbp = vals.bp(idx, day, key)
         ev.add(idx, day, obs["systolic_bp"][0], sbp, "mmHg")
         ev.add(idx, day, obs["diastolic_bp"][0], dbp, "mmHg")
 
     entry = u.entry_day[people]
 
-    def schedule(name, start, end, period, lo, jitter=0.3, skip=0.0, who=None):
+    def schedule(
+        name: str,
+        start: np.ndarray,
+        end: np.ndarray,
+        period: npt.ArrayLike,
+        lo: int,
+        jitter: float = 0.3,
+        skip: npt.ArrayLike = 0.0,
+        who: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Repeats of a measurement while registered (the practice records what it does)."""
         start = np.maximum(start, entry)
         sel = people if who is None else people[who]
@@ -266,7 +290,7 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
         rows, k, day = periodic(Keyed(u.seed, name), sel, st, en, per, lo, hi, jitter=jitter, skip=sk)
         return sel[rows], day, k
 
-    def missed_share(process, schedule_name):
+    def missed_share(process: str, schedule_name: str) -> np.ndarray:
         """Per-person chance a scheduled process is missed: the schedule's usual chance, moved by who they are."""
         usual = param(f"care.{process}.missed_share")[schedule_name]
         return 1.0 - probability(u, people, process, base=1.0 - usual)
@@ -531,10 +555,12 @@ def flu_vaccinations(u: Universe, ev: Events, people: np.ndarray, extract_day: i
 FERTILITY = ((16, 20, 0.018), (20, 25, 0.055), (25, 30, 0.095), (30, 35, 0.11), (35, 40, 0.065), (40, 46, 0.016))
 
 
-def antenatal_bookings(u: Universe, lo: int, hi: int):
+def antenatal_bookings(u: Universe, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Antenatal bookings (women 16-45) per calendar year, keyed by (person, year): (person, day, gestation days)."""
     kr = Keyed(u.seed, "antenatal")
-    out_p, out_d, out_g = [], [], []
+    out_p: list[np.ndarray] = []
+    out_d: list[np.ndarray] = []
+    out_g: list[np.ndarray] = []
     for year in range(int(cal.year_of(lo)), int(cal.year_of(hi)) + 1):
         y0, y1 = cal.year_start(year), cal.year_start(year + 1) - 1
         mid = (y0 + y1) // 2
@@ -557,11 +583,13 @@ def antenatal_bookings(u: Universe, lo: int, hi: int):
         # by 10+0 weeks: 7+3 to 10+0; later: mostly 10-14 weeks, a tail to 22 weeks
         gest = np.where(early, 52 + np.floor(19 * u4[yes]), 71 + np.floor(84 * u4[yes] ** 2.2))
         ok = (day >= u.entry_day[w]) & (day < u.exit_day[w]) & (day >= lo) & (day <= hi)
-        out_p.append(w[ok]), out_d.append(day[ok]), out_g.append(gest[ok])
+        out_p.append(w[ok])
+        out_d.append(day[ok])
+        out_g.append(gest[ok])
     return np.concatenate(out_p), np.concatenate(out_d), np.concatenate(out_g)
 
 
-def gp_events(u: Universe, people: np.ndarray, extract_day: int, regimens: Regimens):
+def gp_events(u: Universe, people: np.ndarray, extract_day: int, regimens: Regimens) -> Events:
     ev = Events()
     diagnoses(u, ev, people, extract_day)
     observations(u, ev, people, extract_day, regimens)
@@ -574,7 +602,9 @@ def gp_events(u: Universe, people: np.ndarray, extract_day: int, regimens: Regim
     return ev
 
 
-def medication_issues(u: Universe, regimens: Regimens, people_mask: np.ndarray, extract_day: int):
+def medication_issues(
+    u: Universe, regimens: Regimens, people_mask: np.ndarray, extract_day: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Repeat issues in the last MEDS_LOOKBACK_YEARS: every `interval` days from the regimen start."""
     from ..core.codes import MEDICINE
 
@@ -612,7 +642,9 @@ def medication_issues(u: Universe, regimens: Regimens, people_mask: np.ndarray, 
     return r.person[rows], day, drug, qty
 
 
-def registrations(u: Universe, people: np.ndarray, extract_day: int):
+def registrations(
+    u: Universe, people: np.ndarray, extract_day: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """gp_patients rows: one per registration episode started on or before the extract date."""
     switch = u.switch_day[people]
     exit_ = u.exit_day[people]

@@ -10,9 +10,12 @@ Draws are per calendar year (or per person for life events), never per extract d
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..core import calendar as cal
 from ..core import codes
@@ -60,10 +63,10 @@ class SpellParts:
     cause: list  # emergency cause index (-1 otherwise), for the ECDS diagnosis
 
     @classmethod
-    def empty(cls):
+    def empty(cls) -> SpellParts:
         return cls(*([] for _ in range(15)))
 
-    def add(self, **cols):
+    def add(self, **cols: Any) -> None:
         n = cols["person"].size
         defaults = dict(procedure=-1, fall=-1, dest=-1, ae_minute=-1, ae_duration=0, cause=-1, bits=0)
         for name in self.__dataclass_fields__:
@@ -80,7 +83,13 @@ class SpellParts:
 class Hospital:
     """Builds the hospital feeds for one extract from the year states."""
 
-    def __init__(self, u: Universe, extract_day: int, states: dict[int, YearState], bookings):
+    def __init__(
+        self,
+        u: Universe,
+        extract_day: int,
+        states: dict[int, YearState],
+        bookings: tuple[np.ndarray, np.ndarray, np.ndarray],
+    ) -> None:
         self.u, self.c, self.E = u, u.clinical, extract_day
         self.lo = window_start(extract_day, HOSPITAL_LOOKBACK_YEARS)
         self.states = states
@@ -90,14 +99,16 @@ class Hospital:
         self.cause_names = tuple(codes.EMERGENCY_CAUSE)
 
     # ------------------------------------------------------------------ helpers
-    def years(self, back: int = 0):
+    def years(self, back: int = 0) -> range:
         return range(int(cal.year_of(self.lo)) - back, int(cal.year_of(self.E)) + 1)
 
-    def _days_in_active(self, rng, st: YearState, rows_local: np.ndarray) -> np.ndarray:
+    def _days_in_active(self, rng: np.random.Generator, st: YearState, rows_local: np.ndarray) -> np.ndarray:
         lo, hi = st.lo[rows_local], st.hi[rows_local]
         return lo + np.floor(rng.random(rows_local.size) * (hi - lo + 1)).astype(np.int64)
 
-    def _comorbidity_bits(self, persons, day, exclude: np.ndarray | None = None) -> np.ndarray:
+    def _comorbidity_bits(
+        self, persons: np.ndarray, day: int | np.ndarray, exclude: np.ndarray | None = None
+    ) -> np.ndarray:
         c = self.c
         bits = np.zeros(persons.size, dtype=np.int64)
         for b, name in enumerate(CONDITION_BITS):
@@ -114,7 +125,7 @@ class Hospital:
             bits &= ~exclude
         return bits
 
-    def _icd_ids(self, choices, u01) -> np.ndarray:
+    def _icd_ids(self, choices: Sequence[str], u01: np.ndarray) -> np.ndarray:
         ids = np.array([self.icd(x) for x in choices], dtype=np.int32)
         return ids[np.minimum((u01 * len(choices)).astype(int), len(choices) - 1)]
 
@@ -164,7 +175,19 @@ class Hospital:
             pick = (rng.random(person.size)[:, None] * cum[:, -1:] > cum).sum(axis=1).clip(0, len(names) - 1)
             self._add_emergency(parts, rng, person, day, pick, kind=1, seq=seq, site_icd=site_icd)
 
-    def _add_emergency(self, parts, rng, person, day, cause, kind, seq, site_icd, force_los=None, dest=None):
+    def _add_emergency(
+        self,
+        parts: SpellParts,
+        rng: np.random.Generator,
+        person: np.ndarray,
+        day: np.ndarray,
+        cause: np.ndarray,
+        kind: int,
+        seq: npt.ArrayLike,
+        site_icd: list[tuple[str, ...]],
+        force_los: np.ndarray | None = None,
+        dest: int | None = None,
+    ) -> None:
         u, c = self.u, self.c
         names = self.cause_names
         n = person.size
@@ -308,22 +331,22 @@ class Hospital:
             7 + np.minimum(-eol["days_before_death_mean"] * np.log1p(-kr.uniform(rows, 20 + seq) * 0.999), 700)
         ).astype(np.int64)
         day = np.maximum(u.exit_day[rows] - back, u.entry_day[rows])
-        cause = self._eol_cause(rows, day, kr.uniform(rows, 40 + seq))
-        self._add_emergency(parts, rng, rows, day, cause, kind=7, seq=seq, site_icd=site_icd)
+        eol_cause = self._eol_cause(rows, day, kr.uniform(rows, 40 + seq))
+        self._add_emergency(parts, rng, rows, day, eol_cause, kind=7, seq=seq, site_icd=site_icd)
         in_hosp = dead[c.died_in_hospital[dead]]
         los = np.minimum(
             (kr.uniform(in_hosp, 30) ** 2 * eol["death_spell_los_max"]).astype(np.int64) + 1,
             u.exit_day[in_hosp] - u.entry_day[in_hosp],
         )
         admit_day = u.exit_day[in_hosp] - los
-        cause = self._eol_cause(in_hosp, admit_day, kr.uniform(in_hosp, 31))
+        eol_cause = self._eol_cause(in_hosp, admit_day, kr.uniform(in_hosp, 31))
         rng = np.random.default_rng(stream_rng(u.seed, "death-spells").integers(1 << 62))
         self._add_emergency(
             parts,
             rng,
             in_hosp,
             admit_day,
-            cause,
+            eol_cause,
             kind=8,
             seq=np.zeros(in_hosp.size, dtype=np.int64),
             site_icd=site_icd,
@@ -331,7 +354,7 @@ class Hospital:
             dest=79,
         )
 
-    def _eol_cause(self, persons, day, u01):
+    def _eol_cause(self, persons: np.ndarray, day: np.ndarray, u01: np.ndarray) -> np.ndarray:
         c, names = self.c, self.cause_names
         cands = [
             ("cancer", 3.0),
@@ -369,8 +392,9 @@ class Hospital:
             sex = u.sex[person]
             w = np.array([[procs[k][2][b] for k in keys] for b in range(5)])[band]
             for j, k in enumerate(keys):
-                if procs[k][3] is not None:
-                    w[:, j] *= sex == procs[k][3] - 1
+                sex_code = procs[k][3]
+                if sex_code is not None:
+                    w[:, j] *= sex == sex_code - 1
             w[:, keys.index("cataract")] *= np.where(c.has("diabetes", person, day), 1.5, 1.0)
             cum = np.cumsum(w, axis=1) + 1e-12
             pick = (rng.random(person.size)[:, None] * cum[:, -1:] > cum).sum(axis=1).clip(0, len(keys) - 1)
@@ -513,7 +537,7 @@ class Hospital:
         )
 
     # ------------------------------------------------------------------ assembling APC + ECDS
-    def spells(self, in_drop: np.ndarray):
+    def spells(self, in_drop: np.ndarray) -> dict[str, Any]:
         parts = SpellParts.empty()
         self.emergency(parts)
         self.life_events(parts)
@@ -570,7 +594,7 @@ class Hospital:
             seq=s["seq"],
         )
 
-    def ae_attendances(self, in_drop: np.ndarray, spells: dict):
+    def ae_attendances(self, in_drop: np.ndarray, spells: dict[str, Any]) -> dict[str, Any]:
         """ECDS: one attendance per spell admitted through A&E, plus attendances not ending in a spell."""
         u, E = self.u, self.E
         names = self.cause_names
@@ -588,7 +612,9 @@ class Hospital:
         minor = list(codes.AE_MINOR_DIAGNOSES)
         minor_w = np.array([codes.AE_MINOR_DIAGNOSES[k] for k in minor]).T  # band x diagnosis
         minor_ids = np.array([self.snomed(x) for x in minor], dtype=np.int32)
-        out = {k: [] for k in ("person", "arr", "dep", "diag", "id", "admitted", "acuity_u", "mode_u")}
+        out: dict[str, list[np.ndarray]] = {
+            k: [] for k in ("person", "arr", "dep", "diag", "id", "admitted", "acuity_u", "mode_u")
+        }
         for year in self.years():
             st = self.states[year]
             counts, rng = yearly_counts(u.seed, "ae", year, self.rates("ae", st))
@@ -652,7 +678,7 @@ class Hospital:
         )
 
     # ------------------------------------------------------------------ outpatients and RTT
-    def outpatients(self, in_drop: np.ndarray):
+    def outpatients(self, in_drop: np.ndarray) -> dict[str, Any]:
         u, c, E = self.u, self.c, self.E
         tfc = codes.TFC
         spec = tuple(tfc)
@@ -724,7 +750,7 @@ class Hospital:
             ]
         )
         base_w = np.array([[base[k][b] for k in spec] for b in range(5)])
-        out = {k: [] for k in ("person", "day", "spec", "first", "id")}
+        out: dict[str, list[np.ndarray]] = {k: [] for k in ("person", "day", "spec", "first", "id")}
         for year in self.years(back=1):
             st = self.states[year]
             counts, rng = yearly_counts(u.seed, "outpatients", year, self.rates("outpatient", st))
@@ -796,7 +822,7 @@ class Hospital:
             status=status,
         )
 
-    def waiting_list(self, in_drop: np.ndarray):
+    def waiting_list(self, in_drop: np.ndarray) -> dict[str, Any]:
         """Open RTT pathways on the extract date: clock starts per year, each with a wait by priority."""
         u, E = self.u, self.E
         tfc_keys = (
@@ -835,7 +861,7 @@ class Hospital:
                 [2.5, 1.5, 0.0, 0.0, 0.0],
             ]
         ).T
-        out = {k: [] for k in ("person", "start", "tfc", "prio", "id")}
+        out: dict[str, list[np.ndarray]] = {k: [] for k in ("person", "start", "tfc", "prio", "id")}
         first_year = int(cal.year_of(E)) - 3
         for year in range(first_year, int(cal.year_of(E)) + 1):
             st = self.states[year]
@@ -881,7 +907,7 @@ class Hospital:
             prio=np.concatenate(out["prio"])[ok],
         )
 
-    def cancer_registrations(self, in_drop: np.ndarray):
+    def cancer_registrations(self, in_drop: np.ndarray) -> dict[str, Any]:
         u, c, E = self.u, self.c, self.E
         d = c.cancer_day
         who = np.flatnonzero((d >= self.lo) & (d <= E) & in_drop & (d <= u.exit_day) & (d >= u.entry_day - 365))
@@ -911,7 +937,15 @@ def care_home_code(u: Universe, person: np.ndarray) -> np.ndarray:
     return codes_[pick.clip(0, codes_.size - 1)]
 
 
-def discharge_destination(u: Universe, person, admit, discharge, died, emergency, ud) -> np.ndarray:
+def discharge_destination(
+    u: Universe,
+    person: np.ndarray,
+    admit: np.ndarray,
+    discharge: np.ndarray,
+    died: np.ndarray,
+    emergency: np.ndarray,
+    ud: np.ndarray,
+) -> np.ndarray:
     """Where a spell ends is a property of the person: a care-home resident goes back to their care home,
     which is their usual place of residence (19); someone moving into a care home at discharge goes to
     that home's code; people living at home go home, bar transfers, temporary stays and (after an emergency
@@ -929,7 +963,7 @@ def discharge_destination(u: Universe, person, admit, discharge, died, emergency
     )
 
 
-def _choose_specialty(rng, band: np.ndarray, base_w: np.ndarray, boosts: list) -> np.ndarray:
+def _choose_specialty(rng: np.random.Generator, band: np.ndarray, base_w: np.ndarray, boosts: list) -> np.ndarray:
     """Specialty of each episode: from the age band's base mix, or (in proportion to their weight) from the
     boosts of the person's conditions. Two stages, so no (episodes x specialties) matrix is needed."""
     n = band.size
@@ -951,7 +985,7 @@ def _choose_specialty(rng, band: np.ndarray, base_w: np.ndarray, boosts: list) -
     return pick
 
 
-def _arrival_minutes(rng, n) -> np.ndarray:
+def _arrival_minutes(rng: np.random.Generator, n: int) -> np.ndarray:
     hour_w = np.array(
         [
             1,
@@ -984,7 +1018,9 @@ def _arrival_minutes(rng, n) -> np.ndarray:
     return hour * 60 + (rng.random(n) * 60).astype(np.int64)
 
 
-def _ids(kind, person, day, seq, seq_digits: int = 3) -> np.ndarray:
+def _ids(
+    kind: npt.ArrayLike, person: npt.ArrayLike, day: npt.ArrayLike, seq: npt.ArrayLike, seq_digits: int = 3
+) -> np.ndarray:
     """Stable numeric ids: kind | person serial (7 digits) | day number (5 digits) | sequence.
     Derived from who and when, never from a running counter, so the same event has the same id in
     every extract."""

@@ -11,7 +11,7 @@ import polars as pl
 
 from contracts.extracts import load_contract
 
-POLARS_TYPES = {
+POLARS_TYPES: dict[str, pl.DataType | type[pl.DataType]] = {
     "string": pl.String,
     "date": pl.Date,
     "timestamp": pl.Datetime("us"),

@@ -85,9 +85,9 @@ MODELS = {
 class Rates:
     """The four rate models, each scaled once so the calibration-year population has its target volume."""
 
-    def __init__(self, u: Universe, calibration_state: YearState):
+    def __init__(self, u: Universe, calibration_state: YearState) -> None:
         self.u = u
-        self.scale = {}
+        self.scale: dict[str, float] = {}
         for name, (model, volume) in MODELS.items():
             lam = model(u, calibration_state)
             self.scale[name] = param(f"activity.volumes.{volume}") * lam.size / max(lam.sum(), 1e-9)

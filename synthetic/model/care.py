@@ -9,9 +9,11 @@ Issues are then laid on the calendar every 28 or 56 days (see primary_care.medic
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from ..core import calendar as cal
 from ..core.parameters import param
@@ -85,7 +87,7 @@ DRUGS = (
 D = {name: i for i, name in enumerate(DRUGS)}
 
 
-def qrisk_logit_constant(u: Universe, idx: np.ndarray, day) -> np.ndarray:
+def qrisk_logit_constant(u: Universe, idx: np.ndarray, day: int | np.ndarray) -> np.ndarray:
     """QRISK-like 10-year risk on the logit scale, without the age term (added by the caller)."""
     c, p = u.clinical, u.clinical.params
     x = (
@@ -116,7 +118,7 @@ def qrisk_percent(u: Universe, idx: np.ndarray, day: np.ndarray) -> np.ndarray:
     return 100 / (1 + np.exp(-z))
 
 
-def cha2ds2_vasc(u: Universe, idx: np.ndarray, day) -> np.ndarray:
+def cha2ds2_vasc(u: Universe, idx: np.ndarray, day: int | np.ndarray) -> np.ndarray:
     c = u.clinical
     age = cal.age_years(u.dob[idx], day)
     return (
@@ -136,9 +138,17 @@ def build_regimens(u: Universe) -> Regimens:
     rng = stream_rng(u.seed, "regimens")
     parts: list[tuple] = []
     everyone = np.arange(n)
-    R = lambda k: rng.random(n) if k is None else rng.random(k)  # noqa: E731
+    R: Callable[[int | None], np.ndarray] = lambda k: rng.random(n) if k is None else rng.random(k)  # noqa: E731
 
-    def add(mask, slot, drug, start, stop, interval=28, skip=0.04):
+    def add(
+        mask: np.ndarray,
+        slot: int,
+        drug: npt.ArrayLike,
+        start: np.ndarray,
+        stop: np.ndarray,
+        interval: npt.ArrayLike = 28,
+        skip: npt.ArrayLike = 0.04,
+    ) -> None:
         who = np.flatnonzero(mask & (start < stop) & (start < cal.NEVER))
         if who.size == 0:
             return

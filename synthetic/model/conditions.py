@@ -10,14 +10,16 @@ ANCHOR hits a QOF-like target. Resolved codes (asthma especially) and re-diagnos
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from ..core import calendar as cal
 from ..core.codes import CANCER_SITES, CKD_STAGE_EGFR, DIAGNOSIS
 from ..core.parameters import array, group, param
 from ..core.randomness import stream_rng
+from .clinical import Clinical
 from .inequality import expit, log_shift, logit, probability
 from .population import BLACK, PAST_DECEASED, PRESENT, SOUTH_ASIAN, Universe, deprivation_log_hazard
 
@@ -94,90 +96,12 @@ _STAGE_HAZARD = array("cancer.stage_hazard")  # per year, stages 1, 2, 3, 4, U (
 STAGES = ("1", "2", "3", "4", "U")
 
 
-@dataclass
-class Clinical:
-    onset: dict = field(default_factory=dict)  # condition -> diagnosis day (NEVER if none)
-    resolve: dict = field(default_factory=dict)  # condition -> resolved-code day (NEVER if none)
-    rediagnose: dict = field(default_factory=dict)  # condition -> re-diagnosis day (NEVER if none)
-    code_choice: dict = field(default_factory=dict)  # condition -> index into codes.DIAGNOSIS[condition]
-    smoking: np.ndarray = None  # 0 never, 1 ex, 2 current (adult status)
-    bmi_adult: np.ndarray = None
-    frailty_day: np.ndarray = None  # (3, n) day the person became mild / moderate / severe (NEVER)
-    frailty_code_day: np.ndarray = None  # (3, n) day each severity is first coded in primary care
-    care_home_day: np.ndarray = None
-    cancer_day: np.ndarray = None
-    cancer_site: np.ndarray = None
-    cancer_stage: np.ndarray = None
-    cancer_death_day: np.ndarray = None
-    palliative_day: np.ndarray = None
-    palliative_off_day: np.ndarray = None
-    died_in_hospital: np.ndarray = None
-    social: dict = field(default_factory=dict)  # carer/homeless/veteran/... -> code day
-    carer_end_day: np.ndarray = None
-    propensity: dict = field(default_factory=dict)  # persistent personal utilisation factors
-    params: dict = field(default_factory=dict)  # person-level measurement and treatment parameters
-
-    def has(self, name: str, idx, day) -> np.ndarray:
-        """On the register for `name` at `day` (diagnosed, and not resolved unless re-diagnosed)."""
-        if name == "diabetes":
-            return self.has("diabetes_type1", idx, day) | self.has("diabetes_type2", idx, day)
-        if name == "cancer":
-            d = self.cancer_day[idx]
-            return (d <= day) & (d > day - 5 * YEAR)
-        if name == "cvd":
-            return self.has("chd", idx, day) | self.has("stroke_tia", idx, day) | self.has("pad", idx, day)
-        on = self.onset[name][idx] <= day
-        res = self.resolve.get(name)
-        if res is None:
-            return on
-        return on & ~((res[idx] <= day) & (self.rediagnose[name][idx] > day))
-
-    def ever(self, name: str, idx, day) -> np.ndarray:
-        if name == "diabetes":
-            return (self.onset["diabetes_type1"][idx] <= day) | (self.onset["diabetes_type2"][idx] <= day)
-        return self.onset[name][idx] <= day
-
-    def frailty_level(self, idx, day) -> np.ndarray:
-        """0 fit, 1 mild, 2 moderate, 3 severe (true state, whether coded or not)."""
-        return (
-            (self.frailty_day[0, idx] <= day).astype(np.int8)
-            + (self.frailty_day[1, idx] <= day)
-            + (self.frailty_day[2, idx] <= day)
-        )
-
-    def in_care_home(self, idx, day) -> np.ndarray:
-        return self.care_home_day[idx] <= day
-
-    def condition_count(self, idx, day) -> np.ndarray:
-        n = np.zeros(np.size(idx), dtype=np.int16)
-        for name in (
-            "hypertension",
-            "diabetes",
-            "copd",
-            "asthma",
-            "af",
-            "chd",
-            "stroke_tia",
-            "heart_failure",
-            "ckd",
-            "pad",
-            "smi",
-            "dementia",
-            "epilepsy",
-            "cancer",
-            "depression",
-            "learning_disability",
-        ):
-            n += self.has(name, idx, day)
-        return n
-
-
-def _logit(p):
+def _logit(p: npt.ArrayLike) -> np.ndarray:
     p = np.clip(p, 1e-12, 1 - 1e-12)
     return np.log(p) - np.log1p(-p)
 
 
-def _covariates(u: Universe, spec: ConditionSpec, c: Clinical, age_ref, bmi) -> np.ndarray:
+def _covariates(u: Universe, spec: ConditionSpec, c: Clinical, age_ref: np.ndarray, bmi: np.ndarray) -> np.ndarray:
     x = spec.male * (u.sex == 0) + spec.imd * (10 - u.imd) + spec.latent * u.latent
     if spec.bmi:
         x = x + spec.bmi * (bmi - 27.0)
@@ -205,13 +129,25 @@ def _onset_day(spec: ConditionSpec, t: np.ndarray, u_spread: np.ndarray, dob: np
     return np.where(t > shape[-1], cal.NEVER, day)
 
 
-def _calibrate(spec, xlin, logit_u, u_spread, dob, resolve_delay, resolved, rediag_delay, rediag, sample, denominator):
+def _calibrate(
+    spec: ConditionSpec,
+    xlin: np.ndarray,
+    logit_u: np.ndarray,
+    u_spread: np.ndarray,
+    dob: np.ndarray,
+    resolve_delay: np.ndarray,
+    resolved: np.ndarray,
+    rediag_delay: np.ndarray,
+    rediag: np.ndarray,
+    sample: np.ndarray,
+    denominator: np.ndarray,
+) -> float:
     """Intercept b0 such that register prevalence on ANCHOR among the sample's denominator = target."""
     s_x, s_l, s_sp, s_dob = xlin[sample], logit_u[sample], u_spread[sample], dob[sample]
     s_rd, s_r, s_dd, s_d = resolve_delay[sample], resolved[sample], rediag_delay[sample], rediag[sample]
     den = denominator[sample]
 
-    def prevalence(b0):
+    def prevalence(b0: float) -> np.floating:
         onset = _onset_day(spec, s_l - b0 - s_x, s_sp, s_dob)
         on = onset <= cal.ANCHOR
         res_day = onset + s_rd
@@ -228,7 +164,7 @@ def _calibrate(spec, xlin, logit_u, u_spread, dob, resolve_delay, resolved, redi
     return (lo + hi) / 2
 
 
-def _risk_factors(u: Universe, c: Clinical, rng) -> None:
+def _risk_factors(u: Universe, c: Clinical, rng: np.random.Generator) -> None:
     n = u.n
     age = u.extras["age_ref"]
     band = np.clip(((np.maximum(age, 16) - 15) // 10).astype(int), 0, 6)  # 16-24 ... 75+
@@ -308,7 +244,7 @@ def _cancer(u: Universe, c: Clinical, seed: int) -> None:
     present = np.flatnonzero(u.group == PRESENT)
     sample = present[:: max(1, present.size // 40000)]
 
-    def five_year(b0):
+    def five_year(b0: float) -> np.floating:
         d = _onset_day(spec, logit_u[sample] - b0 - xlin[sample], spread[sample], u.dob[sample])
         return ((d <= cal.ANCHOR) & (d > cal.ANCHOR - 5 * YEAR)).mean()
 
@@ -408,7 +344,7 @@ def _social(u: Universe, c: Clinical, seed: int) -> None:
     age = u.extras["age_ref"]
     minority = (u.ethnicity > 0) & (u.ethnicity != 16)
 
-    def code_at(min_age, max_age):
+    def code_at(min_age: float, max_age: float) -> np.ndarray:
         a = min_age + rng.random(n) * (max_age - min_age)
         return u.dob + np.round(a * YEAR).astype(np.int64)
 

@@ -11,6 +11,7 @@ ratios against everyone else. Rates of contact (not probabilities) use rate rati
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from ..core.parameters import array, exists, param
 from .population import BLACK, MIXED_OR_OTHER, SOUTH_ASIAN, Universe
@@ -18,22 +19,22 @@ from .population import BLACK, MIXED_OR_OTHER, SOUTH_ASIAN, Universe
 ETHNIC_GROUPS = {"south_asian": SOUTH_ASIAN, "black": BLACK, "mixed_or_other": MIXED_OR_OTHER}
 
 
-def logit(p):
+def logit(p: npt.ArrayLike) -> np.ndarray:
     p = np.clip(np.asarray(p, dtype=np.float64), 1e-9, 1 - 1e-9)
     return np.log(p) - np.log1p(-p)
 
 
-def expit(x):
+def expit(x: npt.ArrayLike) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
 
 
-def imd_quintile(u: Universe, idx=None) -> np.ndarray:
+def imd_quintile(u: Universe, idx: np.ndarray | None = None) -> np.ndarray:
     """National IMD 2019 quintile, 1 = most deprived (from the LSOA's decile)."""
     decile = u.imd if idx is None else u.imd[idx]
     return ((decile.astype(np.int64) + 1) // 2).clip(1, 5)
 
 
-def log_shift(u: Universe, idx, process: str, day=None) -> np.ndarray:
+def log_shift(u: Universe, idx: npt.ArrayLike, process: str, day: npt.ArrayLike | None = None) -> np.ndarray:
     """Person-level shift on the log-odds (or log-rate) scale for one care process."""
     spec = f"care.{process}"
     idx = np.asarray(idx, dtype=np.int64)
@@ -54,12 +55,14 @@ def log_shift(u: Universe, idx, process: str, day=None) -> np.ndarray:
     return shift
 
 
-def probability(u: Universe, idx, process: str, base: float | None = None, day=None) -> np.ndarray:
+def probability(
+    u: Universe, idx: npt.ArrayLike, process: str, base: float | None = None, day: npt.ArrayLike | None = None
+) -> np.ndarray:
     """Chance of the process for each person: the C&P-calibrated base moved by the person's shift."""
     b = param(f"care.{process}.base") if base is None else base
     return expit(logit(b) + log_shift(u, idx, process, day))
 
 
-def rate_ratio(u: Universe, idx, process: str) -> np.ndarray:
+def rate_ratio(u: Universe, idx: npt.ArrayLike, process: str) -> np.ndarray:
     """Multiplier on a contact rate (mean 1 across the five quintiles on the log scale)."""
     return np.exp(log_shift(u, idx, process))

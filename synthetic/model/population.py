@@ -10,14 +10,17 @@ in the supported range sees about `patients` registered people plus the recently
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..core import calendar as cal
 from ..core.nhs_number import make_nhs_numbers
 from ..core.parameters import array, param
 from ..core.randomness import stream_rng
 from ..core.reference import DISTRICTS, geography
+from .clinical import Clinical
 
 # rates and shares: synthetic/parameters.yaml (population.*), each with its source
 AGE_BAND_PCT = array("population.age_band_pct")
@@ -65,8 +68,8 @@ class Universe:
     opt_out: np.ndarray
     latent: np.ndarray  # shared multimorbidity factor
     nhs: np.ndarray  # int64 NHS numbers
-    clinical: object = None
-    extras: dict = field(default_factory=dict)
+    clinical: Clinical = field(init=False)  # set by conditions.assign_clinical
+    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -80,7 +83,7 @@ class Universe:
     def female(self) -> np.ndarray:
         return self.sex == 1
 
-    def age_at(self, day, idx=None) -> np.ndarray:
+    def age_at(self, day: npt.ArrayLike, idx: np.ndarray | None = None) -> np.ndarray:
         dob = self.dob if idx is None else self.dob[idx]
         return cal.age_years(dob, day)
 
@@ -92,7 +95,7 @@ class Universe:
         return np.flatnonzero((self.entry_day <= hi) & (self.exit_day > lo))
 
 
-def _sample_ages(rng, n, weights) -> np.ndarray:
+def _sample_ages(rng: np.random.Generator, n: int, weights: np.ndarray) -> np.ndarray:
     band = rng.choice(weights.size, size=n, p=weights / weights.sum())
     return band * 5 + rng.random(n) * 5
 
@@ -103,14 +106,14 @@ def deprivation_log_hazard(imd_decile: np.ndarray) -> np.ndarray:
     return by_quintile[((np.asarray(imd_decile, dtype=np.int64) + 1) // 2).clip(1, 5) - 1]
 
 
-def _sample_ages_between(rng, n, lo: float, hi: float) -> np.ndarray:
+def _sample_ages_between(rng: np.random.Generator, n: int, lo: float, hi: float) -> np.ndarray:
     """Ages in [lo, hi) with the England pyramid's shape inside the range (single years)."""
     years = np.arange(int(lo), int(hi))
     w = AGE_BAND_PCT[np.minimum(years // 5, AGE_BAND_PCT.size - 1)]
     return rng.choice(years, size=n, p=w / w.sum()) + rng.random(n)
 
 
-def _present_ages(rng, lsoa: np.ndarray) -> np.ndarray:
+def _present_ages(rng: np.random.Generator, lsoa: np.ndarray) -> np.ndarray:
     """Ages of the people registered on ANCHOR: the broad 0-15 / 16-59 / 60+ split of their own LSOA
     (seeds/imd2019_lsoa.csv), the England pyramid within each (so Fenland is older, Core20 areas younger)."""
     geo = geography()
@@ -124,11 +127,11 @@ def _present_ages(rng, lsoa: np.ndarray) -> np.ndarray:
     return age
 
 
-def _band(age) -> np.ndarray:
+def _band(age: npt.ArrayLike) -> np.ndarray:
     return np.clip((np.asarray(age) // 5).astype(np.int64), 0, AGE_BAND_PCT.size - 1)
 
 
-def _sex_for_age(rng, age) -> np.ndarray:
+def _sex_for_age(rng: np.random.Generator, age: np.ndarray) -> np.ndarray:
     female = rng.random(age.size) < FEMALE_SHARE[_band(age)]
     sex = np.where(female, 1, 0).astype(np.int8)
     u = rng.random(age.size)  # a handful of indeterminate (9) / not known (X)
@@ -137,7 +140,7 @@ def _sex_for_age(rng, age) -> np.ndarray:
     return sex
 
 
-def _ethnicity(rng, district, age) -> np.ndarray:
+def _ethnicity(rng: np.random.Generator, district: np.ndarray, age: np.ndarray) -> np.ndarray:
     n = district.size
     probs = _ETHNIC_BY_DISTRICT / _ETHNIC_BY_DISTRICT.sum(axis=1, keepdims=True)
     p_white_british = probs[district, 0]
@@ -154,7 +157,7 @@ def _ethnicity(rng, district, age) -> np.ndarray:
     return eth
 
 
-def _practices(rng, seed, district) -> tuple[np.ndarray, np.ndarray]:
+def _practices(rng: np.random.Generator, seed: int, district: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     geo = geography()
     n_prac = geo.practice_codes.size
     # practice list sizes vary (lognormal weights, fixed per seed) within PCNs of similar size: a PCN is
@@ -316,7 +319,7 @@ def draw_people(patients: int, seed: int) -> tuple[Universe, np.random.Generator
 GOMPERTZ_SLOPE = param("mortality.gompertz_slope")
 
 
-def future_exits(u: Universe, rng, multiplier: np.ndarray) -> None:
+def future_exits(u: Universe, rng: np.random.Generator, multiplier: np.ndarray) -> None:
     """Deaths (Gompertz hazard x personal multiplier, calibrated to DEATH_RATE) and moves for people
     registered on or after ANCHOR; past leavers already have their exit."""
     future = np.flatnonzero((u.group == PRESENT) | (u.group == FUTURE_ENTRANT))

@@ -4,6 +4,7 @@ for the whole universe, so a year's activity never depends on the extract date."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -43,11 +44,12 @@ class YearState:
     hi: np.ndarray  # last active day in the year
     frac: np.ndarray  # share of the year registered
     age: np.ndarray  # at mid-year (or mid-active period)
-    flags: dict = field(default_factory=dict)
-    frailty: np.ndarray = None
-    care_home: np.ndarray = None
-    palliative: np.ndarray = None
-    n_conditions: np.ndarray = None
+    flags: dict[str, np.ndarray] = field(default_factory=dict)
+    frailty: np.ndarray = field(init=False)
+    care_home: np.ndarray = field(init=False)
+    palliative: np.ndarray = field(init=False)
+    n_conditions: np.ndarray = field(init=False)
+    extra: dict[str, np.ndarray] = field(init=False)  # the community feeds' own covariates, set on first use
 
     def band5(self) -> np.ndarray:
         """Age band 0-4, 5-17, 18-64, 65-79, 80+ as 0..4."""
@@ -97,5 +99,5 @@ def year_state(u: Universe, year: int, present_only: bool = False) -> YearState:
     return st
 
 
-def rate_by_age(age: np.ndarray, ages, rates) -> np.ndarray:
+def rate_by_age(age: np.ndarray, ages: np.ndarray | Sequence[float], rates: np.ndarray | Sequence[float]) -> np.ndarray:
     return np.interp(age, ages, rates)
