@@ -79,7 +79,7 @@ def build_database(context: dg.AssetExecutionContext, settings: RefreshSettings)
     )
 
 
-def raw_feed_assets(feed_name: str):
+def raw_feed_assets(feed_name: str) -> tuple[dg.AssetsDefinition, dg.AssetChecksDefinition]:
     feed = load_contract()[feed_name]
     key = dg.AssetKey(["raw", feed_name])
 
@@ -180,7 +180,7 @@ def person_key(context: dg.AssetExecutionContext, settings: RefreshSettings) -> 
     return dg.MaterializeResult(metadata={"people": n})
 
 
-def published_warehouse_asset(upstream: list[dg.AssetKey]):
+def published_warehouse_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:
     @dg.asset(
         key=["warehouse", "published"],
         deps=upstream,

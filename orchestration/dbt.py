@@ -7,7 +7,7 @@ module runs nothing.
 import json
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -45,8 +45,8 @@ class PhmDbtTranslator(DagsterDbtTranslator):
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
             return dg.AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
-        schema = dbt_resource_props.get("config", {}).get("schema") or dbt_resource_props.get("schema")
-        return dg.AssetKey([schema, dbt_resource_props["name"]])
+        schema = dbt_resource_props.get("config", {}).get("schema") or dbt_resource_props["schema"]
+        return dg.AssetKey([str(schema), dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "seed":
@@ -92,7 +92,7 @@ TRANSLATOR = PhmDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset
 @dbt_assets(
     manifest=dbt_project.manifest_path, exclude=dbt_results.NIGHTLY_BUILD_EXCLUDE, dagster_dbt_translator=TRANSLATOR
 )
-def phm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: RefreshSettings):
+def phm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: RefreshSettings) -> Iterator[Any]:
     """dbt build (seeds, models, tests) on this run's build file, as of the run's reference date. Every test's
     outcome (and every test that did not run) goes to meta.check_results, stage 'dbt', even when the build fails."""
     started = time.time()
