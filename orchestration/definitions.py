@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import dagster as dg
 
 from orchestration.assets import RAW_FEEDS, build_database, person_key, published_warehouse_asset
@@ -15,7 +17,10 @@ published_warehouse = published_warehouse_asset([*phm_dbt_models.keys, *risk_val
 gate2_marts = gate2_checks(phm_dbt_models.keys)
 
 
-def build_definitions(settings: RefreshSettings | None = None) -> dg.Definitions:
+def build_definitions(
+    settings: RefreshSettings | None = None, extra_loggers: Mapping[str, dg.LoggerDefinition] | None = None
+) -> dg.Definitions:
+    """extra_loggers: beside Dagster's console logger (e.g. the command line's progress bar)."""
     ingest_assets = [a for a, _ in RAW_FEEDS.values()]
     gate1_checks = [c for _, c in RAW_FEEDS.values()]
     return dg.Definitions(
@@ -25,6 +30,7 @@ def build_definitions(settings: RefreshSettings | None = None) -> dg.Definitions
         schedules=[nightly_refresh_schedule],
         sensors=[new_drop_sensor],
         resources={"settings": settings or RefreshSettings(), "dbt": dbt_resource()},
+        loggers={**dg.default_loggers(), **(extra_loggers or {})} if extra_loggers else None,
     )
 
 

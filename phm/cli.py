@@ -63,12 +63,16 @@ def generate(
     csv: bool = typer.Option(False, "--csv", help="Write CSV instead of Parquet."),
 ) -> None:
     """Write one synthetic landing drop (every feed of the contract, plus manifest.json)."""
+    from contracts.extracts import load_contract
+    from phm.progress import generation_progress
     from synthetic import generate_drop
 
     day = _parse_date(extract_date, "--extract-date")
     started = time.time()
-    with console.status(f"generating {patients:,} patients for {day} ..."):
-        manifest = generate_drop(patients, seed, day, resolve(out), defect_rate, "csv" if csv else "parquet")
+    with generation_progress(console, len(load_contract())) as on_progress:
+        manifest = generate_drop(
+            patients, seed, day, resolve(out), defect_rate, "csv" if csv else "parquet", on_progress=on_progress
+        )
     table = Table(title=f"drop {resolve(out) / day.isoformat()} ({time.time() - started:.1f} s)")
     table.add_column("feed")
     table.add_column("rows", justify="right")

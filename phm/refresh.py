@@ -42,6 +42,7 @@ def run_refresh(
 
     from assets.run_lock import release_run_lock
     from orchestration.dbt_project import prepare_if_stale
+    from phm.progress import refresh_progress
 
     # dagster-dbt builds its assets from the manifest when definitions are imported: bring it up to date first.
     with console.status("the dbt project changed since its manifest was prepared: dbt parse ..."):
@@ -55,21 +56,24 @@ def run_refresh(
         extract_date=extract_date.isoformat() if extract_date else "",
         reference_date=reference_date.isoformat() if reference_date else "",
     )
-    job = build_definitions(settings).resolve_job_def("nightly_refresh")
     started = time.time()
     log_path = warehouse_path.parent / "logs" / "last_refresh.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    # The bar writes where the console writes now: stdout is redirected to the log file below.
+    bar_console = Console(file=console.file, force_terminal=console.is_terminal, width=console.width)
+    steps = len(build_definitions(settings).resolve_job_def("nightly_refresh").nodes)
     # dbt's console output (echoed by dagster-dbt) goes to the log file; the summary below says what matters.
     with (
-        console.status(f"refreshing {warehouse_path} from {landing_dir} ..."),
+        refresh_progress(bar_console, steps) as progress_logger,
         open(log_path, "w") as log,
         contextlib.redirect_stdout(log),
     ):
+        job = build_definitions(settings, {"progress": progress_logger}).resolve_job_def("nightly_refresh")
         try:
             result = job.execute_in_process(
                 instance=dg.DagsterInstance.ephemeral(),
                 raise_on_error=False,
-                run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+                run_config={"loggers": {"console": {"config": {"log_level": log_level}}, "progress": {}}},
             )
         finally:
             release_run_lock(warehouse_path)  # a run that failed before publishing still ends here

@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -361,14 +361,18 @@ def write_feeds(
     defect_rate: float,
     file_format: str,
     feeds: tuple[str, ...],
+    on_progress: Callable[[str], None] | None = None,
 ) -> dict:
-    """Build, damage (defects) and write some feeds of a drop; returns feed -> (file info, defects)."""
+    """Build, damage (defects) and write some feeds of a drop; returns feed -> (file info, defects).
+    on_progress("world") once the people are simulated, then on_progress(feed) as each feed is written."""
     from .writer import conform, write_feed
 
     E = _check(patients, extract_date, defect_rate, file_format)
     t0 = time.perf_counter()
     u = universe(int(patients), int(seed))
     log.info("universe of %d people ready in %.1fs", u.n, time.perf_counter() - t0)
+    if on_progress:
+        on_progress("world")
     lookback = window_start(E, HOSPITAL_LOOKBACK_YEARS)
     in_drop = (u.entry_day <= E) & (u.exit_day >= lookback)
     people = np.flatnonzero(in_drop)
@@ -435,6 +439,8 @@ def write_feeds(
             )
         out[feed] = [{"file": path.name, "rows": df.height, "sha256": file_sha256(path)}, defects]
         log.info("%s: %d rows, built %.1fs, written %.1fs", feed, df.height, t2 - t1, time.perf_counter() - t2)
+        if on_progress:
+            on_progress(feed)
         del df
     return out
 
@@ -446,8 +452,10 @@ def generate_drop(
     out_dir: Path,
     defect_rate: float = 0.001,
     file_format: str = "parquet",
+    on_progress: Callable[[str], None] | None = None,
 ) -> dict:
     """Write one extract drop to <out_dir>/<extract_date>/ (eleven feeds + manifest.json); return the manifest.
+    on_progress: called with "world", then with each feed's name as it is written (FEED_ORDER).
 
     Deterministic: the same (patients, seed, extract_date, defect_rate) give byte-identical files. Two
     drops of the same (patients, seed) describe the same people; only defects depend on the date."""
@@ -463,7 +471,9 @@ def generate_drop(
     other = "csv" if file_format == "parquet" else "parquet"
     for feed in FEED_ORDER:
         (drop_dir / f"{feed}.{other}").unlink(missing_ok=True)
-    results = write_feeds(int(patients), int(seed), extract_date, drop_dir, float(defect_rate), file_format, FEED_ORDER)
+    results = write_feeds(
+        int(patients), int(seed), extract_date, drop_dir, float(defect_rate), file_format, FEED_ORDER, on_progress
+    )
     manifest = {
         "extract_date": extract_date.isoformat(),
         "generator": {**GENERATOR, "seed": int(seed), "patients": int(patients), "defect_rate": float(defect_rate)},
