@@ -29,6 +29,27 @@ ACCEPTED_PARQUET_TYPES = {
 }
 
 
+# How a CSV value of each contract type must be written, beyond DuckDB's cast (which accepts 28.6 or 0x1F as an
+# integer, and reads a timestamp with Z or an offset as local time): (SQL that is true for a bad value, what a good
+# one is). {v} is the column.
+CSV_TEXT_RULES = {
+    "INTEGER": ("NOT regexp_full_match(trim({v}), '[+-]?[0-9]+') OR TRY_CAST({v} AS INTEGER) IS NULL", "whole numbers"),
+    "BIGINT": ("NOT regexp_full_match(trim({v}), '[+-]?[0-9]+') OR TRY_CAST({v} AS BIGINT) IS NULL", "whole numbers"),
+    "DOUBLE": ("TRY_CAST({v} AS DOUBLE) IS NULL OR regexp_matches({v}, '^\\s*[+-]?0[xX]')", "decimal numbers"),
+    "DATE": ("TRY_CAST({v} AS DATE) IS NULL", "ISO dates (YYYY-MM-DD)"),
+    "TIMESTAMP": (
+        "TRY_CAST({v} AS TIMESTAMP) IS NULL OR regexp_matches(trim({v}), "
+        "'[0-9]{{2}}:[0-9]{{2}}(:[0-9]{{2}}(\\.[0-9]+)?)?\\s*([zZ]|[+-][0-9]{{2}}(:?[0-9]{{2}})?)$')",
+        "Europe/London local timestamps without a zone or offset (the contract's timestamps are local time)",
+    ),
+    "BOOLEAN": ("TRY_CAST({v} AS BOOLEAN) IS NULL", "true or false"),
+}
+
+
+def _csv_invalid(column: str, sql_type: str) -> str:
+    return CSV_TEXT_RULES[sql_type][0].format(v=column)
+
+
 class FeedError(Exception):
     """A feed-level failure: the feed cannot be accepted at all."""
 
@@ -69,14 +90,39 @@ class Drop:
                 "manifest_mismatch",
                 f"{manifest_path} says extract_date {stated!r} but the drop folder is {extract_date}",
             )
-        return cls(path, extract_date, manifest)
+        drop = cls(path, extract_date, manifest)
+        drop.refuse_unlisted_files()
+        return drop
+
+    def refuse_unlisted_files(self) -> None:
+        """Every file of the drop is one the manifest vouches for: a stray file is a sign of a mixed or tampered
+        drop. (Hidden files, e.g. a transfer tool's partial files, are not part of the drop.)"""
+        listed = {"manifest.json"}
+        for feed, entry in (self.manifest.get("feeds") or {}).items():
+            listed |= (
+                {entry["file"]} if isinstance(entry, dict) and entry.get("file") else {f"{feed}.parquet", f"{feed}.csv"}
+            )
+        unlisted = sorted(p.name for p in self.path.iterdir() if not p.name.startswith(".") and p.name not in listed)
+        if unlisted:
+            raise FeedError(
+                "manifest",
+                "manifest_mismatch",
+                f"{self.path} holds file(s) its manifest does not list: {', '.join(unlisted)}",
+            )
 
     def feed_file(self, feed: str) -> Path:
-        for suffix in (".parquet", ".csv"):
-            candidate = self.path / f"{feed}{suffix}"
-            if candidate.exists():
-                return candidate
-        raise FeedError(feed, "missing_feed", f"no {feed}.parquet or {feed}.csv in {self.path}")
+        found = [self.path / f"{feed}{suffix}" for suffix in (".parquet", ".csv")]
+        found = [p for p in found if p.exists() or p.is_symlink()]
+        if not found:
+            raise FeedError(feed, "missing_feed", f"no {feed}.parquet or {feed}.csv in {self.path}")
+        if len(found) > 1:
+            raise FeedError(
+                feed, "manifest_mismatch", f"both {found[0].name} and {found[1].name} are in {self.path}: which one?"
+            )
+        path = found[0]
+        if not path.resolve().is_relative_to(self.path.resolve()):
+            raise FeedError(feed, "unreadable", f"{path.name} is a link to a file outside the drop folder")
+        return path
 
 
 def complete_drop_dates(landing_dir: Path) -> list[date]:
@@ -170,15 +216,23 @@ def _load_csv(con: duckdb.DuckDBPyConnection, feed: Feed, path: Path) -> None:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _csv AS SELECT * FROM {source}")
     except duckdb.Error as e:
         raise FeedError(feed.name, "unreadable", f"{path.name} could not be parsed as CSV: {e}") from e
-    for c in feed.columns:
-        if c.sql_type == "VARCHAR":
-            continue
-        bad = con.execute(
-            f"SELECT count(*), min({c.name}) FROM _csv WHERE {c.name} IS NOT NULL "
-            f"AND TRY_CAST({c.name} AS {c.sql_type}) IS NULL"
-        ).fetchall()[0]
-        if bad[0]:
-            raise FeedError(feed.name, "schema", f"{bad[0]} values are not a valid {c.type} (e.g. {bad[1]!r})", c.name)
+    typed = [c for c in feed.columns if c.sql_type in CSV_TEXT_RULES]
+    if typed:  # one scan for every typed column
+        checks = ", ".join(
+            f"count(*) FILTER (WHERE {c.name} IS NOT NULL AND ({_csv_invalid(c.name, c.sql_type)})), "
+            f"min({c.name}) FILTER (WHERE {c.name} IS NOT NULL AND ({_csv_invalid(c.name, c.sql_type)}))"
+            for c in typed
+        )
+        found = con.execute(f"SELECT {checks} FROM _csv").fetchall()[0]
+        for i, c in enumerate(typed):
+            count, example = found[2 * i], found[2 * i + 1]
+            if count:
+                raise FeedError(
+                    feed.name,
+                    "schema",
+                    f"{count} values are not {CSV_TEXT_RULES[c.sql_type][1]} (e.g. {example!r})",
+                    c.name,
+                )
     select = ", ".join(f"CAST({c.name} AS {c.sql_type}) AS {c.name}" for c in feed.columns)
     con.execute(
         f"CREATE OR REPLACE TABLE landing.{feed.name} AS "

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from datetime import date
 
 import duckdb
@@ -171,3 +174,74 @@ def test_a_landing_path_with_quotes_is_data_not_sql(make_drop, tmp_path, monkeyp
     landing.rename(odd)
     assert ingest(odd, "gp_events") == 1
     assert not planted.exists()
+
+
+def _csv_with_cell(landing, feed_name, column, value):
+    """The feed as CSV with one cell of its first row replaced (the rest of the drop unchanged)."""
+    path = landing / EXTRACT.isoformat() / f"{feed_name}.csv"
+    lines = path.read_text().splitlines()
+    header = [h.strip('"') for h in lines[0].split(",")]
+    cells = next(csv.reader([lines[1]]))
+    cells[header.index(column)] = value
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(cells)
+    rewrite(landing, feed_name, lines[0] + "\n" + out.getvalue() + "\n".join(lines[2:]), suffix="csv")
+
+
+@pytest.mark.parametrize(
+    ("feed_name", "column", "value"),
+    [
+        ("ecds_attendances", "acuity", "2.6"),  # DuckDB alone would store 3
+        ("ecds_attendances", "acuity", "0x1F"),  # ... or 31
+        ("ecds_attendances", "arrival_datetime", "2026-10-01 10:15:00Z"),  # ... or read UTC as local time
+        ("ecds_attendances", "arrival_datetime", "2026-10-01T10:15:00+01:00"),
+        ("gp_events", "value", "0x10"),
+    ],
+)
+def test_csv_values_must_be_written_as_the_contract_says(make_drop, feed_name, column, value):
+    landing = make_drop(fmt="csv")
+    _csv_with_cell(landing, feed_name, column, value)
+    err = expect_failure(landing, feed_name, "schema", column)
+    assert repr(value) in str(err)
+
+
+def test_csv_values_written_plainly_still_load(make_drop):
+    landing = make_drop(fmt="csv")
+    _csv_with_cell(landing, "ecds_attendances", "acuity", " 3 ")
+    _csv_with_cell(landing, "ecds_attendances", "arrival_datetime", "2026-10-01T10:15:00")
+    _csv_with_cell(landing, "gp_events", "value", "-1.5e2")
+    assert ingest(landing, "ecds_attendances") == 1 and ingest(landing, "gp_events") == 1
+
+
+def test_a_file_the_manifest_does_not_list_is_refused(make_drop):
+    landing = make_drop()
+    (landing / EXTRACT.isoformat() / "notes.txt").write_text("left over from another drop")
+    with pytest.raises(FeedError, match=r"does not list: notes\.txt"):
+        Drop.open(landing, EXTRACT)
+
+
+def test_a_feed_in_two_formats_is_refused(make_drop):
+    landing = make_drop()
+    drop = landing / EXTRACT.isoformat()
+    (drop / "gp_events.csv").write_text("nhs_number\n")
+    write_manifest(drop, EXTRACT)  # the manifest names one of them: the other is unlisted
+    with pytest.raises(FeedError, match=r"does not list: gp_events\.(csv|parquet)"):
+        ingest(landing, "gp_events")
+    # a manifest that names no files cannot settle it either
+    manifest = json.loads((drop / "manifest.json").read_text())
+    for entry in manifest["feeds"].values():
+        entry.pop("file")
+    (drop / "manifest.json").write_text(json.dumps(manifest))
+    err = expect_failure(landing, "gp_events", "manifest_mismatch")
+    assert "gp_events.parquet and gp_events.csv" in str(err)
+
+
+def test_a_feed_linked_from_outside_the_drop_is_refused(make_drop, tmp_path):
+    landing = make_drop()
+    drop = landing / EXTRACT.isoformat()
+    outside = tmp_path / "elsewhere.parquet"
+    (drop / "gp_events.parquet").rename(outside)
+    (drop / "gp_events.parquet").symlink_to(outside)
+    write_manifest(drop, EXTRACT)  # the checksum matches: only where the file lives is wrong
+    err = expect_failure(landing, "gp_events", "unreadable")
+    assert "outside the drop folder" in str(err)
