@@ -75,6 +75,33 @@ def published_extract_date(warehouse_path: Path) -> date | None:
     return rows[0][0] if rows else None
 
 
+def set_aside_if_corrupt(warehouse_path: Path) -> Path | None:
+    """A published warehouse that no longer opens (a damaged disk, a half-copied file) would block every refresh
+    after it: it is moved aside as <name>.corrupt-<UTC time> (kept for diagnosis, with its WAL) and this refresh
+    publishes a fresh one. Returns where it went. A file locked by another program is not corrupt, and a DuckDB
+    file that is not a PHM warehouse is never replaced: both are refused."""
+    if not warehouse_path.exists():
+        return None
+    try:
+        with connect(warehouse_path, read_only=True) as con:
+            con.execute("SELECT count(*) FROM meta.refresh_log").fetchall()
+        return None
+    except duckdb.CatalogException as e:
+        raise PublishRefused(
+            f"{warehouse_path} opens but is not a published PHM warehouse (no meta.refresh_log): refusing to "
+            "replace it; point the refresh at another warehouse path"
+        ) from e
+    except (duckdb.IOException, duckdb.SerializationException, duckdb.InternalException) as e:
+        if "lock" in str(e).lower():
+            raise PublishRefused(f"{warehouse_path} is locked by another program: {e}") from e
+        aside = warehouse_path.with_name(f"{warehouse_path.name}.corrupt-{datetime.now(UTC):%Y%m%dT%H%M%SZ}")
+        os.replace(warehouse_path, aside)
+        wal = warehouse_path.with_name(warehouse_path.name + ".wal")
+        if wal.exists():
+            os.replace(wal, aside.with_name(aside.name + ".wal"))
+        return aside
+
+
 def refuse_older_drop(warehouse_path: Path, extract_date: date) -> None:
     """A drop older than the published one would silently roll every figure back: refuse it."""
     published = published_extract_date(warehouse_path)

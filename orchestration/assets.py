@@ -12,7 +12,7 @@ from assets.gate import quarantine_feed, write_gate_reference
 from assets.ingest import Drop, FeedError, load_feed
 from assets.previous_publication import copy_previous_target_lists
 from assets.pseudonym import build_person_key, pseudonym_key
-from assets.publish import previous_feed_rows, publish, refresh_lock, refuse_older_drop
+from assets.publish import previous_feed_rows, publish, refresh_lock, refuse_older_drop, set_aside_if_corrupt
 from assets.run_lock import acquire_run_lock, release_run_lock
 from assets.run_meta import connect, create_meta, record_checks, record_quarantine, record_stage
 from contracts.extracts import load_contract
@@ -54,6 +54,9 @@ def build_database(context: dg.AssetExecutionContext, settings: RefreshSettings)
     acquire_run_lock(settings.warehouse)
     drop = settings.drop()
     reference_date = settings.reference_date_for(drop)
+    corrupt = set_aside_if_corrupt(settings.warehouse)
+    if corrupt is not None:
+        context.log.warning(f"the published warehouse did not open: moved aside to {corrupt}; publishing a new one")
     refuse_older_drop(settings.warehouse, drop.extract_date)  # before any work: publish would refuse it anyway
     build_dir = settings.build_dir()
     if build_dir.exists():  # earlier runs' build files (kept until now for diagnosis; none is running: the lock)
@@ -75,6 +78,7 @@ def build_database(context: dg.AssetExecutionContext, settings: RefreshSettings)
             "build_file": str(path),
             "extract_date": drop.extract_date.isoformat(),
             "previous_target_list_rows": previous_members,
+            **({"corrupt_warehouse_moved_to": str(corrupt)} if corrupt else {}),
         }
     )
 

@@ -241,3 +241,25 @@ def test_leftovers_of_a_killed_publish_are_removed(tmp_path):
     unrelated.write_text("keep")
     assert sorted(remove_leftovers(warehouse)) == sorted(leftovers)
     assert not any(p.exists() for p in leftovers) and unrelated.exists() and warehouse.exists()
+
+
+def test_a_corrupt_published_warehouse_is_set_aside_and_never_an_unrelated_file(tmp_path):
+    from assets.publish import PublishRefused, set_aside_if_corrupt
+
+    warehouse = tmp_path / "phm.duckdb"
+    assert set_aside_if_corrupt(warehouse) is None  # nothing published yet
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("CREATE SCHEMA meta; CREATE TABLE meta.refresh_log (extract_date DATE)")
+    assert set_aside_if_corrupt(warehouse) is None  # a healthy warehouse stays where it is
+    good = warehouse.read_bytes()
+    warehouse.write_bytes(good[: len(good) // 3])  # a half-copied file
+    aside = set_aside_if_corrupt(warehouse)
+    assert aside is not None and not warehouse.exists() and aside.read_bytes() == good[: len(good) // 3]
+    assert aside.name.startswith("phm.duckdb.corrupt-")
+    # a DuckDB file that is not a PHM warehouse is someone else's: refused, never moved
+    other = tmp_path / "analysis.duckdb"
+    with duckdb.connect(str(other)) as con:
+        con.execute("CREATE TABLE t AS SELECT 1 AS x")
+    with pytest.raises(PublishRefused, match="not a published PHM warehouse"):
+        set_aside_if_corrupt(other)
+    assert other.exists()
