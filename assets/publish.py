@@ -1,10 +1,12 @@
 """Publish: turn a build file that passed every blocking check into the readers' warehouse, atomically.
 
 The published file is assembled beside the warehouse from the build file's publishable schemas (marts,
-restricted, reference, and meta with the history of earlier refreshes), flushed to disk, then renamed over
+reference, and meta with the history of earlier refreshes), flushed to disk, then renamed over
 warehouse/phm.duckdb in one step. Readers holding the old file keep reading it; a refresh that fails anywhere
 before the rename leaves the published file byte-identical. The NHS number never leaves the build file except
-in restricted.person_identity; raw, landing and quarantine schemas are never published.
+in restricted.person_identity, which is published in a file of its own beside the warehouse (phm.identity.duckdb,
+owner-only permissions), attached only to export an identifiable list; raw, landing and quarantine schemas are
+never published.
 """
 
 from __future__ import annotations
@@ -29,7 +31,18 @@ from contracts.extracts import load_contract
 from expectations import mart_checks
 from expectations.rules import SEEDS
 
-PUBLISHED_SCHEMAS = ("marts", "restricted", "reference")
+PUBLISHED_SCHEMAS = ("marts", "reference")
+IDENTITY_SCHEMA = "restricted"
+# Pseudonymised patient-level data: owner and group (the analysts) read it; the identity file: its owner only.
+WAREHOUSE_MODE = 0o640
+IDENTITY_MODE = 0o600
+
+
+def identity_path(warehouse_path: Path) -> Path:
+    """The identity file beside a warehouse: phm.duckdb -> phm.identity.duckdb."""
+    return warehouse_path.with_name(f"{warehouse_path.stem}.identity{warehouse_path.suffix}")
+
+
 # The on-disk format of the published file: v1.1.0 is read by DuckDB 1.1 and every later release (the 1.4 LTS
 # line, R, DBeaver's driver), not only by the DuckDB that wrote it. PHM_STORAGE_VERSION overrides it.
 DEFAULT_STORAGE_VERSION = "v1.1.0"
@@ -114,7 +127,12 @@ def refuse_older_drop(warehouse_path: Path, extract_date: date) -> None:
 
 def remove_leftovers(warehouse_path: Path) -> list[Path]:
     """Half-assembled files of killed publishes (they hold NHS numbers): removed under the refresh lock."""
-    leftovers = [p for p in warehouse_path.parent.glob(f".{warehouse_path.name}.*.tmp*") if p.is_file()]
+    leftovers = [
+        p
+        for name in (warehouse_path.name, identity_path(warehouse_path).name)
+        for p in warehouse_path.parent.glob(f".{name}.*.tmp*")
+        if p.is_file()
+    ]
     for path in leftovers:
         path.unlink(missing_ok=True)
     return leftovers
@@ -210,11 +228,19 @@ def publish(
     refuse_older_drop(warehouse_path, date.fromisoformat(extract_date))
     with connect(build_path, read_only=True) as build:
         verify_gates(build, run_id)
+    identity = identity_path(warehouse_path)
+    identity_staging = warehouse_path.parent / f".{identity.name}.{run_id}.tmp"
     try:
+        # The identity first: a reader that finds the new warehouse finds its people in the identity file (a
+        # pseudonym maps to the same NHS number in every refresh under one key).
+        _publish_identity(build_path, identity_staging, run_id, storage_version)
+        _fsync(identity_staging)
+        os.replace(identity_staging, identity)
         with connect(":memory:") as pub:
             pub.execute(
                 f"ATTACH {sql_string(staging_path)} AS published (STORAGE_VERSION {sql_string(storage_version)})"
             )
+            os.chmod(staging_path, WAREHOUSE_MODE)
             pub.execute("USE published")
             pub.execute(f"ATTACH {sql_string(build_path)} AS build (READ_ONLY)")
             tables = pub.execute(f"""SELECT table_schema, table_name FROM information_schema.tables
@@ -267,7 +293,38 @@ def publish(
         _fsync(warehouse_path.parent)
     finally:
         staging_path.unlink(missing_ok=True)
+        identity_staging.unlink(missing_ok=True)
     return log
+
+
+def _publish_identity(build_path: Path, staging: Path, run_id: str, storage_version: str) -> None:
+    """restricted.person_identity (and the run it came from) into its own owner-only file. The umask covers the
+    file DuckDB creates and its write-ahead log, which holds rows before the checkpoint."""
+    previous_umask = os.umask(0o077)
+    try:
+        _copy_identity(build_path, staging, run_id, storage_version)
+    finally:
+        os.umask(previous_umask)
+
+
+def _copy_identity(build_path: Path, staging: Path, run_id: str, storage_version: str) -> None:
+    with connect(":memory:") as pub:
+        pub.execute(f"ATTACH {sql_string(staging)} AS identity (STORAGE_VERSION {sql_string(storage_version)})")
+        os.chmod(staging, IDENTITY_MODE)  # before any row is written
+        pub.execute(f"ATTACH {sql_string(build_path)} AS build (READ_ONLY)")
+        tables = pub.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'build' AND table_schema = ?",
+            [IDENTITY_SCHEMA],
+        ).fetchall()
+        pub.execute(f"CREATE SCHEMA identity.{IDENTITY_SCHEMA}")
+        for (table,) in tables:
+            pub.execute(
+                f'CREATE TABLE identity.{IDENTITY_SCHEMA}."{table}" AS SELECT * FROM build.{IDENTITY_SCHEMA}."{table}"'
+            )
+        pub.execute(f"CREATE TABLE identity.{IDENTITY_SCHEMA}.identity_refresh AS SELECT ? AS run_id", [run_id])
+        pub.execute("DETACH build")
+        pub.execute("CHECKPOINT identity")
+        pub.execute("DETACH identity")
 
 
 def _refresh_log_row(

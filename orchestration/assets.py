@@ -61,7 +61,7 @@ def build_database(context: dg.AssetExecutionContext, settings: RefreshSettings)
     build_dir = settings.build_dir()
     if build_dir.exists():  # earlier runs' build files (kept until now for diagnosis; none is running: the lock)
         shutil.rmtree(build_dir)
-    build_dir.mkdir(parents=True)
+    build_dir.mkdir(parents=True, mode=0o700)  # build files hold raw NHS numbers: their owner only
     path = settings.build_path(context.run_id)
     with connect(path) as con:
         create_meta(con)

@@ -263,13 +263,13 @@ LIST_FORMATS = ("table", "csv", "parquet")
 SHOW_CHOICES = ("lists", "neighbourhoods")
 
 
-def _warehouse_reader(warehouse: Path | None) -> duckdb.DuckDBPyConnection:
-    from phm.warehouse import WarehouseMissing, open_reader
+def _warehouse_reader(warehouse: Path | None, identity: bool = False) -> duckdb.DuckDBPyConnection:
+    from phm.warehouse import IdentityMissing, WarehouseMissing, open_reader
 
     path = resolve(warehouse) if warehouse else default_warehouse_path()
     try:
-        return open_reader(path)
-    except WarehouseMissing as e:
+        return open_reader(path, identity=identity)
+    except (WarehouseMissing, IdentityMissing) as e:
         console.print(f"[red]{e}[/]")
         raise typer.Exit(2) from None
 
@@ -343,7 +343,7 @@ def lists_command(
             "NHS numbers are exported to a file (--format csv or parquet), never shown", param_hint="--with-nhs-number"
         )
 
-    with _warehouse_reader(warehouse) as con:
+    with _warehouse_reader(warehouse, identity=with_nhs_number) as con:
         name = _match_neighbourhood(con, neighbourhood) if neighbourhood else None
         if show == "neighbourhoods":
             for hood in target_lists.neighbourhoods(con):

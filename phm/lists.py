@@ -242,9 +242,9 @@ def _select(neighbourhood: str, list_name: str, filters: ListFilters, identifiab
     columns = [f"t.{c}" for c in LIST_COLUMNS]
     identity = ""
     if identifiable:
-        # Direct care only: the NHS number from restricted.person_identity, joined on the pseudonym.
+        # Direct care only: the NHS number from the identity file (open_reader(identity=True)), on the pseudonym.
         columns.insert(LIST_COLUMNS.index("person_id"), "i.nhs_number")
-        identity = "LEFT JOIN restricted.person_identity i ON i.person_id = t.person_id"
+        identity = "LEFT JOIN identity.restricted.person_identity i ON i.person_id = t.person_id"
     sql = (
         f"SELECT {', '.join(columns)} FROM marts.target_lists t {identity} "
         f"WHERE t.neighbourhood = ? AND t.list_name = ?{where}"

@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from assets.publish import identity_path
+
 if TYPE_CHECKING:  # dagster is imported when a refresh runs, not with the CLI
     from dagster import ExecuteInProcessResult
 
@@ -227,7 +229,7 @@ def _print_summary(outcome: RefreshOutcome, console: Console, seconds: float) ->
         log = con.execute("SELECT * FROM meta.refresh_log WHERE run_id = ?", [outcome.run_id]).fetchall()[0]
         names = [d[0] for d in con.description]
         marts = con.execute("""SELECT schema_name || '.' || table_name, estimated_size FROM duckdb_tables()
-                               WHERE schema_name IN ('marts', 'restricted') ORDER BY 1""").fetchall()
+                               WHERE schema_name = 'marts' ORDER BY 1""").fetchall()
         headline = _headline_indicators(con) if any(m[0] == "marts.core20plus5_indicators" for m in marts) else []
         lists, list_rows = _list_sizes(con) if any(m[0] == "marts.target_lists" for m in marts) else ([], [])
         validation = _risk_validation_line(con, outcome.run_id)
@@ -235,7 +237,7 @@ def _print_summary(outcome: RefreshOutcome, console: Console, seconds: float) ->
     console.print(
         f"[bold green]Published[/] {outcome.warehouse} (run {outcome.run_id}, extract {row['extract_date']}, "
         f"figures as of {row['reference_date']}, "
-        f"{seconds:.0f} s)"
+        f"{seconds:.0f} s); NHS numbers only in {identity_path(outcome.warehouse).name} beside it (owner-only)"
     )
     feeds = Table(title="feeds")
     for col in ("feed", "received", "quarantined", "accepted", "unlinkable"):

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import duckdb
 
+from assets.publish import identity_path
+
 # stack.md ("A sandboxed reader"): read-only alone still allows COPY ... TO and ATTACH of other files read-write.
 # File access can only be switched off after the warehouse is attached, then the configuration is locked.
 EXTENSION_CONFIG = {"autoload_known_extensions": False, "autoinstall_known_extensions": False}
@@ -29,13 +31,29 @@ class WarehouseMissing(FileNotFoundError):
         self.path = path
 
 
-def open_reader(path: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection that can read the warehouse's tables and nothing else on disk."""
+class IdentityMissing(FileNotFoundError):
+    def __init__(self, path: Path):
+        super().__init__(
+            f"No identity file at {path} (it is published beside the warehouse by `phm refresh`, readable by its "
+            "owner only): NHS numbers cannot be exported without it."
+        )
+        self.path = path
+
+
+def open_reader(path: Path, identity: bool = False) -> duckdb.DuckDBPyConnection:
+    """A read-only connection that can read the warehouse's tables and nothing else on disk. identity=True (an
+    identifiable export for direct care, which the caller audits) also attaches the identity file read-only, as
+    catalog `identity`; no other reader ever sees it."""
     if not path.exists():
         raise WarehouseMissing(path)
+    identity_file = identity_path(path)
+    if identity and not identity_file.exists():
+        raise IdentityMissing(identity_file)
     con = duckdb.connect(":memory:", config=dict(EXTENSION_CONFIG))
     try:
         con.execute("ATTACH ? AS warehouse (READ_ONLY)", [str(path)])
+        if identity:
+            con.execute("ATTACH ? AS identity (READ_ONLY)", [str(identity_file)])
         con.execute("USE warehouse")
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")

@@ -30,7 +30,7 @@ from starlette.templating import Jinja2Templates
 
 from phm import audit, lists, users
 from phm.lists import slugify
-from phm.warehouse import WarehouseMissing, open_reader, published_refresh
+from phm.warehouse import IdentityMissing, WarehouseMissing, open_reader, published_refresh
 from phm.web import charts
 
 HERE = Path(__file__).parent
@@ -81,10 +81,10 @@ def create_app(settings: Settings) -> Starlette:
         # Looked up on every request: removing someone from the users file ends their access at once.
         return users.lookup(settings.users_file, username) if username else None
 
-    def reader() -> duckdb.DuckDBPyConnection:
+    def reader(identity: bool = False) -> duckdb.DuckDBPyConnection:
         try:
-            return open_reader(settings.warehouse)
-        except WarehouseMissing as e:
+            return open_reader(settings.warehouse, identity=identity)
+        except (WarehouseMissing, IdentityMissing) as e:
             raise HTTPException(503, str(e)) from e
 
     def authorise(request: Request) -> users.User:
@@ -190,7 +190,7 @@ def create_app(settings: Settings) -> Starlette:
     async def download_csv(request: Request) -> Response:
         user = authorise(request)
         list_name, filters, sort = list_context(request, user)
-        with reader() as con:
+        with reader(identity=True) as con:
             try:
                 lists.check_names(con, user.neighbourhood, list_name)
             except lists.UnknownName:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import stat
 from datetime import date
 
 import duckdb
@@ -15,9 +16,11 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 import orchestration.assets
+from assets.publish import identity_path
 from expectations import mart_checks
 from phm.cli import app
 from phm.refresh import run_refresh
+from phm.warehouse import open_reader
 from tests.drops import minimal_rows, write_feed, write_manifest
 
 FIRST, SECOND = date(2026, 11, 24), date(2026, 11, 25)
@@ -69,13 +72,28 @@ def test_clean_drop_publishes_marts_and_a_refresh_log(published):
         assert {"ingest", "gate1", "dbt_build", "publish"} <= stages
         assert con.execute("SELECT count(*) FROM marts.person").fetchall()[0][0] == 2
         schemas = {r[0] for r in con.execute("SELECT DISTINCT schema_name FROM duckdb_tables()").fetchall()}
-        assert schemas >= {"marts", "restricted", "meta", "reference"}
-        assert not schemas & {"raw", "landing", "quarantine", "staging", "intermediate", "gate_ref"}
-        # the NHS number is published only in restricted.person_identity
+        assert schemas >= {"marts", "meta", "reference"}
+        assert not schemas & {"restricted", "raw", "landing", "quarantine", "staging", "intermediate", "gate_ref"}
+        # no NHS number in the warehouse analysts read
+        assert con.execute("SELECT count(*) FROM duckdb_columns() WHERE column_name = 'nhs_number'").fetchall() == [
+            (0,)
+        ]
+    # the NHS number is published only in the identity file beside it, readable by its owner only
+    identity = identity_path(warehouse)
+    assert stat.S_IMODE(identity.stat().st_mode) == 0o600
+    assert stat.S_IMODE(warehouse.stat().st_mode) == 0o640
+    with duckdb.connect(str(identity), read_only=True) as con:
         nhs_columns = con.execute(
             "SELECT schema_name, table_name FROM duckdb_columns() WHERE column_name = 'nhs_number'"
         ).fetchall()
         assert nhs_columns == [("restricted", "person_identity")]
+        assert con.execute("SELECT run_id FROM restricted.identity_refresh").fetchall() == [(outcome.run_id,)]
+        assert con.execute("SELECT count(*) FROM restricted.person_identity").fetchall() == [(2,)]
+    # readers see it only when they ask for an identifiable export
+    with open_reader(warehouse) as con:
+        assert "identity" not in {r[0] for r in con.execute("SELECT database_name FROM duckdb_databases()").fetchall()}
+    with open_reader(warehouse, identity=True) as con:
+        assert con.execute("SELECT count(*) FROM identity.restricted.person_identity").fetchall() == [(2,)]
 
 
 @pytest.mark.parametrize(

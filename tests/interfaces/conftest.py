@@ -122,7 +122,7 @@ def web_server(published_warehouse, two_neighbourhoods, tmp_path_factory):
 
 def expected_rows(warehouse, neighbourhood, list_name, filters, identifiable=False) -> list[dict]:
     """The list straight from the mart (in priority order), to compare an interface's output with."""
-    with open_reader(warehouse) as con:
+    with open_reader(warehouse, identity=identifiable) as con:
         columns, rows = lists.fetch_rows(con, neighbourhood, list_name, filters, identifiable=identifiable)
     return [dict(zip(columns, r, strict=False)) for r in rows]
 
