@@ -65,7 +65,7 @@ dq-report: $(STAMP) $(MANIFEST)
 	$(BIN)/phm dq-report --warehouse $(CI_REFRESH)/warehouse/phm.duckdb --out artifacts/dq-report --fail-on-blocking
 
 dev: $(STAMP)
-	$(BIN)/dagster dev -w workspace.yaml
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dagster dev -w workspace.yaml
 
 clean:
 	rm -rf $(VENV) dbt_project/target dbt_project/logs warehouse landing .pytest_cache

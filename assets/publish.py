@@ -4,7 +4,7 @@ The published file is assembled beside the warehouse from the build file's publi
 reference, and meta with the history of earlier refreshes), flushed to disk, then renamed over
 warehouse/phm.duckdb in one step. Readers holding the old file keep reading it; a refresh that fails anywhere
 before the rename leaves the published file byte-identical. The NHS number never leaves the build file except
-in restricted.person_identity, which is published in a file of its own beside the warehouse (phm.identity.duckdb,
+in restricted.person_identity, which is published in a file of its own beside the warehouse (identity.duckdb,
 owner-only permissions), attached only to export an identifiable list; raw, landing and quarantine schemas are
 never published.
 """
@@ -39,8 +39,9 @@ IDENTITY_MODE = 0o600
 
 
 def identity_path(warehouse_path: Path) -> Path:
-    """The identity file beside a warehouse: phm.duckdb -> phm.identity.duckdb."""
-    return warehouse_path.with_name(f"{warehouse_path.stem}.identity{warehouse_path.suffix}")
+    """The identity file beside a warehouse (architecture.md: warehouse/identity.duckdb). One warehouse per folder,
+    as for its .build/, logs/ and exports."""
+    return warehouse_path.with_name("identity.duckdb")
 
 
 # The on-disk format of the published file: v1.1.0 is read by DuckDB 1.1 and every later release (the 1.4 LTS

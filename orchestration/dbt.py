@@ -5,7 +5,6 @@ module runs nothing.
 """
 
 import json
-import sys
 import time
 from collections.abc import Iterator, Mapping
 from datetime import date
@@ -27,14 +26,8 @@ from assets.paths import DBT_PROJECT_DIR
 from assets.risk_validation import prior_rebuild_args, record_risk_validation
 from assets.run_meta import connect, record_checks, record_stage
 from orchestration.assets import run_reference_date
-from orchestration.dbt_project import dbt_for_build_file, dbt_project
+from orchestration.dbt_project import dbt_executable, dbt_for_build_file, dbt_project
 from orchestration.resources import RefreshSettings
-
-
-def dbt_executable() -> str:
-    """The dbt beside this interpreter, so no activated venv is needed."""
-    candidate = Path(sys.executable).parent / "dbt"
-    return str(candidate) if candidate.exists() else "dbt"
 
 
 def dbt_resource() -> DbtCliResource:

@@ -7,6 +7,7 @@ orchestration/dbt_project.py` (`make setup`; `make` re-runs it when a model, mac
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import yaml
@@ -68,9 +69,17 @@ def manifest_is_stale() -> bool:
     return any(p.stat().st_mtime > built for p in sources)
 
 
+def dbt_executable() -> str:
+    """The dbt beside this interpreter, so no activated venv (or PATH) is needed."""
+    candidate = Path(sys.executable).parent / "dbt"
+    return str(candidate) if candidate.exists() else "dbt"
+
+
 def prepare_if_stale() -> bool:
-    """dagster-dbt's own preparation (dbt parse) when the manifest is stale; True when it ran."""
+    """What dagster-dbt's preparation does (dbt parse into the project's target path), through its own resource,
+    when the manifest is stale; True when it ran."""
     if not manifest_is_stale():
         return False
-    dbt_project.preparer.prepare(dbt_project)
+    resource = DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
+    resource.cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
     return True
