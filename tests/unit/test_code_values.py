@@ -7,6 +7,7 @@ import csv
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -163,3 +164,32 @@ def test_staging_tests_read_the_seed_not_literals():
     expected = set(load_code_values()) - {("gp_patients", "ethnic_category")}
     assert expected - tested == set(), f"coded columns without an accepted_code_values test: {expected - tested}"
     assert tested <= set(load_code_values())
+
+
+def test_generator_code_tables_are_accepted_and_a_stray_code_stops_it():
+    import polars as pl
+
+    from synthetic.core.accepted import check_frame, draw_codes, require_accepted
+    from synthetic.core.parameters import param
+    from synthetic.feeds import community, hospital
+    from synthetic.model.conditions import STAGES
+    from synthetic.model.population import ETHNIC_CATEGORIES, SEX_CODES
+
+    require_accepted("gp_patients", "sex", SEX_CODES)
+    require_accepted("gp_patients", "ethnic_category", ETHNIC_CATEGORIES)
+    require_accepted("cancer_registrations", "stage", STAGES)
+    require_accepted("asc_services", "service_type", community.SERVICE_TYPES)
+    require_accepted("asc_services", "primary_support_reason", community.REASONS)
+    require_accepted("csds_contacts", "team_type", community.CSDS_TEAMS)
+    require_accepted("mhsds_contacts", "service_type", community.MHSDS_SERVICES)
+    require_accepted("sus_apc_spells", "admission_method", hospital.EMERGENCY_METHOD_SHARES)
+    require_accepted("sus_apc_spells", "discharge_destination", param("activity.discharge.care_home_code_shares"))
+    with pytest.raises(ValueError, match="does not accept"):
+        check_frame(
+            "sus_apc_spells", pl.DataFrame({"admission_method": ["21", "99"], "discharge_destination": [None, "19"]})
+        )
+    with pytest.raises(ValueError, match="does not accept"):
+        draw_codes("sus_apc_spells", "discharge_destination", {"19": 0.9, "99": 0.1}, np.array([0.5]))
+    check_frame(
+        "sus_apc_spells", pl.DataFrame({"admission_method": ["2A", "81"], "discharge_destination": [None, "98"]})
+    )
