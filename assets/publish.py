@@ -146,6 +146,7 @@ def reference_versions() -> dict[str, str]:
         "quality_thresholds.csv",
         "mart_checks.csv",
         "plausible_ranges.csv",
+        "code_values.csv",
         "practice_map.csv",
         "codelists/codelist_concepts.csv",
     ]

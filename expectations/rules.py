@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from contracts.code_values import load_code_values
 from contracts.extracts import Feed
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
@@ -44,78 +45,7 @@ REGEX_BY_COLUMN = {
     "primary_procedure_opcs4": "opcs4",
     "treatment_function_code": "treatment_function",
 }
-# Accepted values, from the contract's code descriptions.
-ACCEPTED: dict[tuple[str, str], list[str] | list[int]] = {
-    ("gp_patients", "sex"): ["1", "2", "9", "X"],
-    ("gp_patients", "ethnic_category"): list("ABCDEFGHJKLMNPRSZ"),
-    ("sus_apc_spells", "admission_method"): [
-        "11",
-        "12",
-        "13",
-        "21",
-        "22",
-        "23",
-        "24",
-        "25",
-        "26",
-        "27",
-        "28",
-        "31",
-        "32",
-        "81",
-        "82",
-        "83",
-    ],
-    ("sus_apc_spells", "discharge_destination"): ["19", "29", "54", "65", "85", "79", "51"],
-    ("ecds_attendances", "arrival_mode"): ["1", "2"],
-    ("ecds_attendances", "acuity"): [1, 2, 3, 4, 5],
-    ("sus_op_appointments", "attendance_status"): ["5", "6", "7", "2", "3", "4"],
-    ("rtt_waiting_list", "priority"): ["P1", "P2", "P3", "P4"],
-    ("cancer_registrations", "stage"): ["1", "2", "3", "4", "U"],
-    ("csds_contacts", "team_type"): [
-        "district nursing",
-        "community matron",
-        "falls service",
-        "intermediate care",
-        "physiotherapy",
-        "podiatry",
-        "diabetes specialist nursing",
-        "respiratory",
-        "heart failure",
-        "epilepsy specialist nursing",
-        "children's community nursing",
-        "palliative care",
-    ],
-    ("csds_contacts", "attendance_status"): ["5", "6", "3", "2"],
-    ("mhsds_contacts", "service_type"): [
-        "Adult community mental health",
-        "Crisis and home treatment",
-        "Early intervention in psychosis",
-        "Talking therapies",
-        "CYP mental health",
-        "Older adult mental health",
-        "Perinatal mental health",
-    ],
-    ("mhsds_contacts", "attendance_status"): ["5", "6", "3", "2"],
-    ("asc_services", "la_code"): ["E10000003", "E06000031"],
-    ("asc_services", "service_type"): [
-        "Residential",
-        "Nursing",
-        "Home care",
-        "Direct payment",
-        "Supported living",
-        "Reablement",
-        "Carer support",
-    ],
-    ("asc_services", "primary_support_reason"): [
-        "Physical support",
-        "Sensory support",
-        "Memory and cognition",
-        "Learning disability",
-        "Mental health",
-        "Social support",
-    ],
-}
+# Accepted code values: seeds/code_values.csv, read by contracts/code_values.py (accepted_values below).
 # Numeric bounds outside the clinical observation ranges (which come from seeds/plausible_ranges.csv).
 NUMERIC_BOUNDS = {
     ("gp_medications", "quantity"): (0.0, 100000.0),
@@ -192,6 +122,14 @@ def _sql_literal(v: str | int) -> str:
     return "'" + str(v).replace("'", "''") + "'" if isinstance(v, str) else str(v)
 
 
+def accepted_values(feed: Feed, column: str) -> list[str | int]:
+    """A coded column's accepted values, from seeds/code_values.csv (typed like the column: acuity is an int)."""
+    codes = load_code_values()[(feed.name, column)]
+    if feed.column(column).type == "int":
+        return [int(v) for v in codes]
+    return list(codes)
+
+
 def row_rules(feed: Feed, extract_date: str) -> list[Rule]:
     """Every row-level rule of a feed, in a stable order."""
     name = feed.name
@@ -213,9 +151,10 @@ def row_rules(feed: Feed, extract_date: str) -> list[Rule]:
         )
         if feed.column("nhs_number").nullable:
             add("unlinkable", "nhs_number", "nhs_number IS NULL", ("not_null",), quarantines=False)
+    code_values = load_code_values()
     for c in feed.columns:
-        if (name, c.name) in ACCEPTED:
-            values = ACCEPTED[(name, c.name)]
+        if (name, c.name) in code_values:
+            values = accepted_values(feed, c.name)
             add(
                 "invalid_code",
                 c.name,

@@ -7,12 +7,16 @@ from clean, linkable rows, never twice in a feed. Only this module may depend on
 
 from __future__ import annotations
 
+import csv
+from functools import lru_cache
+
 import numpy as np
 import polars as pl
 
 from ..core import codes
 from ..core.nhs_number import invalidate
 from ..core.randomness import name_id, stream_rng
+from ..core.reference import SEEDS
 
 UNKNOWN_PRACTICES = ("Z99999", "Z99998", "Z99997", "Y99990")
 
@@ -44,16 +48,27 @@ DEFECT_PLAN = {
     ],
 }
 
-# plausible range per observation concept (inclusive) and the implausible value written instead
-IMPLAUSIBLE = {
-    "systolic_bp": ((60, 280), (400.0, 20.0)),
-    "diastolic_bp": ((30, 160), (250.0, 10.0)),
-    "hba1c": ((20, 200), (350.0, 5.0)),
-    "cholesterol": ((1, 20), (45.0, 0.2)),
-    "non_hdl_cholesterol": ((1, 20), (45.0, 0.2)),
-    "bmi": ((12, 90), (250.0, 4.0)),
-    "qrisk": ((0, 100), (150.0, 180.0)),
-}
+PLAUSIBLE_RANGES = SEEDS / "plausible_ranges.csv"
+
+
+@lru_cache(maxsize=1)
+def implausible_values() -> dict[str, tuple[tuple[float, float], tuple[float, float]]]:
+    """concept -> ((min, max) plausible range, inclusive, from seeds/plausible_ranges.csv, the one the gate and
+    the marts read), (high, low) implausible value written instead): half the range's width above the maximum,
+    and a third of the minimum (twice the width above the maximum when the minimum is 0). Only the concepts the
+    generator records a value for (codes.OBSERVATION)."""
+    out = {}
+    with open(PLAUSIBLE_RANGES, newline="") as f:
+        for r in csv.DictReader(f):
+            lo, hi = float(r["min_value"]), float(r["max_value"])
+            if r["concept"] not in codes.OBSERVATION:
+                continue
+            high = round(hi + (hi - lo) / 2, 1)
+            low = round(lo / 3, 1) if lo > 0 else round(hi + 2 * (hi - lo), 1)
+            if lo <= high <= hi or lo <= low <= hi:
+                raise ValueError(f"plausible_ranges.csv {r['concept']}: no implausible value outside {lo}-{hi}")
+            out[r["concept"]] = ((lo, hi), (high, low))
+    return out
 
 
 def defect_count(rate: float, rows: int) -> int:
@@ -111,15 +126,16 @@ def inject(feed: str, df: pl.DataFrame, rate: float, seed: int, extract_day: int
             vals = np.array(UNKNOWN_PRACTICES)[rng.integers(0, len(UNKNOWN_PRACTICES), idx.size)]
             df = df.with_columns(df["practice_code"].scatter(idx, pl.Series(vals)))
         elif rule == "implausible_value":
+            implausible = implausible_values()
             concept_of = {}
-            for concept in IMPLAUSIBLE:
+            for concept in implausible:
                 concept_of[codes.OBSERVATION[concept][0]] = concept
             code_col = df["snomed_code"]
             eligible = code_col.is_in(list(concept_of)).to_numpy() & linkable & ~df["value"].is_null().to_numpy()
             idx = _choose(rng, eligible, used, n)
             chosen_codes = code_col.gather(idx).to_list()
             which = rng.integers(0, 2, idx.size)
-            vals = np.array([IMPLAUSIBLE[concept_of[c]][1][w] for c, w in zip(chosen_codes, which, strict=False)])
+            vals = np.array([implausible[concept_of[c]][1][w] for c, w in zip(chosen_codes, which, strict=False)])
             df = df.with_columns(df["value"].scatter(idx, pl.Series(vals)))
         elif rule == "future_date":
             idx = _choose(rng, everything, used, n)

@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from ..core import calendar as cal
 from ..core import codes
+from ..core.accepted import draw_codes, require_accepted, shares_by_code
 from ..core.parameters import group, param
 from ..core.randomness import Keyed, stream_rng
 from ..core.schedule import episodes, expand, yearly_counts
@@ -34,6 +35,10 @@ PROVIDERS = ("RGT", "RGN", "RGM", "RYV", "RT1")
 # district -> acute trust: Cambridge, East Cambs, South Cambs -> CUH (RGT); Fenland, Hunts, Peterborough -> NWAFT (RGN)
 DISTRICT_TRUST = np.array([0, 0, 1, 1, 1, 0])
 CONDITION_BITS = tuple(codes.COMORBIDITY_ICD)
+EMERGENCY_METHOD_SHARES = param("activity.admission_method.emergency_shares")
+# Discharge destinations with a fixed role (NHS Data Dictionary): died, usual place of residence, NHS other
+# hospital (general ward), temporary place of residence. discharge_destination() checks them against the seed.
+DEST_DIED, DEST_HOME, DEST_OTHER_HOSPITAL, DEST_TEMPORARY = 79, 19, 51, 29
 
 
 def local_trust(u: Universe, persons: np.ndarray, u01: np.ndarray) -> np.ndarray:
@@ -233,7 +238,8 @@ class Hospital:
             ),
         ).astype(np.int64)
         los = np.minimum(los, 150) if force_los is None else force_los
-        method = np.select([u3 < 0.85, u3 < 0.93, u3 < 0.94, u3 < 0.97, u3 < 0.997], [21, 22, 23, 24, 28], 81)
+        # codes from seeds/code_values.csv, shares from parameters.yaml; kept as numbers here (21 = via A&E)
+        method = draw_codes("sus_apc_spells", "admission_method", EMERGENCY_METHOD_SHARES, u3).astype(np.int64)
         provider = local_trust(u, person, u4)
         cardiac = np.isin(cause, [names.index("mi"), names.index("angina")])
         provider = np.where(cardiac & (u5 < 0.25), 2, provider)
@@ -932,9 +938,9 @@ class Hospital:
 def care_home_code(u: Universe, person: np.ndarray) -> np.ndarray:
     """The discharge destination code of the person's own care home (a property of the person)."""
     share = param("activity.discharge.care_home_code_shares")
-    codes_, weights = np.array([int(k) for k in share]), np.cumsum(list(share.values()))
-    pick = np.searchsorted(weights / weights[-1], Keyed(u.seed, "care-home-type").uniform(person), side="right")
-    return codes_[pick.clip(0, codes_.size - 1)]
+    codes_, p = shares_by_code("sus_apc_spells", "discharge_destination", share)
+    pick = np.searchsorted(np.cumsum(p), Keyed(u.seed, "care-home-type").uniform(person), side="right")
+    return np.array([int(c) for c in codes_])[pick.clip(0, len(codes_) - 1)]
 
 
 def discharge_destination(
@@ -951,6 +957,9 @@ def discharge_destination(
     that home's code; people living at home go home, bar transfers, temporary stays and (after an emergency
     admission, from 65) step-down or respite care-home placements."""
     c, d = u.clinical, group("activity.discharge")
+    require_accepted(
+        "sus_apc_spells", "discharge_destination", (DEST_DIED, DEST_HOME, DEST_OTHER_HOSPITAL, DEST_TEMPORARY)
+    )
     resident = c.care_home_day[person] <= admit
     moving_in = (c.care_home_day[person] > admit) & (c.care_home_day[person] <= discharge + 21)
     older = cal.age_years(u.dob[person], admit) >= 65
@@ -958,8 +967,8 @@ def discharge_destination(
     step_down = emergency & older & (ud >= temporary) & (ud < temporary + d["older_emergency_to_care_home_share"])
     return np.select(
         [died, moving_in | step_down, resident, ud < d["other_hospital_share"], ud < temporary],
-        [79, care_home_code(u, person), 19, 51, 29],
-        19,
+        [DEST_DIED, care_home_code(u, person), DEST_HOME, DEST_OTHER_HOSPITAL, DEST_TEMPORARY],
+        DEST_HOME,
     )
 
 

@@ -11,6 +11,8 @@ import polars as pl
 
 from contracts.extracts import load_contract
 
+from ..core.accepted import check_frame
+
 POLARS_TYPES: dict[str, pl.DataType | type[pl.DataType]] = {
     "string": pl.String,
     "date": pl.Date,
@@ -22,14 +24,17 @@ POLARS_TYPES: dict[str, pl.DataType | type[pl.DataType]] = {
 
 
 def conform(feed: str, df: pl.DataFrame) -> pl.DataFrame:
-    """Select the contract's columns in order with the contract's types (missing or extra columns are a bug)."""
+    """Select the contract's columns in order with the contract's types (missing or extra columns are a bug) and
+    check the coded columns against seeds/code_values.csv (a code it does not accept is a bug)."""
     spec = load_contract()[feed]
     names = spec.column_names
     missing = [n for n in names if n not in df.columns]
     extra = [n for n in df.columns if n not in names]
     if missing or extra:
         raise ValueError(f"{feed}: generator columns differ from the contract (missing {missing}, extra {extra})")
-    return df.select([pl.col(c.name).cast(POLARS_TYPES[c.type], strict=True) for c in spec.columns])
+    df = df.select([pl.col(c.name).cast(POLARS_TYPES[c.type], strict=True) for c in spec.columns])
+    check_frame(feed, df)  # coded columns hold only codes seeds/code_values.csv accepts
+    return df
 
 
 def write_feed(df: pl.DataFrame, path: Path, file_format: str) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import random
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -13,6 +15,11 @@ from expectations.rules import nhs_number_is_valid_sql
 from tests.drops import land_and_quarantine, minimal_rows, nhs_check_digit, valid_nhs_numbers
 
 EXTRACT = date(2026, 11, 25)
+# the minimal gp_events row is a systolic BP (72313002); its plausible range is the seed's
+with open(Path(__file__).resolve().parents[2] / "seeds" / "plausible_ranges.csv", newline="") as _f:
+    SBP_MIN, SBP_MAX = next(
+        (float(r["min_value"]), float(r["max_value"])) for r in csv.DictReader(_f) if r["concept"] == "systolic_bp"
+    )
 
 
 def python_valid(n: str) -> bool:
@@ -53,8 +60,9 @@ def test_clean_minimal_drop_quarantines_nothing(make_drop):
     "feed_name, change, expected",
     [
         ("gp_events", {"nhs_number": "9434765918"}, "nhs_number_invalid:nhs_number"),
-        ("gp_events", {"value": 400.0}, "implausible_value:value"),  # SBP above 280
-        ("gp_events", {"value": 280.0}, None),  # 280 is plausible
+        ("gp_events", {"value": SBP_MAX + 0.5}, "implausible_value:value"),  # systolic BP above its plausible range
+        ("gp_events", {"value": SBP_MAX}, None),  # the bound itself is plausible
+        ("gp_events", {"value": SBP_MIN - 0.5}, "implausible_value:value"),
         ("gp_events", {"snomed_code": "12AB"}, "invalid_code:snomed_code"),
         ("gp_events", {"event_date": date(2026, 11, 26)}, "future_date:event_date"),
         ("gp_events", {"event_date": date(2026, 11, 25)}, None),  # the extract date itself is fine

@@ -8,6 +8,7 @@ computed from the codelists, volumes and risk gradients computed from the feeds.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 import json
@@ -41,16 +42,9 @@ POLARS_TYPES = {
 }
 
 # ---------------------------------------------------------------------------------------------------
-# independent re-implementation of the gate's rules
-RANGES = {
-    "systolic_bp": (60, 280),
-    "diastolic_bp": (30, 160),
-    "hba1c": (20, 200),
-    "cholesterol": (1, 20),
-    "non_hdl_cholesterol": (1, 20),
-    "bmi": (12, 90),
-    "qrisk": (0, 100),
-}
+# independent re-implementation of the gate's rules; the plausible ranges are the seed's (the gate reads the same file)
+with open(ROOT / "seeds" / "plausible_ranges.csv", newline="") as _f:
+    RANGES = {r["concept"]: (float(r["min_value"]), float(r["max_value"])) for r in csv.DictReader(_f)}
 FUTURE_DATE_COLUMNS = {
     "gp_events": "event_date",
     "ecds_attendances": "arrival_datetime",

@@ -11,13 +11,8 @@ select
     flags.plus_smi,
     flags.plus_veteran,
     flags.plus_carer,
-    {%- for indicator_id in [
-        'maternity_booking_10wk', 'smi_health_check', 'copd_flu_vaccination', 'cancer_early_stage',
-        'htn_treated_to_target', 'htn_case_finding', 'lipids_on_llt', 'lipids_qrisk20_on_llt', 'lipids_cvd_on_llt',
-        'cyp_asthma_reliever_overuse', 'cyp_asthma_no_preventer', 'cyp_diabetes_hba1c_recorded',
-        'cyp_epilepsy_specialist_contact', 'cyp_oral_health_extraction', 'cyp_mental_health_contact',
-        'ld_health_check',
-        'copd_emergency_admissions'] %}
+    {#- every indicator of seeds/indicator_definitions.csv (macros/indicators.sql) #}
+    {%- for indicator_id in indicator_ids() %}
     flags.{{ indicator_id }}_denominator,
     flags.{{ indicator_id }}_numerator,
     {%- endfor %}

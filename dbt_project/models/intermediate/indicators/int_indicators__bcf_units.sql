@@ -9,7 +9,7 @@
 --     it: J45 matches J450, J46 matches J46X, E100 matches only E100).
 --     discharge_usual_residence: every spell (any admission method: the BCF metric is not limited to emergency
 --     admissions) discharged in the period with a recorded destination other than death (code set
---     discharge_destination_died); numerator: usual place of residence (discharge_destination_usual_residence).
+--     discharge_destination_died) or 98 spell not finished (discharge_destination_spell_not_finished); numerator: usual place of residence (discharge_destination_usual_residence).
 --     The national metric counts acute trusts only; this feed's providers are all treated as acute.
 --   * Social care (asc_services): permanent_care_home_admissions_65plus = a Residential or Nursing service starting in
 --     the period, one unit per person per period (a move from residential to nursing in the same period is not a
@@ -194,6 +194,7 @@ candidate_units as (
     where discharge_date is not null
       and discharge_destination_code is not null
       and not {{ in_code_set('discharge_destination_died', 'discharge_destination_code') }}
+      and not {{ in_code_set('discharge_destination_spell_not_finished', 'discharge_destination_code') }}
 
     union all
 

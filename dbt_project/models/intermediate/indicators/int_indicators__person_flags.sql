@@ -39,12 +39,8 @@
 --     White (Not stated / Not recorded are not a minority) or White non-British (B, C); inclusion health =
 --     homeless, Gypsy/Roma/Traveller or asylum seeker/refugee ever coded; LD and/or autism register; SMI register;
 --     veteran; carer.
-{%- set indicator_ids = [
-    'maternity_booking_10wk', 'smi_health_check', 'copd_flu_vaccination', 'copd_emergency_admissions',
-    'cancer_early_stage', 'htn_treated_to_target', 'htn_case_finding', 'lipids_on_llt', 'lipids_qrisk20_on_llt',
-    'lipids_cvd_on_llt', 'cyp_asthma_reliever_overuse', 'cyp_asthma_no_preventer', 'cyp_diabetes_hba1c_recorded',
-    'cyp_epilepsy_specialist_contact', 'cyp_oral_health_extraction', 'cyp_mental_health_contact',
-    'ld_health_check'] %}
+{#- one pair of flags per indicator of seeds/indicator_definitions.csv (macros/indicators.sql) -#}
+{%- set indicator_ids = indicator_ids() %}
 {%- set registers = ['hypertension', 'copd', 'smi', 'chd', 'stroke_tia', 'pad', 'epilepsy', 'learning_disability',
                      'autism'] %}
 with population as (

@@ -3,26 +3,30 @@
 -- denominator and 1 / 0 in the numerator; copd_emergency_admissions and cyp_oral_health_extraction count the
 -- person once in the denominator and their spells in the numerator; cancer_early_stage counts tumours in both
 -- (staged / early-stage tumours). marts.core20plus5_indicators is one generic aggregation of this table.
--- The unit of each indicator must agree with indicator_definitions.counting_unit (a dbt test checks it).
-{%- set indicator_ids = [
-    'maternity_booking_10wk', 'smi_health_check', 'copd_flu_vaccination', 'copd_emergency_admissions',
-    'cancer_early_stage', 'htn_treated_to_target', 'htn_case_finding', 'lipids_on_llt', 'lipids_qrisk20_on_llt',
-    'lipids_cvd_on_llt', 'cyp_asthma_reliever_overuse', 'cyp_asthma_no_preventer', 'cyp_diabetes_hba1c_recorded',
-    'cyp_epilepsy_specialist_contact', 'cyp_oral_health_extraction', 'cyp_mental_health_contact',
-    'ld_health_check'] %}
-{#- indicator id -> (counting unit, numerator count expression, denominator count expression) where not per person -#}
-{%- set counted = {
-    'copd_emergency_admissions': ('spell', 'copd_emergency_admissions_spells', '1'),
-    'cyp_oral_health_extraction': ('spell', 'cyp_oral_health_extraction_spells', '1'),
-    'cancer_early_stage': ('tumour', 'cancer_early_stage_tumours', 'cancer_staged_tumours'),
+-- The counting unit of each indicator is indicator_definitions.counting_unit (the seed); a spell- or tumour-counted
+-- indicator needs its count expressions below, or the build stops.
+{#- one branch per indicator of seeds/indicator_definitions.csv (macros/indicators.sql) -#}
+{%- set definitions = indicator_definitions() %}
+{#- indicator id -> (numerator count expression, denominator count expression) where the unit is not a person -#}
+{%- set counts = {
+    'copd_emergency_admissions': ('copd_emergency_admissions_spells', '1'),
+    'cyp_oral_health_extraction': ('cyp_oral_health_extraction_spells', '1'),
+    'cancer_early_stage': ('cancer_early_stage_tumours', 'cancer_staged_tumours'),
 } %}
 with flags as (
     select * from {{ ref('int_indicators__person_flags') }}
 )
 
-{% for indicator_id in indicator_ids -%}
-{%- set unit, numerator_count, denominator_count = counted.get(indicator_id, (
-        'person', 'case when ' ~ indicator_id ~ '_numerator then 1 else 0 end', '1')) %}
+{% for definition in definitions -%}
+{%- set indicator_id, unit = definition.indicator_id, definition.counting_unit %}
+{%- if unit == 'person' %}
+{%- set numerator_count, denominator_count = 'case when ' ~ indicator_id ~ '_numerator then 1 else 0 end', '1' %}
+{%- elif indicator_id in counts %}
+{%- set numerator_count, denominator_count = counts[indicator_id] %}
+{%- else %}
+{{ exceptions.raise_compiler_error("int_indicators__person_long: " ~ indicator_id ~ " counts " ~ unit
+                                   ~ "s (indicator_definitions) but has no count expressions here") }}
+{%- endif %}
 select
     person_id,
     cast('{{ indicator_id }}' as {{ dbt.type_string() }}) as indicator_id,
