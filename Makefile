@@ -46,12 +46,18 @@ refresh: $(STAMP) $(MANIFEST)
 test: $(STAMP) $(MANIFEST) $(CHROMIUM)
 	$(BIN)/pytest -q --durations=15
 
-# ruff (lint, format), mypy (types), import-linter (one-way package layers): CI fails on any of them.
+# ruff (lint, format), mypy (types), import-linter (one-way package layers), sqlfluff on the dbt SQL (dbt templater,
+# DuckDB dialect, dbt_project/.sqlfluff; the indicator macros read one seed, loaded into a scratch file first):
+# CI fails on any of them.
+SQLFLUFF_DB := $(abspath .cache/sqlfluff.duckdb)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+	mkdir -p .cache && rm -f $(SQLFLUFF_DB)
+	PHM_BUILD_DB=$(SQLFLUFF_DB) $(BIN)/dbt seed --quiet --project-dir dbt_project --profiles-dir dbt_project --target-path $(abspath .cache/sqlfluff-target) --select indicator_definitions
+	cd dbt_project && PHM_BUILD_DB=$(SQLFLUFF_DB) ../$(BIN)/sqlfluff lint models
 
 # CI's data-quality report: a small synthetic refresh reported into artifacts/dq-report (CI keeps the folder).
 # Fails when the refresh is blocked (the report then shows the blocked build) or a blocking check failed.

@@ -27,7 +27,7 @@ select
     members.person_id,
     row_number() over (
         partition by members.list_name, population.neighbourhood
-        order by members.sort_key_1 desc, members.sort_key_2 desc, members.sort_key_3 desc, members.person_id
+        order by members.sort_key_1 desc, members.sort_key_2 desc, members.sort_key_3 desc, members.person_id asc
     ) as priority_rank,
     members.reasons,
     members.recommended_action,

@@ -65,7 +65,7 @@ ranked as (
         -- Average rank of tied scores (1 = lowest), for the Mann-Whitney AUC.
         rank() over (partition by score_name order by score)
             + (count(*) over (partition by score_name, score) - 1) / 2.0 as average_rank,
-        row_number() over (partition by score_name order by score desc, person_id) as position,
+        row_number() over (partition by score_name order by score desc, person_id asc) as position,
         count(*) over (partition by score_name) as population_size
     from scores
 ),
