@@ -65,8 +65,9 @@ def quarantine_feed(con: duckdb.DuckDBPyConnection, feed: Feed, extract_date: st
     rules = row_rules(feed, extract_date)
     flag_columns = []
     for i, rule in enumerate(rules):
-        if rule.rule_id == "duplicate_key":
-            key = ", ".join(feed.key or ())  # the rule exists only for a feed with a key
+        if rule.rule_id in ("duplicate_key", "duplicate_row"):
+            # duplicate_key: the feed's key; duplicate_row (keyless feeds): every column
+            key = ", ".join(feed.key or feed.column_names)
             expr = f"row_number() OVER (PARTITION BY {key} ORDER BY _row_number) > 1"
         else:
             expr = f"COALESCE({rule.predicate}, FALSE)"

@@ -200,6 +200,9 @@ def row_rules(feed: Feed, extract_date: str) -> list[Rule]:
     if feed.key:
         # Only the repeats are defects: the first row of a key (in a stable order) is kept.
         add("duplicate_key", ",".join(feed.key), None, ("unique", feed.key))
+    else:
+        # A keyless feed's exact repeats (a row sent twice); nulls compare equal, as in the quarantine pass.
+        add("duplicate_row", ",".join(feed.column_names), None, ("unique", tuple(feed.column_names), "never"))
     return rules
 
 
@@ -207,5 +210,5 @@ def feed_rules(feed: Feed) -> list[Rule]:
     """Feed-level rules checked on the whole table (structural rules are enforced by ingest itself)."""
     return [
         Rule(rule_id, feed.name, None, None, False, threshold(rule_id, feed.name))
-        for rule_id in ("empty_feed", "volume_change")
+        for rule_id in ("empty_feed", "volume_change", "quarantined_total")
     ]

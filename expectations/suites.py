@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from typing import Literal
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
@@ -60,7 +61,11 @@ def _row_expectation(rule: Rule, practice_codes: list[str]) -> gxe.Expectation:
         columns = list(form[1])
         if len(columns) == 1:
             return gxe.ExpectColumnValuesToBeUnique(column=columns[0], mostly=mostly, meta=meta)
-        return gxe.ExpectCompoundColumnsToBeUnique(column_list=columns, mostly=mostly, meta=meta)
+        # "never": a row with a null in it is still compared (an exact repeat of a row with no value is a repeat)
+        ignore: Literal["all_values_are_missing", "never"] = (
+            "never" if form[2:] == ("never",) else "all_values_are_missing"
+        )
+        return gxe.ExpectCompoundColumnsToBeUnique(column_list=columns, mostly=mostly, meta=meta, ignore_row_if=ignore)
     # GX reads {batch} as its placeholder: literal braces in the predicate (regex repeats) are doubled.
     assert rule.predicate is not None  # a rule with no GX-native form is stated by its SQL predicate
     predicate = rule.predicate.replace("{", "{{").replace("}", "}}")
@@ -86,6 +91,17 @@ def build_suite(
                     min_value=math.ceil(previous_rows * (1 - change)),
                     max_value=math.floor(previous_rows * (1 + change)),
                     meta={**_meta(rule), "previous_rows": previous_rows},
+                )
+            )
+        elif rule.rule_id == "quarantined_total":
+            # From the quarantine pass that ran at ingest (quarantine.<feed>), against the rows received.
+            share = rule.threshold.max_failure_rate
+            suite.add_expectation(
+                gxe.UnexpectedRowsExpectation(
+                    unexpected_rows_query=f"SELECT * FROM (SELECT count(*) AS quarantined FROM quarantine.{feed_name}) "
+                    f"WHERE quarantined > {share} * (SELECT count(*) FROM {{batch}})",
+                    description=rule.threshold.description,
+                    meta=_meta(rule),
                 )
             )
     for rule in row_rules(feed, extract_date):

@@ -79,7 +79,7 @@ def generate(
     for feed, entry in manifest["feeds"].items():
         table.add_row(feed, f"{entry['rows']:,}")
     console.print(table)
-    defects = [d for d in manifest.get("defects", []) if d["rule_id"] != "unlinkable"]
+    defects = [d for d in manifest.get("defects", []) if d["rule_id"] not in ("unlinkable", "duplicate_row")]
     console.print(
         f"injected defects: {sum(d['rows'] for d in defects):,} rows in {len(defects)} (feed, rule) pairs, "
         "listed in manifest.json"

@@ -425,6 +425,20 @@ def write_feeds(
         nullable_nhs = load_contract()[feed].column("nhs_number").nullable
         unlinkable = int(df["nhs_number"].null_count()) if nullable_nhs else 0
         df, defects = inject(feed, df, defect_rate, seed, E)
+        if load_contract()[feed].key is None:
+            # Two identical issues or codes on one day happen in the simulation as in GP systems; the gate
+            # quarantines such repeats (rule duplicate_row), so the manifest declares them like any defect.
+            repeats = df.height - df.unique().height
+            if repeats:
+                defects.append(
+                    {
+                        "feed": feed,
+                        "rule_id": "duplicate_row",
+                        "column": ",".join(df.columns),
+                        "rows": repeats,
+                        "kind": "an exact repeat of another row (simulated, not injected): quarantined as a repeat",
+                    }
+                )
         path = drop_dir / f"{feed}.{file_format}"
         write_feed(df, path, file_format)
         if unlinkable:

@@ -87,3 +87,34 @@ def test_empty_feed_blocks(make_drop, tmp_path):
     db, _ = landed(make_drop, tmp_path, "gp_events", [])
     check = by_rule(validate_feed(db, "gp_events", EXTRACT.isoformat()))[("empty_feed", None)]
     assert not check.passed and check.blocks
+
+
+def test_exact_repeats_in_a_keyless_feed_are_quarantined_and_a_doubled_extract_blocks(make_drop, tmp_path):
+    rows = event_rows(1000)
+    db, outcome = landed(make_drop, tmp_path, "gp_events", [*rows, rows[0]])  # one row sent twice
+    assert outcome.by_rule[("duplicate_row", ",".join(rows[0]))] == 1 and outcome.rows_accepted == 1000
+    assert by_rule(validate_feed(db, "gp_events", EXTRACT.isoformat()))[("duplicate_row", ",".join(rows[0]))].passed
+
+    db, outcome = landed(make_drop, tmp_path, "gp_events", rows + rows)  # the whole extract twice
+    assert outcome.rows_quarantined == 1000 and outcome.rows_accepted == 1000
+    check = by_rule(validate_feed(db, "gp_events", EXTRACT.isoformat()))[("duplicate_row", ",".join(rows[0]))]
+    assert not check.passed and check.blocks
+
+
+def test_rules_each_under_their_threshold_still_block_together(make_drop, tmp_path):
+    # 250 rows: 2 invalid NHS numbers, 2 invalid codes, 2 future dates: 0.8% each, under 1%; 2.4% in all, over 2%
+    rows = event_rows(250)
+    broken = (
+        [{**r, "nhs_number": "9434765918"} for r in rows[:2]]
+        + [{**r, "snomed_code": "not-a-code"} for r in rows[2:4]]
+        + [{**r, "event_date": date(2027, 1, 1)} for r in rows[4:6]]
+    )
+    db, outcome = landed(make_drop, tmp_path, "gp_events", broken + rows[6:])
+    assert outcome.rows_quarantined == 6
+    results = by_rule(validate_feed(db, "gp_events", EXTRACT.isoformat()))
+    assert results[("nhs_number_invalid", "nhs_number")].passed and results[("future_date", "event_date")].passed
+    total = results[("quarantined_total", None)]
+    assert not total.passed and total.blocks
+    # one rule fewer (1.6% in all) passes
+    db, _ = landed(make_drop, tmp_path, "gp_events", broken[:4] + rows[4:])
+    assert by_rule(validate_feed(db, "gp_events", EXTRACT.isoformat()))[("quarantined_total", None)].passed

@@ -116,6 +116,11 @@ def rule_counts(con, extract_date: str) -> dict[tuple[str, str], int]:
         out[(feed, "duplicate_key")] = con.execute(
             f"select coalesce(sum(n - 1), 0) from (select count(*) n from {feed} group by {key})"
         ).fetchone()[0]
+    for feed in contract:
+        if contract[feed].key is None:  # exact repeats of a whole row (the gate's duplicate_row)
+            out[(feed, "duplicate_row")] = con.execute(
+                f"select count(*) - (select count(*) from (select distinct * from {feed})) from {feed}"
+            ).fetchone()[0]
     for feed in PRACTICE_FEEDS:
         out[(feed, "unknown_practice")] = con.execute(
             f"select count(*) from {feed} where practice_code not in (select practice_code from practices)"
@@ -288,11 +293,14 @@ def test_clean_drop_breaks_no_rule(drops):
     assert structural_problems(con, E2.isoformat()) == []
     counts = rule_counts(con, E2.isoformat())
     broken = {k: v for k, v in counts.items() if v and k[1] != "unlinkable"}
-    assert broken == {}
     listed = {(d["feed"], d["rule_id"]): d["rows"] for d in drops["m2"]["defects"]}
-    assert all(rule == "unlinkable" for _, rule in listed)
+    # nothing injected: only the simulation's own exact repeats in keyless feeds, declared with their counts
+    repeats = {k: v for k, v in listed.items() if k[1] == "duplicate_row"}
+    assert broken == repeats
+    assert {feed for feed, _ in repeats} <= {"gp_events", "gp_medications"}
+    assert all(rule in ("unlinkable", "duplicate_row") for _, rule in listed)
     unlinkable = {k: v for k, v in counts.items() if k[1] == "unlinkable" and v}
-    assert unlinkable == listed
+    assert unlinkable == {k: v for k, v in listed.items() if k[1] == "unlinkable"}
     rows = drops["m2"]["feeds"]
     assert 0.03 <= counts[("asc_services", "unlinkable")] / rows["asc_services"]["rows"] <= 0.13  # ~7%, small sample
     for feed in ("sus_apc_spells", "ecds_attendances", "sus_op_appointments"):
@@ -325,7 +333,7 @@ def test_defects_are_listed_with_exact_counts(drops):
         assert listed.get(key, 0) == n, key
     clean_rows = drops["m2"]["feeds"]
     for (feed, rule), n in listed.items():
-        if rule != "unlinkable":
+        if rule not in ("unlinkable", "duplicate_row"):  # counted, not injected at the defect rate
             assert n == max(1, round(DEFECT_RATE * clean_rows[feed]["rows"])), (feed, rule)
     extra = {feed: sum(n for (f, r), n in listed.items() if f == feed and r == "duplicate_key") for feed in clean_rows}
     for feed, info in m["feeds"].items():
