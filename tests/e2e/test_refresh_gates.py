@@ -21,7 +21,7 @@ from expectations import mart_checks
 from phm.cli import app
 from phm.refresh import run_refresh
 from phm.warehouse import open_reader
-from tests.drops import minimal_rows, write_feed, write_manifest
+from tests.helpers.drops import minimal_rows, write_feed, write_manifest
 
 FIRST, SECOND = date(2026, 11, 24), date(2026, 11, 25)
 

@@ -19,7 +19,7 @@ from rich.console import Console
 from assets.mart_contract import load_contract
 from phm.refresh import run_refresh
 from synthetic import generate_drop
-from tests.drops import write_manifest
+from tests.helpers.drops import write_manifest
 
 PATIENTS, SEED = 3000, 11
 FIRST, SECOND = date(2026, 10, 31), date(2026, 11, 30)

@@ -17,14 +17,12 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from phm import lists
-from phm.lists import slugify
 from phm.refresh import run_refresh
 from phm.warehouse import open_reader
 from synthetic import generate_drop
+from tests.helpers.interfaces import PASSWORD
 
 PATIENTS, SEED, EXTRACT_DATE = 5000, 7, date(2026, 10, 31)
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="session")
@@ -118,13 +116,3 @@ def web_server(published_warehouse, two_neighbourhoods, tmp_path_factory):
     }
     server.should_exit = True
     thread.join(timeout=10)
-
-
-def expected_rows(warehouse, neighbourhood, list_name, filters, identifiable=False) -> list[dict]:
-    """The list straight from the mart (in priority order), to compare an interface's output with."""
-    with open_reader(warehouse, identity=identifiable) as con:
-        columns, rows = lists.fetch_rows(con, neighbourhood, list_name, filters, identifiable=identifiable)
-    return [dict(zip(columns, r, strict=False)) for r in rows]
-
-
-__all__ = ["PASSWORD", "expected_rows", "slugify"]

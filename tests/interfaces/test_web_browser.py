@@ -10,7 +10,8 @@ import csv
 
 from assets.paths import PROJECT_ROOT
 from phm import audit, lists
-from tests.interfaces.conftest import PASSWORD, expected_rows, slugify
+from phm.lists import slugify
+from tests.helpers.interfaces import PASSWORD, expected_rows
 
 ARTIFACTS = PROJECT_ROOT / "artifacts"
 YHF = "your_healthier_futures"
