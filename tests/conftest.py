@@ -2,7 +2,10 @@
 
 `hand_built(reference_date)` is the session's one `dbt build` per reference date on a hand-written raw DuckDB:
 the person spine's patients, the golden patients of that date and, on the disclosure date, the disclosure
-people. The spine, golden and disclosure tests only read it, so each date is built once per test run."""
+people. The spine, golden and disclosure tests only read it, so each date is built once per test run.
+
+`generated_refresh` is the session's one generated drop and full refresh (tests/helpers/generated.py), read by the
+end-to-end and interface tests; those that change a drop or a warehouse copy it first."""
 
 from __future__ import annotations
 
@@ -80,3 +83,27 @@ def hand_built(tmp_path_factory):
         return built[reference_date]
 
     return get
+
+
+@dataclass(frozen=True)
+class GeneratedRefresh:
+    landing: Path
+    warehouse: Path  # published: read it, or copy it to refresh over it (a blocked refresh leaves it as it is)
+    manifest: dict  # the drop's manifest, with the defects the generator injected
+    outcome: object  # phm.refresh.RefreshOutcome of the refresh that published it
+
+
+@pytest.fixture(scope="session")
+def generated_refresh(tmp_path_factory):
+    from rich.console import Console
+
+    from phm.refresh import run_refresh
+    from synthetic import generate_drop
+    from tests.helpers.generated import DEFECT_RATE, EXTRACT_DATE, PATIENTS, SEED
+
+    root = tmp_path_factory.mktemp("generated")
+    landing, warehouse = root / "landing", root / "warehouse" / "phm.duckdb"
+    manifest = generate_drop(PATIENTS, SEED, EXTRACT_DATE, landing, defect_rate=DEFECT_RATE)
+    outcome = run_refresh(landing, warehouse, EXTRACT_DATE, Console(quiet=True))
+    assert outcome.published, outcome.failures
+    return GeneratedRefresh(landing, warehouse, manifest, outcome)

@@ -23,6 +23,8 @@ from phm.refresh import run_refresh
 from phm.warehouse import open_reader
 from tests.helpers.drops import minimal_rows, write_feed, write_manifest
 
+pytestmark = pytest.mark.slow  # end to end: a refresh of a generated or hand-made drop (still in make test)
+
 FIRST, SECOND = date(2026, 11, 24), date(2026, 11, 25)
 
 

@@ -16,6 +16,8 @@ from phm.lists import slugify
 from phm.warehouse import open_reader
 from tests.helpers.interfaces import expected_rows
 
+pytestmark = pytest.mark.slow  # end to end: a refresh of a generated or hand-made drop (still in make test)
+
 runner = CliRunner()
 
 

@@ -21,6 +21,8 @@ from phm.warehouse import open_reader
 from phm.web.app import Settings, create_app, script_json
 from tests.helpers.interfaces import PASSWORD, expected_rows
 
+pytestmark = pytest.mark.slow  # end to end: a refresh of a generated or hand-made drop (still in make test)
+
 YHF = "your_healthier_futures"
 
 

@@ -184,22 +184,17 @@ def test_every_data_test_records_its_severity(built):
 def test_every_model_and_column_is_described(built):
     _, work = built
     manifest = json.loads((work / "target" / "manifest.json").read_text())
+    columns: dict[tuple[str, str], set[str]] = {}
+    for schema, table, column in query(
+        built[0], "select table_schema, table_name, column_name from information_schema.columns"
+    ):
+        columns.setdefault((schema, table), set()).add(column)
     for node in manifest["nodes"].values():
         if node["resource_type"] != "model" or node["package_name"] != "phm":
             continue
         assert node["description"].strip(), node["unique_id"]
         assert "grain" in node["description"].lower(), f"{node['unique_id']}: description should state the grain"
-        con = duckdb.connect(str(built[0]), read_only=True)
-        try:
-            actual = {
-                r[0]
-                for r in con.execute(
-                    "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
-                    [node["schema"], node["alias"]],
-                ).fetchall()
-            }
-        finally:
-            con.close()
+        actual = columns.get((node["schema"], node["alias"]), set())
         documented = {c for c, spec in node["columns"].items() if spec.get("description", "").strip()}
         assert actual <= documented, f"{node['unique_id']}: undocumented {sorted(actual - documented)}"
 
@@ -207,7 +202,9 @@ def test_every_model_and_column_is_described(built):
 def test_bad_data_fails_the_build(built, tmp_path):
     # A practice code that is not in practice_map reaching raw must stop the build (relationships test,
     # severity error), so nothing is published. Same file name as the module build keeps the DuckDB catalog
-    # name, so the copied staging views still resolve; a copy of the module's target dir allows a partial parse.
+    # name, so the copied staging views still resolve; a copy of the session build's target dir allows a partial
+    # parse. Only the path from stg_gp_patients to marts.person is rebuilt (the models the bad row flows through
+    # to the failing test, and their tests), not the whole DAG downstream of it.
     db_path, work = built
     bad_db = tmp_path / db_path.name
     shutil.copy(db_path, bad_db)
@@ -222,6 +219,8 @@ def test_bad_data_fails_the_build(built, tmp_path):
         con.execute("insert into raw.person_key values ('9111111111', 'pid_unknown_practice')")
     finally:
         con.close()
-    result = run_dbt(bad_db, tmp_path, "build", "--select", "stg_gp_patients+", "--exclude-resource-type", "unit_test")
+    result = run_dbt(
+        bad_db, tmp_path, "build", "--select", "stg_gp_patients+,+person", "--exclude-resource-type", "unit_test"
+    )
     assert result.returncode != 0, result.stdout[-3000:]
     assert "relationships_person_practice_code" in result.stdout
