@@ -1,8 +1,16 @@
-"""Shared fixtures (helpers live in tests/drops.py)."""
+"""Shared fixtures (helpers live in tests/helpers/).
+
+`hand_built(reference_date)` is the session's one `dbt build` per reference date on a hand-written raw DuckDB:
+the person spine's patients, the golden patients of that date and, on the disclosure date, the disclosure
+people. The spine, golden and disclosure tests only read it, so each date is built once per test run.
+
+`generated_refresh` is the session's one generated drop and full refresh (tests/helpers/generated.py), read by the
+end-to-end and interface tests; those that change a drop or a warehouse copy it first."""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -12,7 +20,7 @@ os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
-from tests.drops import minimal_rows, write_feed, write_manifest
+from tests.helpers.drops import minimal_rows, write_feed, write_manifest
 
 
 @pytest.fixture
@@ -33,3 +41,69 @@ def make_drop(tmp_path):
         return landing
 
     return _make
+
+
+@dataclass(frozen=True)
+class HandBuild:
+    db_path: Path  # the build DuckDB (raw + every dbt schema); read it read-only, or copy it to change it
+    work: Path  # its folder, with dbt's target/ (manifest.json, run_results.json) and logs/
+
+
+@pytest.fixture(scope="session")
+def hand_built(tmp_path_factory):
+    """reference date -> HandBuild, built lazily once per session. The spine's date runs the whole `dbt build`
+    (dbt unit tests included); other dates leave the unit tests out (they do not read the data)."""
+    from tests.helpers import disclosure, golden
+    from tests.helpers.dbt_build import REFERENCE_DATE, run_dbt
+
+    built: dict[str, HandBuild] = {}
+
+    def get(reference_date: str) -> HandBuild:
+        if reference_date not in built:
+            work = tmp_path_factory.mktemp(f"dbt_hand_built_{reference_date}")
+            db_path = work / "build.duckdb"
+            cases = {
+                cid: p
+                for cid, p in golden.CASES.items()
+                if cid not in golden.DATA_ERRORS and golden.CASE_REFERENCE_DATES[cid] == reference_date
+            }
+            with_disclosure = reference_date == disclosure.DISCLOSURE_REFERENCE_DATE
+            golden.write_raw(db_path, cases, disclosure.people()[0] if with_disclosure else None)
+            if with_disclosure:
+                disclosure.write_people(db_path)
+            args = ["build"] if reference_date == REFERENCE_DATE else ["build", "--exclude-resource-type", "unit_test"]
+            result = run_dbt(db_path, work, *args, reference_date=reference_date)
+            if result.returncode != 0:
+                pytest.fail(
+                    f"dbt build failed ({result.returncode}) on the hand-written data of {reference_date} (spine, "
+                    f"golden{', disclosure' if with_disclosure else ''}):\n{result.stdout[-6000:]}\n"
+                    f"{result.stderr[-2000:]}"
+                )
+            built[reference_date] = HandBuild(db_path, work)
+        return built[reference_date]
+
+    return get
+
+
+@dataclass(frozen=True)
+class GeneratedRefresh:
+    landing: Path
+    warehouse: Path  # published: read it, or copy it to refresh over it (a blocked refresh leaves it as it is)
+    manifest: dict  # the drop's manifest, with the defects the generator injected
+    outcome: object  # phm.refresh.RefreshOutcome of the refresh that published it
+
+
+@pytest.fixture(scope="session")
+def generated_refresh(tmp_path_factory):
+    from rich.console import Console
+
+    from phm.refresh import run_refresh
+    from synthetic import generate_drop
+    from tests.helpers.generated import DEFECT_RATE, EXTRACT_DATE, PATIENTS, SEED
+
+    root = tmp_path_factory.mktemp("generated")
+    landing, warehouse = root / "landing", root / "warehouse" / "phm.duckdb"
+    manifest = generate_drop(PATIENTS, SEED, EXTRACT_DATE, landing, defect_rate=DEFECT_RATE)
+    outcome = run_refresh(landing, warehouse, EXTRACT_DATE, Console(quiet=True))
+    assert outcome.published, outcome.failures
+    return GeneratedRefresh(landing, warehouse, manifest, outcome)

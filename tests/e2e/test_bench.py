@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from phm.bench import QUERIES
 from phm.cli import app
+
+pytestmark = pytest.mark.slow  # end to end: a refresh of a generated or hand-made drop (still in make test)
 
 
 def test_bench_reports_every_stage_the_floor_and_query_latency(tmp_path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 from datetime import date
@@ -19,10 +20,12 @@ from rich.console import Console
 from assets.mart_contract import load_contract
 from phm.refresh import run_refresh
 from synthetic import generate_drop
-from tests.drops import write_manifest
+from tests.helpers.drops import write_manifest
+from tests.helpers.generated import PATIENTS, SEED
 
-PATIENTS, SEED = 3000, 11
-FIRST, SECOND = date(2026, 10, 31), date(2026, 11, 30)
+pytestmark = pytest.mark.slow  # end to end: a refresh of a generated or hand-made drop (still in make test)
+
+SECOND = date(2026, 11, 30)  # a month after the shared drop (tests/helpers/generated.py)
 
 
 def digest(path):
@@ -30,13 +33,10 @@ def digest(path):
 
 
 @pytest.fixture(scope="module")
-def refreshed(tmp_path_factory):
-    root = tmp_path_factory.mktemp("generated")
-    landing, warehouse = root / "landing", root / "warehouse" / "phm.duckdb"
-    manifest = generate_drop(PATIENTS, SEED, FIRST, landing, defect_rate=0.002)
-    outcome = run_refresh(landing, warehouse, FIRST, Console(quiet=True))
-    assert outcome.published, outcome.failures
-    return root, warehouse, manifest, outcome
+def refreshed(generated_refresh):
+    """The session's generated drop and its published refresh (shared with the interface tests: read only)."""
+    generated = generated_refresh
+    return generated.landing.parent, generated.warehouse, generated.manifest, generated.outcome
 
 
 def test_gate_quarantines_exactly_the_injected_defects(refreshed):
@@ -84,10 +84,23 @@ def test_published_person_spine_is_the_registered_population(refreshed):
     assert 0.05 < core20 < 0.25  # C&P: Peterborough and Fenland carry most of the Core20 population
 
 
-def corrupt_and_refresh(refreshed, tmp_path, corrupt):
-    _root, warehouse, _, _ = refreshed
-    landing = tmp_path / "landing"
+@pytest.fixture(scope="module")
+def second_drop(tmp_path_factory):
+    """The clean drop a month later, generated once (generate_drop is deterministic): each test copies it."""
+    landing = tmp_path_factory.mktemp("second_drop") / "landing"
     generate_drop(PATIENTS, SEED, SECOND, landing, defect_rate=0.0)
+    return landing
+
+
+def copy_of(second_drop, tmp_path):
+    landing = tmp_path / "landing"
+    shutil.copytree(second_drop, landing)
+    return landing
+
+
+def corrupt_and_refresh(refreshed, second_drop, tmp_path, corrupt):
+    _root, warehouse, _, _ = refreshed
+    landing = copy_of(second_drop, tmp_path)
     drop = landing / SECOND.isoformat()
     corrupt(drop)
     write_manifest(drop, SECOND)  # the corruption happened at source: the manifest vouches for the new bytes
@@ -104,9 +117,10 @@ def rewrite(drop, feed, transform):
     pq.write_table(table, path)
 
 
-def test_wrong_column_blocks(refreshed, tmp_path):
+def test_wrong_column_blocks(refreshed, second_drop, tmp_path):
     outcome = corrupt_and_refresh(
         refreshed,
+        second_drop,
         tmp_path,
         lambda drop: rewrite(
             drop,
@@ -117,7 +131,7 @@ def test_wrong_column_blocks(refreshed, tmp_path):
     assert any("feed ecds_attendances" in r and "schema" in r and "arrival_datetime" in r for r in outcome.failures)
 
 
-def test_all_nhs_numbers_invalid_blocks(refreshed, tmp_path):
+def test_all_nhs_numbers_invalid_blocks(refreshed, second_drop, tmp_path):
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -126,13 +140,18 @@ def test_all_nhs_numbers_invalid_blocks(refreshed, tmp_path):
         flipped = pc.binary_join_element_wise(pc.utf8_slice_codeunits(numbers, 0, 9), "X", "")
         return t.set_column(t.column_names.index("nhs_number"), "nhs_number", flipped)
 
-    outcome = corrupt_and_refresh(refreshed, tmp_path, lambda drop: rewrite(drop, "gp_events", break_numbers))
+    outcome = corrupt_and_refresh(
+        refreshed, second_drop, tmp_path, lambda drop: rewrite(drop, "gp_events", break_numbers)
+    )
     assert any("feed gp_events" in r and "nhs_number_invalid" in r for r in outcome.failures), outcome.failures
 
 
-def test_half_the_volume_of_the_last_refresh_blocks(refreshed, tmp_path):
+def test_half_the_volume_of_the_last_refresh_blocks(refreshed, second_drop, tmp_path):
     outcome = corrupt_and_refresh(
-        refreshed, tmp_path, lambda drop: rewrite(drop, "sus_op_appointments", lambda t: t.slice(0, len(t) // 2))
+        refreshed,
+        second_drop,
+        tmp_path,
+        lambda drop: rewrite(drop, "sus_op_appointments", lambda t: t.slice(0, len(t) // 2)),
     )
     assert any("feed sus_op_appointments" in r and "volume_change" in r for r in outcome.failures), outcome.failures
 
@@ -164,15 +183,13 @@ def test_first_refresh_marks_every_list_row_new_and_validates_the_risk_score(ref
     assert auc > 0.5  # history predicts the next year in the synthetic world; a score no better than chance is a bug
 
 
-def test_second_refresh_marks_exactly_who_entered_and_counts_who_left(refreshed, tmp_path):
+def test_second_refresh_marks_exactly_who_entered_and_counts_who_left(refreshed, second_drop, tmp_path):
     """A month later, over a copy of the first warehouse: new = not on that list last time; left = the reverse."""
     _, first_warehouse, _, _ = refreshed
     warehouse = tmp_path / "warehouse" / "phm.duckdb"
     warehouse.parent.mkdir(parents=True)
     warehouse.write_bytes(first_warehouse.read_bytes())
-    landing = tmp_path / "landing"
-    generate_drop(PATIENTS, SEED, SECOND, landing, defect_rate=0.0)
-    outcome = run_refresh(landing, warehouse, SECOND, Console(quiet=True))
+    outcome = run_refresh(copy_of(second_drop, tmp_path), warehouse, SECOND, Console(quiet=True))
     assert outcome.published, outcome.failures
 
     before, after = list_rows(first_warehouse), list_rows(warehouse)

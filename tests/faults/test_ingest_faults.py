@@ -14,7 +14,7 @@ import pytest
 
 from assets.ingest import Drop, FeedError, load_feed
 from contracts.extracts import load_contract
-from tests.drops import minimal_rows, write_manifest
+from tests.helpers.drops import minimal_rows, write_manifest
 
 EXTRACT = date(2026, 11, 25)
 

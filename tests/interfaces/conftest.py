@@ -1,8 +1,8 @@
-"""One small published warehouse for every interface test (command line, web app, browser): built once per session
-by the real pipeline, so the interfaces are tested against the marts exactly as a refresh publishes them.
+"""One small published warehouse for every interface test (command line, web app, browser): the session's generated
+refresh (tests/conftest.py, `generated_refresh`, shared with the end-to-end tests), so the interfaces are tested
+against the marts exactly as a refresh publishes them.
 
-5,000 people give the largest neighbourhood's Your Healthier Futures list more than one page. While developing, set
-PHM_TEST_INTERFACES_WAREHOUSE to a warehouse made by the same commands to skip the build:
+While developing, set PHM_TEST_INTERFACES_WAREHOUSE to a warehouse made by the same commands to skip the build:
   phm generate --patients 5000 --seed 7 --extract-date 2026-10-31 --out L && phm refresh --landing L ..."""
 
 from __future__ import annotations
@@ -11,33 +11,20 @@ import os
 import socket
 import threading
 import time
-from datetime import date
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
-from phm import lists
-from phm.lists import slugify
-from phm.refresh import run_refresh
 from phm.warehouse import open_reader
-from synthetic import generate_drop
-
-PATIENTS, SEED, EXTRACT_DATE = 5000, 7, date(2026, 10, 31)
-PASSWORD = "correct horse battery"
+from tests.helpers.interfaces import PASSWORD
 
 
 @pytest.fixture(scope="session")
-def published_warehouse(tmp_path_factory):
+def published_warehouse(request):
     given = os.environ.get("PHM_TEST_INTERFACES_WAREHOUSE")
     if given:
         return Path(given)
-    root = tmp_path_factory.mktemp("interfaces")
-    landing, warehouse = root / "landing", root / "warehouse" / "phm.duckdb"
-    generate_drop(PATIENTS, SEED, EXTRACT_DATE, landing, defect_rate=0.001)
-    outcome = run_refresh(landing, warehouse, EXTRACT_DATE, Console(quiet=True))
-    assert outcome.published, outcome.failures
-    return warehouse
+    return request.getfixturevalue("generated_refresh").warehouse
 
 
 @pytest.fixture(scope="session")
@@ -118,13 +105,3 @@ def web_server(published_warehouse, two_neighbourhoods, tmp_path_factory):
     }
     server.should_exit = True
     thread.join(timeout=10)
-
-
-def expected_rows(warehouse, neighbourhood, list_name, filters, identifiable=False) -> list[dict]:
-    """The list straight from the mart (in priority order), to compare an interface's output with."""
-    with open_reader(warehouse, identity=identifiable) as con:
-        columns, rows = lists.fetch_rows(con, neighbourhood, list_name, filters, identifiable=identifiable)
-    return [dict(zip(columns, r, strict=False)) for r in rows]
-
-
-__all__ = ["PASSWORD", "expected_rows", "slugify"]

@@ -6,10 +6,13 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from phm.cli import app
 from phm.docs import undocumented_columns
+
+pytestmark = pytest.mark.slow  # end to end: a refresh of a generated or hand-made drop (still in make test)
 
 
 def test_docs_describe_every_marts_column_and_leave_the_warehouse_untouched(published_warehouse, tmp_path):

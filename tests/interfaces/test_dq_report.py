@@ -7,11 +7,14 @@ import json
 import shutil
 
 import duckdb
+import pytest
 from typer.testing import CliRunner
 
 from assets.paths import PROJECT_ROOT
 from phm.cli import app
 from phm.warehouse import open_reader
+
+pytestmark = pytest.mark.slow  # end to end: a refresh of a generated or hand-made drop (still in make test)
 
 runner = CliRunner()
 

@@ -12,8 +12,11 @@ from typer.testing import CliRunner
 
 from phm import audit, lists
 from phm.cli import app
+from phm.lists import slugify
 from phm.warehouse import open_reader
-from tests.interfaces.conftest import expected_rows, slugify
+from tests.helpers.interfaces import expected_rows
+
+pytestmark = pytest.mark.slow  # end to end: a refresh of a generated or hand-made drop (still in make test)
 
 runner = CliRunner()
 

@@ -16,9 +16,12 @@ import pytest
 from starlette.testclient import TestClient
 
 from phm import audit, lists, users
+from phm.lists import slugify
 from phm.warehouse import open_reader
 from phm.web.app import Settings, create_app, script_json
-from tests.interfaces.conftest import PASSWORD, expected_rows, slugify
+from tests.helpers.interfaces import PASSWORD, expected_rows
+
+pytestmark = pytest.mark.slow  # end to end: a refresh of a generated or hand-made drop (still in make test)
 
 YHF = "your_healthier_futures"
 

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import csv
 
+import pytest
+
 from assets.paths import PROJECT_ROOT
 from phm import audit, lists
-from tests.interfaces.conftest import PASSWORD, expected_rows, slugify
+from phm.lists import slugify
+from tests.helpers.interfaces import PASSWORD, expected_rows
+
+pytestmark = pytest.mark.slow  # end to end: a refreshed warehouse and a browser (still in make test)
 
 ARTIFACTS = PROJECT_ROOT / "artifacts"
 YHF = "your_healthier_futures"

@@ -12,7 +12,7 @@ import pytest
 
 from contracts.extracts import load_contract
 from expectations.rules import nhs_number_is_valid_sql
-from tests.drops import land_and_quarantine, minimal_rows, nhs_check_digit, valid_nhs_numbers
+from tests.helpers.drops import land_and_quarantine, minimal_rows, nhs_check_digit, valid_nhs_numbers
 
 EXTRACT = date(2026, 11, 25)
 # the minimal gp_events row is a systolic BP (72313002); its plausible range is the seed's

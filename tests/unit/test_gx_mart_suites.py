@@ -12,7 +12,7 @@ import pytest
 
 from expectations.mart_checks import load_registry, tables
 from expectations.mart_suites import build_suite, validate_marts
-from tests.unit.test_mart_checks import BREAKAGES, clean_marts
+from tests.helpers.marts import BREAKAGES, clean_marts
 
 REGISTRY = load_registry()
 

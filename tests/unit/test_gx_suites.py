@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from expectations.suites import validate_feed
-from tests.drops import land_and_quarantine, minimal_rows, valid_nhs_numbers
+from tests.helpers.drops import land_and_quarantine, minimal_rows, valid_nhs_numbers
 
 EXTRACT = date(2026, 11, 25)
 

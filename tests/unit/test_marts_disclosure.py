@@ -1,8 +1,9 @@
 """Disclosure control and Type 1 opt-outs in the published aggregates (marts.core20plus5_indicators, marts.bcf_metrics).
 
-One `dbt build` for the module on a raw DuckDB built like the person spine's (tests/unit/test_dbt_person_spine.py:
-`create_raw` plus synthetic people written here). The people sit at practices the spine does not use, one per PCN,
-so each practice's (and PCN's) counts are exactly the groups below. Reference date 2025-02-28.
+The people (tests/helpers/disclosure.py) are built by the session's `dbt build` of DISCLOSURE_REFERENCE_DATE
+(2025-04-15), beside the spine's patients and that date's golden patients (tests/conftest.py, `hand_built`). They sit
+at practices no other patient uses, one per PCN, so each practice's (and PCN's) counts are exactly the groups below,
+and theirs are the only falls 65+ in Peterborough (test_no_other_patient_shares_these_groups checks both).
 
 htn_case_finding (denominator: 45+ not on the hypertension register; numerator: a BP in 5 years) needs nothing but a
 registration and BP events, so it carries the practice-level cases:
@@ -12,7 +13,7 @@ registration and BP events, so it carries the practice-level cases:
     D81030 20 people, 3 with a BP               -> numerator 3: the whole row is suppressed
     D81021 16 people, 6 of them Type 1 opt-outs -> 10 / 10 (16 would round to 15); all 16 in core20plus5_person
 BCF (Peterborough, LSOA decile 1, practice D81065): 12 people aged 70 with an emergency fall spell (W010 secondary)
-this year; a person aged 64 with one; 2 opted-out 70-year-olds with one; one of the 12 also fell in the previous
+this year (2024-04-16..2025-04-15); a person aged 64 with one; 2 opted-out 70-year-olds with one; one of the 12 also fell in the previous
 period -> falls 65+: numerator 12 -> 10 (13 or 14 would round to 15), denominator 12 -> 10, value 100000.0;
 previous period numerator 1 -> suppressed.
 """
@@ -23,105 +24,19 @@ import csv
 import re
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from tests.unit.test_dbt_person_spine import REPO, create_raw, query, run_dbt
+from tests.helpers.dbt_build import REPO, query
+from tests.helpers.disclosure import CASE_FINDING_GROUPS, DISCLOSURE_REFERENCE_DATE, FALLS_PRACTICE, NHS_PREFIX
 
 INDICATOR_DEFINITIONS = REPO / "seeds" / "indicator_definitions.csv"
 SPEC = REPO.parent / "shared" / "docs" / "clinical-spec.md"
-SYSTOLIC, DIASTOLIC = "271649006", "271650006"
-LSOA_CAMBRIDGE_DECILE_10 = "E01017955"
-LSOA_PETERBOROUGH_DECILE_1 = "E01015593"
-
-# practice -> (people, with a BP, opted out)
-CASE_FINDING_GROUPS = {
-    "D81014": (3, 3, 0),
-    "D81057": (8, 8, 0),
-    "D81002": (13, 12, 0),
-    "D81030": (20, 3, 0),
-    "D81021": (16, 16, 6),
-}
-FALLS_PRACTICE = "D81065"
-
-
-def _people() -> tuple[list[dict], list[tuple], list[tuple]]:
-    """gp_patients overrides, gp_events rows and sus_apc_spells rows of the synthetic people."""
-    patients, events, spells = [], [], []
-    n = 0
-
-    def nhs() -> str:
-        nonlocal n
-        n += 1
-        return f"7{n:09d}"
-
-    for practice, (people, with_bp, opted_out) in CASE_FINDING_GROUPS.items():
-        for i in range(people):
-            number = nhs()
-            patients.append(
-                dict(
-                    nhs_number=number,
-                    practice_code=practice,
-                    date_of_birth="1975-01-01",
-                    lsoa_code=LSOA_CAMBRIDGE_DECILE_10,
-                    type1_opt_out=i < opted_out,
-                )
-            )
-            if i < with_bp:
-                events += [
-                    (number, practice, "2023-05-01", SYSTOLIC, 128.0, "mmHg"),
-                    (number, practice, "2023-05-01", DIASTOLIC, 78.0, "mmHg"),
-                ]
-
-    def faller(date_of_birth: str, opted_out: bool, admissions: list[str]) -> None:
-        number = nhs()
-        patients.append(
-            dict(
-                nhs_number=number,
-                practice_code=FALLS_PRACTICE,
-                date_of_birth=date_of_birth,
-                lsoa_code=LSOA_PETERBOROUGH_DECILE_1,
-                type1_opt_out=opted_out,
-            )
-        )
-        for k, admitted in enumerate(admissions):
-            spells.append(
-                (f"FALL-{number}-{k}", number, "RGN", admitted, admitted, "21", "S720", "W010;I10X", None, "19")
-            )
-
-    for i in range(12):
-        faller("1954-06-15", False, ["2024-09-01"] + (["2023-06-01"] if i == 0 else []))
-    faller("1960-06-15", False, ["2024-09-01"])  # 64 at admission and at the period end
-    faller("1954-06-15", True, ["2024-09-01"])
-    faller("1954-06-15", True, ["2024-10-01"])
-    return patients, events, spells
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    work = tmp_path_factory.mktemp("dbt_marts_disclosure")
-    db_path = work / "build.duckdb"
-    patients, events, spells = _people()
-    create_raw(db_path, extra_gp_patients=patients)
-    con = duckdb.connect(str(db_path))
-    try:
-        con.executemany(
-            "insert into raw.gp_events (nhs_number, practice_code, event_date, snomed_code, value, unit) "
-            "values (?, ?, ?, ?, ?, ?)",
-            events,
-        )
-        con.executemany(
-            "insert into raw.sus_apc_spells (spell_id, nhs_number, provider_code, admission_date, "
-            "discharge_date, admission_method, primary_diagnosis_icd10, secondary_diagnoses_icd10, "
-            "primary_procedure_opcs4, discharge_destination) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            spells,
-        )
-    finally:
-        con.close()
-    result = run_dbt(db_path, work, "build", "--exclude-resource-type", "unit_test")
-    if result.returncode != 0:
-        pytest.fail(f"dbt build failed ({result.returncode}):\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}")
-    return db_path
+def built(hand_built):
+    """The session's build of the disclosure date (these people beside that date's golden and spine patients)."""
+    return hand_built(DISCLOSURE_REFERENCE_DATE).db_path
 
 
 def _indicator_row(
@@ -259,3 +174,25 @@ def test_every_indicator_has_person_columns_and_aggregate_rows(built):
         for g in ("practice", "pcn", "neighbourhood", "place", "icb")
         for b in ("all", "imd_quintile", "ethnicity_group", "sex", "age_band", "core20")
     }
+
+
+def test_no_other_patient_shares_these_groups(built):
+    """The counts above are exact only while no spine or golden patient of the same build sits at these
+    practices or falls at 65+ in Peterborough: a golden file at this date that does so must move."""
+    practices = [*CASE_FINDING_GROUPS, FALLS_PRACTICE]
+    others = query(
+        built,
+        f"""
+        select person_id, practice_code from marts.person
+        where practice_code in ({", ".join(f"'{p}'" for p in practices)})
+          and person_id not like 'pid_{NHS_PREFIX}%'""",
+    )
+    assert others == []
+    fallers = query(
+        built,
+        f"""
+        select distinct u.person_id from intermediate.int_indicators__bcf_units as u
+        where u.metric_id = 'emergency_admissions_falls_65plus' and u.la_code = 'E06000031'
+          and u.person_id not like 'pid_{NHS_PREFIX}%'""",
+    )
+    assert fallers == []
