@@ -56,7 +56,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	mkdir -p .cache && rm -f $(SQLFLUFF_DB)
-	PHM_BUILD_DB=$(SQLFLUFF_DB) $(BIN)/dbt seed --quiet --project-dir dbt_project --profiles-dir dbt_project --target-path $(abspath .cache/sqlfluff-target) --select indicator_definitions
+	PHM_BUILD_DB=$(SQLFLUFF_DB) $(BIN)/dbt seed --quiet --project-dir dbt_project --profiles-dir dbt_project --target-path $(abspath .cache/sqlfluff-target) --select indicator_definitions codelist_concepts
 	cd dbt_project && PHM_BUILD_DB=$(SQLFLUFF_DB) ../$(BIN)/sqlfluff lint models
 
 # CI's data-quality report: a small synthetic refresh reported into artifacts/dq-report (CI keeps the folder).
