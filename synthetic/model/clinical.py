@@ -12,6 +12,27 @@ from ..core import calendar as cal
 YEAR = cal.DAYS_PER_YEAR
 
 
+# The long-term conditions counted for multimorbidity (condition_count, YearState.n_conditions).
+COUNTED_CONDITIONS = (
+    "hypertension",
+    "diabetes",
+    "copd",
+    "asthma",
+    "af",
+    "chd",
+    "stroke_tia",
+    "heart_failure",
+    "ckd",
+    "pad",
+    "smi",
+    "dementia",
+    "epilepsy",
+    "cancer",
+    "depression",
+    "learning_disability",
+)
+
+
 @dataclass
 class Clinical:
     onset: dict[str, np.ndarray] = field(default_factory=dict)  # condition -> diagnosis day (NEVER if none)
@@ -69,23 +90,6 @@ class Clinical:
 
     def condition_count(self, idx: np.ndarray, day: int | np.ndarray) -> np.ndarray:
         n = np.zeros(np.size(idx), dtype=np.int16)
-        for name in (
-            "hypertension",
-            "diabetes",
-            "copd",
-            "asthma",
-            "af",
-            "chd",
-            "stroke_tia",
-            "heart_failure",
-            "ckd",
-            "pad",
-            "smi",
-            "dementia",
-            "epilepsy",
-            "cancer",
-            "depression",
-            "learning_disability",
-        ):
+        for name in COUNTED_CONDITIONS:
             n += self.has(name, idx, day)
         return n

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core import calendar as cal
+from .clinical import COUNTED_CONDITIONS
 from .population import PRESENT, Universe
 
 YEAR = cal.DAYS_PER_YEAR
@@ -76,24 +77,7 @@ def year_state(u: Universe, year: int, present_only: bool = False) -> YearState:
     st.care_home = c.in_care_home(idx, mid)
     st.palliative = c.palliative_day[idx] <= mid
     n = np.zeros(idx.size, dtype=np.int16)
-    for name in (
-        "hypertension",
-        "diabetes",
-        "copd",
-        "asthma",
-        "af",
-        "chd",
-        "stroke_tia",
-        "heart_failure",
-        "ckd",
-        "pad",
-        "smi",
-        "dementia",
-        "epilepsy",
-        "cancer",
-        "depression",
-        "learning_disability",
-    ):
+    for name in COUNTED_CONDITIONS:
         n += st.flags[name]
     st.n_conditions = n
     return st
