@@ -17,20 +17,13 @@ import duckdb
 import pytest
 import yaml
 
+from contracts.extracts import CONTRACT_PATH, SQL_TYPES
 from tests.helpers.spine_patients import DEFAULT_REGISTRATION, NHS_NUMBERS, PATIENTS
 
 REPO = Path(__file__).resolve().parents[2]
 DBT_PROJECT = REPO / "dbt_project"
-CONTRACT = REPO / "contracts" / "extracts.yaml"
+CONTRACT = CONTRACT_PATH
 REFERENCE_DATE = "2025-02-28"
-SQL_TYPES = {
-    "string": "VARCHAR",
-    "date": "DATE",
-    "timestamp": "TIMESTAMP",
-    "int": "INTEGER",
-    "double": "DOUBLE",
-    "bool": "BOOLEAN",
-}
 
 
 def dbt_executable() -> str:

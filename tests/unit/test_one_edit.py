@@ -27,20 +27,11 @@ import duckdb
 import pytest
 
 from contracts.extracts import SQL_TYPES, load_contract
+from tests.helpers.dbt_build import dbt_executable
 
 REPO = Path(__file__).resolve().parents[2]
 NEW_CODE = "2E"  # not an NHS Data Dictionary admission method: a stand-in for the next one
 REMOVED_INDICATOR = "cyp_mental_health_contact"
-
-
-def dbt_executable() -> str:
-    for candidate in (Path(sys.executable).parent / "dbt", REPO / ".venv" / "bin" / "dbt"):
-        if candidate.exists():
-            return str(candidate)
-    found = shutil.which("dbt")
-    if not found:
-        pytest.skip("dbt executable not found")
-    return found
 
 
 @pytest.fixture(scope="module")
