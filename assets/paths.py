@@ -20,3 +20,9 @@ def default_landing_dir() -> Path:
 
 def default_warehouse_path() -> Path:
     return resolve(os.environ.get("PHM_WAREHOUSE", PROJECT_ROOT / "warehouse" / "phm.duckdb"))
+
+
+def identity_path(warehouse_path: Path) -> Path:
+    """The identity file beside a warehouse (architecture.md: warehouse/identity.duckdb). One warehouse per folder,
+    as for its .build/, logs/ and exports."""
+    return warehouse_path.with_name("identity.duckdb")

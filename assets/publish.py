@@ -25,6 +25,7 @@ import duckdb
 
 from assets import dbt_results
 from assets.mart_contract import contract_version
+from assets.paths import identity_path
 from assets.run_meta import HISTORY_TABLES, connect, json_rows, now
 from assets.sql_text import sql_string
 from contracts.extracts import load_contract
@@ -36,12 +37,6 @@ IDENTITY_SCHEMA = "restricted"
 # Pseudonymised patient-level data: owner and group (the analysts) read it; the identity file: its owner only.
 WAREHOUSE_MODE = 0o640
 IDENTITY_MODE = 0o600
-
-
-def identity_path(warehouse_path: Path) -> Path:
-    """The identity file beside a warehouse (architecture.md: warehouse/identity.duckdb). One warehouse per folder,
-    as for its .build/, logs/ and exports."""
-    return warehouse_path.with_name("identity.duckdb")
 
 
 # The on-disk format of the published file: v1.1.0 is read by DuckDB 1.1 and every later release (the 1.4 LTS

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from assets.publish import identity_path
+from assets.paths import identity_path
 
 if TYPE_CHECKING:  # dagster is imported when a refresh runs, not with the CLI
     from dagster import ExecuteInProcessResult

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from assets.publish import identity_path
+from assets.paths import identity_path
 
 # stack.md ("A sandboxed reader"): read-only alone still allows COPY ... TO and ATTACH of other files read-write.
 # File access can only be switched off after the warehouse is attached, then the configuration is locked.

@@ -18,7 +18,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 import orchestration.assets
-from assets.publish import identity_path
+from assets.paths import identity_path
 from expectations import mart_checks
 from phm.cli import app
 from phm.refresh import run_refresh
