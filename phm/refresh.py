@@ -63,22 +63,25 @@ def run_refresh(
     log_path.parent.mkdir(parents=True, exist_ok=True)
     # The bar writes where the console writes now: stdout is redirected to the log file below.
     bar_console = Console(file=console.file, force_terminal=console.is_terminal, width=console.width)
-    steps = len(build_definitions(settings).resolve_job_def("nightly_refresh").nodes)
-    # dbt's console output (echoed by dagster-dbt) goes to the log file; the summary below says what matters.
-    with (
-        refresh_progress(bar_console, steps) as progress_logger,
-        open(log_path, "w") as log,
-        contextlib.redirect_stdout(log),
-    ):
-        job = build_definitions(settings, {"progress": progress_logger}).resolve_job_def("nightly_refresh")
-        try:
-            result = job.execute_in_process(
-                instance=dg.DagsterInstance.ephemeral(),
-                raise_on_error=False,
-                run_config={"loggers": {"console": {"config": {"log_level": log_level}}, "progress": {}}},
-            )
-        finally:
-            release_run_lock(warehouse_path)  # a run that failed before publishing still ends here
+    # One instance, entered for the whole run: Dagster reads its definitions-state storage from a context
+    # variable the instance sets, so a value left over from an earlier instance in this process is never used.
+    with dg.DagsterInstance.ephemeral() as instance:
+        steps = len(build_definitions(settings).resolve_job_def("nightly_refresh").nodes)
+        # dbt's console output (echoed by dagster-dbt) goes to the log file; the summary below says what matters.
+        with (
+            refresh_progress(bar_console, steps) as progress_logger,
+            open(log_path, "w") as log,
+            contextlib.redirect_stdout(log),
+        ):
+            job = build_definitions(settings, {"progress": progress_logger}).resolve_job_def("nightly_refresh")
+            try:
+                result = job.execute_in_process(
+                    instance=instance,
+                    raise_on_error=False,
+                    run_config={"loggers": {"console": {"config": {"log_level": log_level}}, "progress": {}}},
+                )
+            finally:
+                release_run_lock(warehouse_path)  # a run that failed before publishing still ends here
     build_file = settings.build_path(result.run_id)
     published = result.success and _published_run(warehouse_path) == result.run_id
     outcome = RefreshOutcome(published, result.run_id, warehouse_path, build_file)

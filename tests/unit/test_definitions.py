@@ -133,20 +133,27 @@ def test_a_new_drop_starts_one_refresh_and_no_drop_starts_none(tmp_path):
     landing = _landing_with_drops(tmp_path, ["2026-10-30", "2026-10-31"], incomplete=["2026-11-01"])
     warehouse = tmp_path / "warehouse" / "phm.duckdb"
     settings = RefreshSettings(landing_dir=str(landing), warehouse_path=str(warehouse))
+
+    def sensor(instance):
+        # entered and left here, so the context's own instance state never outlives this test
+        with dg.build_sensor_context(instance=instance, resources={"settings": settings}) as context:
+            return new_drop_sensor(context)
+
     with dg.instance_for_test() as instance:
         # nothing published: the newest drop whose manifest has landed (11-01 is still arriving)
-        request = new_drop_sensor(dg.build_sensor_context(instance=instance, resources={"settings": settings}))
+        request = sensor(instance)
         assert isinstance(request, dg.RunRequest) and request.run_key == "drop-2026-10-31"
         assert request.run_config["resources"]["settings"]["config"]["extract_date"] == "2026-10-31"
         # the 10-31 drop published: the sensor and the 02:00 schedule both record "no new drop"
         _published(tmp_path, date(2026, 10, 31))
-        skip = new_drop_sensor(dg.build_sensor_context(instance=instance, resources={"settings": settings}))
+        skip = sensor(instance)
         assert isinstance(skip, dg.SkipReason) and "no new drop" in (skip.skip_message or "")
-        tick = nightly_refresh_schedule(dg.build_schedule_context(instance=instance, resources={"settings": settings}))
+        with dg.build_schedule_context(instance=instance, resources={"settings": settings}) as context:
+            tick = nightly_refresh_schedule(context)
         assert isinstance(tick, dg.SkipReason) and "already published" in (tick.skip_message or "")
         # the late 11-01 manifest lands: the next tick starts its refresh
         (landing / "2026-11-01" / "manifest.json").write_text("{}")
-        late = new_drop_sensor(dg.build_sensor_context(instance=instance, resources={"settings": settings}))
+        late = sensor(instance)
         assert isinstance(late, dg.RunRequest) and late.run_key == "drop-2026-11-01"
 
 
