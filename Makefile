@@ -44,7 +44,7 @@ refresh: $(STAMP) $(MANIFEST)
 	$(BIN)/phm refresh
 
 test: $(STAMP) $(MANIFEST) $(CHROMIUM)
-	$(BIN)/pytest -q --durations=15
+	$(BIN)/pytest -q --durations=15 -n auto --dist loadgroup
 
 # ruff (lint, format), mypy (types), import-linter (one-way package layers), sqlfluff on the dbt SQL (dbt templater,
 # DuckDB dialect, dbt_project/.sqlfluff; the indicator macros read one seed, loaded into a scratch file first):

@@ -29,6 +29,12 @@ app = typer.Typer(
 console = Console()
 
 
+def print_error(error: Exception) -> None:
+    """An error in red, as plain text (a path or a value may hold [brackets]: never console markup), and never
+    broken inside a word, so a path in it can be copied whole."""
+    console.print(Text(str(error), style="red"), soft_wrap=True)
+
+
 @app.callback()
 def _no_telemetry() -> None:
     """Before any command: the tools a command starts send no usage statistics (patient data stays here)."""
@@ -194,7 +200,7 @@ def sql(
     try:
         con = open_reader(path)
     except WarehouseMissing as e:
-        console.print(Text(str(e), style="red"))
+        print_error(e)
         raise typer.Exit(2) from None
     try:
         if query is not None:
@@ -226,7 +232,7 @@ def _run_query(con: duckdb.DuckDBPyConnection, query: str, limit: int) -> bool:
         rows = cur.fetchmany(limit + 1)
         cur.fetchall()  # duckdb 2.0: a partly read result blocks the connection
     except duckdb.Error as e:
-        console.print(Text(str(e), style="red"))  # the message may hold [brackets]: never markup
+        print_error(e)
         return False
     table = Table()
     for d in cur.description:
@@ -270,7 +276,7 @@ def _warehouse_reader(warehouse: Path | None, identity: bool = False) -> duckdb.
     try:
         return open_reader(path, identity=identity)
     except (WarehouseMissing, IdentityMissing) as e:
-        console.print(f"[red]{e}[/]")
+        print_error(e)
         raise typer.Exit(2) from None
 
 
@@ -503,7 +509,7 @@ def users_add(
     try:
         users.add_user(path, username, name, password)
     except ValueError as e:
-        console.print(f"[red]{e}[/]")
+        print_error(e)
         raise typer.Exit(2) from None
     console.print(f"{username} may now sign in for {name} ({path})", highlight=False)
 
@@ -586,7 +592,7 @@ def docs(
         with console.status("dbt parse and docs generate ..."):
             page = build_docs(path, out_dir)
     except (WarehouseMissing, RuntimeError) as e:
-        console.print(f"[red]{e}[/]")
+        print_error(e)
         raise typer.Exit(2) from None
     console.print(f"documentation: {page} (open it in a browser)", highlight=False)
     for model, columns in undocumented_columns(out_dir).items():
@@ -622,7 +628,7 @@ def dq_report(
     try:
         report = write_report(path, out_dir)
     except (WarehouseMissing, ValueError) as e:
-        console.print(f"[red]{e}[/]")
+        print_error(e)
         raise typer.Exit(2) from None
     blocking = report["failed_blocking"]
     console.print(

@@ -5,7 +5,12 @@ the person spine's patients, the golden patients of that date and, on the disclo
 people. The spine, golden and disclosure tests only read it, so each date is built once per test run.
 
 `generated_refresh` is the session's one generated drop and full refresh (tests/helpers/generated.py), read by the
-end-to-end and interface tests; those that change a drop or a warehouse copy it first."""
+end-to-end and interface tests; those that change a drop or a warehouse copy it first.
+
+`make test` spreads the tests over one pytest-xdist worker per core (--dist loadgroup). Each worker builds its own
+session and module fixtures, so `pytest_collection_modifyitems` below keeps the tests of one shared build on one
+worker: every test reading the generated refresh in one group, every test reading a hand-built dbt build in
+another, and each other test module together (its module fixtures are built once)."""
 
 from __future__ import annotations
 
@@ -21,6 +26,28 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
 from tests.helpers.drops import minimal_rows, write_feed, write_manifest
+
+# Fixtures whose build is shared across modules: their readers run on one worker (a group each).
+SHARED_BUILD_GROUPS = {
+    "generated_refresh": "generated_refresh",
+    "published_warehouse": "generated_refresh",  # tests/interfaces/conftest.py: the generated refresh's warehouse
+    "hand_built": "hand_built",
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups in its own hook
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        shared = [group for fixture, group in SHARED_BUILD_GROUPS.items() if fixture in item.fixturenames]
+        item.add_marker(pytest.mark.xdist_group(shared[0] if shared else item.nodeid.split("::")[0]))
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-xdist has (or has not) grouped them
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if session.config.getoption("loadgroup", default=False) and any("@" not in i.nodeid for i in session.items):
+        # pytest-xdist #1386: on pytest >= 9.2 loadgroup silently stops grouping, and every worker would build
+        # the shared refreshes again (the suite then takes longer than it runs alone). constraints.txt pins pytest.
+        raise pytest.UsageError("pytest-xdist is not grouping the tests (pytest-xdist #1386): pin pytest < 9.2")
 
 
 @pytest.fixture
