@@ -26,7 +26,7 @@ from assets.paths import DBT_PROJECT_DIR
 from assets.risk_validation import prior_rebuild_args, record_risk_validation
 from assets.run_meta import connect, record_checks, record_stage
 from orchestration.assets import run_reference_date
-from orchestration.dbt_project import dbt_executable, dbt_for_build_file, dbt_project
+from orchestration.dbt_project import dbt_executable, dbt_for_build_file, dbt_project, dbt_target_for_build_file
 from orchestration.resources import RefreshSettings
 
 
@@ -91,7 +91,11 @@ def phm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, setti
     started = time.time()
     build_path = settings.build_path(context.run_id)
     dbt_vars = {"reference_date": run_reference_date(settings, context.run_id)}
-    invocation = dbt_for_build_file(dbt, build_path).cli(["build", "--vars", json.dumps(dbt_vars)], context=context)
+    invocation = dbt_for_build_file(dbt, build_path).cli(
+        ["build", "--vars", json.dumps(dbt_vars)],
+        context=context,
+        target_path=dbt_target_for_build_file(build_path, "build"),
+    )
     try:
         yield from invocation.stream()
     finally:
@@ -130,7 +134,11 @@ def risk_validation(
     reference_date = date.fromisoformat(run_reference_date(settings, context.run_id))
     prior = (
         dbt_for_build_file(dbt, build_path)
-        .cli(["--quiet", *prior_rebuild_args(reference_date)], raise_on_error=False)
+        .cli(
+            ["--quiet", *prior_rebuild_args(reference_date)],
+            raise_on_error=False,
+            target_path=dbt_target_for_build_file(build_path, "prior_year"),
+        )
         .wait()
     )
     if not prior.is_successful():

@@ -51,6 +51,12 @@ def dbt_for_build_file(dbt: DbtCliResource, build_path: Path) -> DbtCliResource:
     )
 
 
+def dbt_target_for_build_file(build_path: Path, invocation: str) -> Path:
+    """dbt's target folder (compiled SQL, run_results.json, logs) for one invocation of this run, beside the build
+    file, so it goes when the build file goes; under the project's target/ it would grow by every run."""
+    return build_path.with_name(f"{build_path.stem}.dbt") / invocation
+
+
 def manifest_is_stale() -> bool:
     """The manifest is missing or older than a model, macro, seed or project file (dagster-dbt would map a build's
     events onto the wrong nodes). For commands that run a refresh, which then prepare it; never run at import."""
