@@ -3,9 +3,10 @@
 For each size it generates (and caches under .cache/bench/) a synthetic drop, then in fresh processes:
   * the floor: DuckDB reading every landing file once into a table of a new DuckDB file (read, decode, write);
   * the refresh, with per-stage seconds from meta.stage_timings and the peak memory of the whole process tree
-    (the refresh and the dbt processes beside it, sampled with psutil);
+    (the refresh and the dbt processes beside it, sampled with psutil every 0.2 s), overall and per stage;
   * query latency (median and p95 over repeated runs) of what users do: one neighbourhood's list, an indicator by
-    IMD quintile for one practice, one person's pathway reasons.
+    IMD quintile for one practice, one person's pathway reasons, and the web page's main request (a signed-in
+    lead's list page, served by `phm serve`'s app on a loopback port).
 It writes JSON and a Markdown table (ratios refresh / floor and between the two largest sizes) with the machine it
 ran on. Measurements only: nothing here is asserted; tests run it at a small size as a smoke test.
 """
@@ -41,6 +42,8 @@ QUERIES = {
     "person_pathway_reasons": """SELECT pathway, rag, reasons, next_action FROM marts.pathway_status
         WHERE person_id = (SELECT min(person_id) FROM marts.pathway_status)""",
 }
+WEB_REQUEST = "web_list_page"
+MEASURES = [*QUERIES, WEB_REQUEST]
 
 
 @dataclass
@@ -54,14 +57,28 @@ class SizeResult:
     refresh_peak_mb: float
     published: bool
     stages: dict[str, float] = field(default_factory=dict)
+    stage_peak_mb: dict[str, float] = field(default_factory=dict)
     queries_ms: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
-def _run_measured(command: list[str], env: dict | None = None) -> tuple[float, float, int]:
-    """Run a command; (wall seconds, peak RSS of its whole process tree in MB, exit code)."""
+@dataclass
+class Measured:
+    seconds: float
+    peak_mb: float
+    code: int
+    samples: list[tuple[float, float]]  # (epoch seconds, MB of the whole process tree)
+
+    def peak_between(self, start: float, end: float) -> float | None:
+        inside = [mb for at, mb in self.samples if start <= at <= end]
+        return round(max(inside)) if inside else None
+
+
+def _run_measured(command: list[str], env: dict | None = None) -> Measured:
+    """Run a command; its wall seconds, the peak RSS of its whole process tree in MB (and every sample), exit code."""
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     peak = 0
+    samples: list[tuple[float, float]] = []
     done = threading.Event()
 
     def sample() -> None:
@@ -75,6 +92,7 @@ def _run_measured(command: list[str], env: dict | None = None) -> tuple[float, f
                     with contextlib.suppress(psutil.Error):
                         total += member.memory_info().rss
                 peak = max(peak, total)
+                samples.append((time.time(), total / 1e6))
             except psutil.Error:
                 pass
             done.wait(0.2)
@@ -84,7 +102,7 @@ def _run_measured(command: list[str], env: dict | None = None) -> tuple[float, f
     code = process.wait()
     done.set()
     sampler.join()
-    return time.perf_counter() - started, peak / 1e6, code
+    return Measured(time.perf_counter() - started, peak / 1e6, code, samples)
 
 
 def _phm(*args: str) -> list[str]:
@@ -111,7 +129,7 @@ def bench_size(patients: int, work: Path, query_repeats: int = 20) -> SizeResult
     drop = landing / EXTRACT_DATE.isoformat()
     generate_seconds = generate_peak = None
     if not (drop / "manifest.json").exists():
-        generate_seconds, generate_peak, code = _run_measured(
+        generated = _run_measured(
             _phm(
                 "generate",
                 "--patients",
@@ -124,15 +142,16 @@ def bench_size(patients: int, work: Path, query_repeats: int = 20) -> SizeResult
                 str(landing),
             )
         )
-        if code:
+        if generated.code:
             raise RuntimeError(f"phm generate failed for {patients} patients")
+        generate_seconds, generate_peak = generated.seconds, generated.peak_mb
     landing_mb = sum(p.stat().st_size for p in drop.iterdir()) / 1e6
     floor_file = work / f"floor-{patients}.duckdb"
     floor_file.unlink(missing_ok=True)
-    floor_seconds, _, code = _run_measured([sys.executable, "-c", FLOOR, str(drop), str(floor_file)])
+    floor_seconds = _run_measured([sys.executable, "-c", FLOOR, str(drop), str(floor_file)]).seconds
     floor_file.unlink(missing_ok=True)
     warehouse = work / f"warehouse-{patients}" / "phm.duckdb"
-    refresh_seconds, refresh_peak, code = _run_measured(
+    refresh = _run_measured(
         _phm(
             "refresh",
             "--landing",
@@ -150,23 +169,27 @@ def bench_size(patients: int, work: Path, query_repeats: int = 20) -> SizeResult
         generate_seconds,
         generate_peak,
         floor_seconds,
-        refresh_seconds,
-        refresh_peak,
-        published=code == 0,
+        refresh.seconds,
+        refresh.peak_mb,
+        published=refresh.code == 0,
     )
-    if code == 0:
+    if refresh.code == 0:
         from phm.warehouse import open_reader
 
         with open_reader(warehouse) as con:
             run_id = con.execute("SELECT run_id FROM meta.refresh_log ORDER BY published_at DESC LIMIT 1").fetchall()[
                 0
             ][0]
-            for stage, seconds in con.execute(
-                "SELECT split_part(stage, ':', 1), sum(seconds) FROM meta.stage_timings "
+            for stage, seconds, start, end in con.execute(
+                "SELECT split_part(stage, ':', 1), sum(seconds), epoch(min(started_at)), "
+                "max(epoch(started_at) + seconds) FROM meta.stage_timings "
                 "WHERE run_id = ? GROUP BY 1 ORDER BY min(started_at)",
                 [run_id],
             ).fetchall():
                 result.stages[stage] = round(seconds, 2)
+                stage_peak = refresh.peak_between(start, end)
+                if stage_peak is not None:
+                    result.stage_peak_mb[stage] = stage_peak
         for name, sql in QUERIES.items():
             timings = []
             for _ in range(query_repeats):
@@ -174,11 +197,74 @@ def bench_size(patients: int, work: Path, query_repeats: int = 20) -> SizeResult
                 with open_reader(warehouse) as con:  # as a reader does: open, query, close
                     con.execute(sql).fetchall()
                 timings.append((time.perf_counter() - started) * 1000)
-            result.queries_ms[name] = {
-                "median": round(statistics.median(timings), 1),
-                "p95": round(sorted(timings)[int(0.95 * (len(timings) - 1))], 1),
-            }
+            result.queries_ms[name] = _latency(timings)
+        result.queries_ms[WEB_REQUEST] = _latency(web_list_page_ms(warehouse, work, query_repeats))
     return result
+
+
+def _latency(timings_ms: list[float]) -> dict[str, float]:
+    return {
+        "median": round(statistics.median(timings_ms), 1),
+        "p95": round(sorted(timings_ms)[int(0.95 * (len(timings_ms) - 1))], 1),
+    }
+
+
+def web_list_page_ms(warehouse: Path, work: Path, repeats: int) -> list[float]:
+    """The web page's main request: a lead of the first neighbourhood, signed in, opening the Your Healthier Futures
+    list (first page, default sort), through the app `phm serve` runs, under uvicorn on a free loopback port."""
+    import http.cookiejar
+    import socket
+    import urllib.parse
+    import urllib.request
+
+    import uvicorn
+
+    from phm import users
+    from phm.lists import slugify
+    from phm.warehouse import open_reader
+    from phm.web.app import Settings, create_app
+
+    with open_reader(warehouse) as con:
+        neighbourhood = con.execute("SELECT min(neighbourhood) FROM marts.person").fetchall()[0][0]
+    users_file = work / "bench-users.yaml"
+    users_file.unlink(missing_ok=True)
+    password = "bench-password-" + os.urandom(8).hex()
+    users.add_user(users_file, "bench.lead", neighbourhood, password)
+    settings = Settings(
+        warehouse=warehouse,
+        users_file=users_file,
+        audit_log=work / "bench-audit.jsonl",
+        secret_key=os.urandom(16).hex(),
+    )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.time() + 20
+        while not server.started:
+            if time.time() > deadline:
+                raise RuntimeError("the web app did not start")
+            time.sleep(0.05)
+        base = f"http://127.0.0.1:{port}"
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        form = urllib.parse.urlencode({"username": "bench.lead", "password": password, "next": "/"}).encode()
+        opener.open(f"{base}/login", data=form, timeout=30).read()
+        page = f"{base}/n/{slugify(neighbourhood)}/lists/your_healthier_futures"
+        timings = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            with opener.open(page, timeout=30) as response:
+                response.read()
+                if response.status != 200:
+                    raise RuntimeError(f"{page} answered {response.status}")
+            timings.append((time.perf_counter() - started) * 1000)
+        return timings
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def machine() -> dict:
@@ -195,12 +281,12 @@ def markdown(results: list[SizeResult], about: dict) -> str:
         f"Machine: {about['cores']} cores, {about['memory_gb']} GB ({about['platform']}).",
         "",
         "| patients | landing MB | generate s | floor s | refresh s | refresh / floor | peak MB (all processes) "
-        "| " + " | ".join(f"{q} ms (median / p95)" for q in QUERIES) + " |",
-        "|---|---|---|---|---|---|---|" + "---|" * len(QUERIES),
+        "| " + " | ".join(f"{q} ms (median / p95)" for q in MEASURES) + " |",
+        "|---|---|---|---|---|---|---|" + "---|" * len(MEASURES),
     ]
     for r in results:
         queries = " | ".join(
-            f"{r.queries_ms[q]['median']} / {r.queries_ms[q]['p95']}" if q in r.queries_ms else "-" for q in QUERIES
+            f"{r.queries_ms[q]['median']} / {r.queries_ms[q]['p95']}" if q in r.queries_ms else "-" for q in MEASURES
         )
         generate = f"{r.generate_seconds:.1f}" if r.generate_seconds is not None else "cached"
         lines.append(
@@ -209,9 +295,13 @@ def markdown(results: list[SizeResult], about: dict) -> str:
             f"| {r.refresh_peak_mb:,.0f} | {queries} |"
         )
     stages = sorted({s for r in results for s in r.stages})
-    lines += ["", "Stage seconds: | patients | " + " | ".join(stages) + " |", "|---|" + "---|" * len(stages)]
+    lines += ["", "Seconds per stage:", "", "| patients | " + " | ".join(stages) + " |", "|---|" + "---|" * len(stages)]
     for r in results:
         lines.append(f"| {r.patients:,} | " + " | ".join(str(r.stages.get(s, "")) for s in stages) + " |")
+    lines += ["", "Peak MB per stage (all processes of the refresh):", "", "| patients | " + " | ".join(stages) + " |"]
+    lines.append("|---|" + "---|" * len(stages))
+    for r in results:
+        lines.append(f"| {r.patients:,} | " + " | ".join(str(r.stage_peak_mb.get(s, "")) for s in stages) + " |")
     if len(results) >= 2:
         small, large = results[-2], results[-1]
         lines += [
