@@ -62,39 +62,58 @@ def write_gate_reference(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def quarantine_feed(con: duckdb.DuckDBPyConnection, feed: Feed, extract_date: str) -> QuarantineOutcome:
+    """One scan of landing.<feed> evaluates every rule and keeps only the rows that break one (few); the per-rule
+    counts and quarantine.<feed> come from those. raw.<feed> is a view of the landed rows minus the quarantined
+    ones, so the feed is stored once (landing) and the accepted rows are never sorted or copied."""
     rules = row_rules(feed, extract_date)
     flag_columns = []
+    repeat_tables = []
     for i, rule in enumerate(rules):
         if rule.rule_id in ("duplicate_key", "duplicate_row"):
-            # duplicate_key: the feed's key; duplicate_row (keyless feeds): every column
+            # duplicate_key: the feed's key; duplicate_row (keyless feeds): every column. The first row of each
+            # group is kept; the later ones (few) are listed, and flagged by a lookup.
             key = ", ".join(feed.key or feed.column_names)
-            expr = f"row_number() OVER (PARTITION BY {key} ORDER BY _row_number) > 1"
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE _repeats{i} AS "
+                f"SELECT unnest(list(_row_number ORDER BY _row_number)[2:]) AS _row_number "
+                f"FROM landing.{feed.name} GROUP BY {key} HAVING count(*) > 1"
+            )
+            repeat_tables.append(f"_repeats{i}")
+            expr = f"_row_number IN (SELECT _row_number FROM _repeats{i})"
         else:
             expr = f"COALESCE({rule.predicate}, FALSE)"
         flag_columns.append((f"_r{i}", expr, rule))
     flags_sql = ", ".join(f"{expr} AS {name}" for name, expr, _ in flag_columns)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _flags AS SELECT _row_number, {flags_sql} FROM landing.{feed.name}")
+    any_flag = " OR ".join(name for name, _, _ in flag_columns) or "FALSE"
+    columns = ", ".join(feed.column_names)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _broken AS SELECT * FROM "
+        f"(SELECT {columns}, _row_number, {flags_sql} FROM landing.{feed.name}) WHERE {any_flag}"
+    )
 
     quarantining = [(name, rule) for name, _, rule in flag_columns if rule.quarantines]
     any_broken = " OR ".join(name for name, _ in quarantining) or "FALSE"
     reasons = ", ".join(f"CASE WHEN {name} THEN '{rule.check_name}' END" for name, rule in quarantining)
-    columns = ", ".join(f"l.{c}" for c in feed.column_names)
     con.execute("CREATE SCHEMA IF NOT EXISTS quarantine")
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     con.execute(
         f"CREATE OR REPLACE TABLE quarantine.{feed.name} AS "
-        f"SELECT {columns}, l._row_number, concat_ws('; ', {reasons}) AS broken_rules "
-        f"FROM landing.{feed.name} l JOIN _flags f USING (_row_number) WHERE {any_broken} ORDER BY l._row_number"
+        f"SELECT {columns}, _row_number, concat_ws('; ', {reasons}) AS broken_rules "
+        f"FROM _broken WHERE {any_broken} ORDER BY _row_number"
     )
+    con.execute(f"DROP VIEW IF EXISTS raw.{feed.name}")
+    con.execute(f"DROP TABLE IF EXISTS raw.{feed.name}")
     con.execute(
-        f"CREATE OR REPLACE TABLE raw.{feed.name} AS "
-        f"SELECT {columns} FROM landing.{feed.name} l JOIN _flags f USING (_row_number) "
-        f"WHERE NOT ({any_broken}) ORDER BY l._row_number"
+        f"CREATE VIEW raw.{feed.name} AS SELECT {columns} FROM landing.{feed.name} "
+        f"WHERE _row_number NOT IN (SELECT _row_number FROM quarantine.{feed.name})"
     )
 
     sums = ", ".join(f"count(*) FILTER (WHERE {name})" for name, _, _ in flag_columns)
-    counts = con.execute(f"SELECT count(*), count(*) FILTER (WHERE {any_broken}), {sums} FROM _flags").fetchall()[0]
-    con.execute("DROP TABLE _flags")
+    counts = con.execute(
+        f"SELECT (SELECT count(*) FROM landing.{feed.name}), count(*) FILTER (WHERE {any_broken}), {sums} FROM _broken"
+    ).fetchall()[0]
+    for table in ["_broken", *repeat_tables]:
+        con.execute(f"DROP TABLE {table}")
     received, quarantined, per_rule = counts[0], counts[1], counts[2:]
     by_rule: dict[tuple[str, str | None], int] = {}
     unlinkable = 0

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Literal
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
@@ -58,20 +57,31 @@ def _row_expectation(rule: Rule, practice_codes: list[str]) -> gxe.Expectation:
             lo, hi = _as_datetime(lo), _as_datetime(hi)
         return gxe.ExpectColumnValuesToBeBetween(column=column, min_value=lo, max_value=hi, mostly=mostly, meta=meta)
     if kind == "unique":
-        columns = list(form[1])
-        if len(columns) == 1:
-            return gxe.ExpectColumnValuesToBeUnique(column=columns[0], mostly=mostly, meta=meta)
-        # "never": a row with a null in it is still compared (an exact repeat of a row with no value is a repeat)
-        ignore: Literal["all_values_are_missing", "never"] = (
-            "never" if form[2:] == ("never",) else "all_values_are_missing"
-        )
-        return gxe.ExpectCompoundColumnsToBeUnique(column_list=columns, mostly=mostly, meta=meta, ignore_row_if=ignore)
+        return _repeats_expectation(rule, list(form[1]), compare_all_null=form[2:] == ("never",), meta=meta)
     # GX reads {batch} as its placeholder: literal braces in the predicate (regex repeats) are doubled.
     assert rule.predicate is not None  # a rule with no GX-native form is stated by its SQL predicate
     predicate = rule.predicate.replace("{", "{{").replace("}", "}}")
     query = (
         f"SELECT * FROM {{batch}} WHERE {predicate} AND "
         f"(SELECT avg(CASE WHEN {predicate} THEN 1.0 ELSE 0.0 END) FROM {{batch}}) > {rule.threshold.max_failure_rate}"
+    )
+    return gxe.UnexpectedRowsExpectation(unexpected_rows_query=query, description=rule.threshold.description, meta=meta)
+
+
+def _repeats_expectation(rule: Rule, columns: list[str], compare_all_null: bool, meta: dict) -> gxe.Expectation:
+    """The repeats of a key (or, for a keyless feed, of a whole row): one unexpected row per copy after the first,
+    as the quarantine pass counts them, returned only when they are more than the threshold allows. One GROUP BY:
+    GX's own unique expectations took 12 s on a 13-million-row feed against 4 s for this. Unless compare_all_null
+    (an exact repeat of a row with empty values is still a repeat), rows whose key is wholly empty are left to the
+    not-null rules, as GX's unique expectations leave them."""
+    key = ", ".join(columns)
+    where = "" if compare_all_null else "WHERE NOT (" + " AND ".join(f"{c} IS NULL" for c in columns) + ") "
+    query = (
+        f"WITH key_groups AS (SELECT {key}, count(*) AS copies FROM {{batch}} {where}"
+        f"GROUP BY {key} HAVING count(*) > 1) "
+        "SELECT key_groups.* EXCLUDE (copies), unnest(range(copies - 1)) AS repeat_number FROM key_groups "
+        f"WHERE (SELECT sum(copies - 1) FROM key_groups) > {rule.threshold.max_failure_rate} * "
+        "(SELECT count(*) FROM {batch})"
     )
     return gxe.UnexpectedRowsExpectation(unexpected_rows_query=query, description=rule.threshold.description, meta=meta)
 

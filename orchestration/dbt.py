@@ -91,7 +91,7 @@ def phm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, setti
     started = time.time()
     build_path = settings.build_path(context.run_id)
     dbt_vars = {"reference_date": run_reference_date(settings, context.run_id)}
-    invocation = dbt_for_build_file(dbt, build_path).cli(
+    invocation = dbt_for_build_file(dbt, build_path, settings.dbt_threads_or_default).cli(
         ["build", "--vars", json.dumps(dbt_vars)],
         context=context,
         target_path=dbt_target_for_build_file(build_path, "build"),
@@ -133,7 +133,7 @@ def risk_validation(
     build_path = settings.build_path(context.run_id)
     reference_date = date.fromisoformat(run_reference_date(settings, context.run_id))
     prior = (
-        dbt_for_build_file(dbt, build_path)
+        dbt_for_build_file(dbt, build_path, settings.dbt_threads_or_default)
         .cli(
             ["--quiet", *prior_rebuild_args(reference_date)],
             raise_on_error=False,

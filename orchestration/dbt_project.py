@@ -23,22 +23,28 @@ dbt_project.prepare_if_dev()
 BUILD_FILE_VARIABLE = "PHM_BUILD_DB"
 
 
-def profile_for_build_file(profiles_dir: Path, build_path: Path, out_dir: Path) -> Path:
-    """profiles.yml with every output that reads BUILD_FILE_VARIABLE pointed at build_path; returns its folder."""
+def profile_for_build_file(profiles_dir: Path, build_path: Path, out_dir: Path, threads: int | None = None) -> Path:
+    """profiles.yml with every output that reads BUILD_FILE_VARIABLE pointed at build_path (and given `threads` when
+    set, else the profile's own); returns its folder."""
     profiles = yaml.safe_load((profiles_dir / "profiles.yml").read_text())
     for profile in profiles.values():
         for output in profile.get("outputs", {}).values():
             if BUILD_FILE_VARIABLE in str(output.get("path", "")):
                 output["path"] = str(build_path)
+                if threads:
+                    output["threads"] = threads
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "profiles.yml").write_text(yaml.safe_dump(profiles, sort_keys=False))
     return out_dir
 
 
-def dbt_for_build_file(dbt: DbtCliResource, build_path: Path) -> DbtCliResource:
+def dbt_for_build_file(dbt: DbtCliResource, build_path: Path, threads: int | None = None) -> DbtCliResource:
     """The configured dbt resource, writing to this run's build file (a profile of its own beside the file)."""
     profiles_dir = profile_for_build_file(
-        Path(dbt.profiles_dir or dbt.project_dir), build_path, build_path.with_name(f"{build_path.stem}.profile")
+        Path(dbt.profiles_dir or dbt.project_dir),
+        build_path,
+        build_path.with_name(f"{build_path.stem}.profile"),
+        threads,
     )
     return DbtCliResource(
         project_dir=dbt.project_dir,

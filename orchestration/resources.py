@@ -19,7 +19,8 @@ class RefreshSettings(dg.ConfigurableResource):
     Every setting is read when a run starts, never when the code is imported, so `dagster dev` and the schedule
     follow a changed environment. An empty setting means its environment variable, else the project default:
     landing_dir PHM_LANDING_DIR (<project>/landing), warehouse_path PHM_WAREHOUSE (<project>/warehouse/phm.duckdb),
-    storage_version PHM_STORAGE_VERSION (assets/publish.py), export_patient_level PHM_EXPORT_PATIENT_LEVEL=1.
+    storage_version PHM_STORAGE_VERSION (assets/publish.py), export_patient_level PHM_EXPORT_PATIENT_LEVEL=1,
+    dbt_threads PHM_DBT_THREADS (dbt_project/profiles.yml).
     A deployment may also give any of them as dg.EnvVar("...") in its own Definitions.
     landing_dir holds <extract_date>/ drops; extract_date empty = the latest drop. reference_date empty = the
     extract date; an earlier one rebuilds the figures as they stood then (point-in-time rebuild)."""
@@ -32,6 +33,8 @@ class RefreshSettings(dg.ConfigurableResource):
     storage_version: str = ""
     # Parquet exports of patient-level marts beside the aggregates (never the identity).
     export_patient_level: bool | None = None
+    # dbt's worker threads (0: PHM_DBT_THREADS, else the profile's threads).
+    dbt_threads: int = 0
 
     @property
     def landing(self) -> Path:
@@ -50,6 +53,15 @@ class RefreshSettings(dg.ConfigurableResource):
         if self.export_patient_level is not None:
             return self.export_patient_level
         return os.environ.get("PHM_EXPORT_PATIENT_LEVEL", "") == "1"
+
+    @property
+    def dbt_threads_or_default(self) -> int | None:
+        if self.dbt_threads:
+            return self.dbt_threads
+        given = os.environ.get("PHM_DBT_THREADS", "")
+        if given and not (given.isdigit() and int(given) > 0):
+            raise ValueError(f"PHM_DBT_THREADS must be a whole number above 0, got {given!r}")
+        return int(given) if given else None
 
     def drop(self) -> Drop:
         return Drop.open(self.landing, date.fromisoformat(self.extract_date) if self.extract_date else None)

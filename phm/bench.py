@@ -115,10 +115,9 @@ from pathlib import Path
 drop, out = Path(sys.argv[1]), sys.argv[2]
 con = duckdb.connect(out)
 for path in sorted(drop.iterdir()):
-    if path.suffix == ".parquet":
-        con.execute(f"CREATE TABLE {path.stem} AS SELECT * FROM read_parquet({sql_string(path)})")
-    elif path.suffix == ".csv":
-        con.execute(f"CREATE TABLE {path.stem} AS SELECT * FROM read_csv({sql_string(path)})")
+    reader = {".parquet": "read_parquet", ".csv": "read_csv"}.get(path.suffix)
+    if reader:  # the file's path as a parameter, never SQL text
+        con.execute(f'CREATE TABLE "{path.stem}" AS SELECT * FROM {reader}(?)', [str(path)])
 con.execute("CHECKPOINT")
 """
 
@@ -148,7 +147,10 @@ def bench_size(patients: int, work: Path, query_repeats: int = 20) -> SizeResult
     landing_mb = sum(p.stat().st_size for p in drop.iterdir()) / 1e6
     floor_file = work / f"floor-{patients}.duckdb"
     floor_file.unlink(missing_ok=True)
-    floor_seconds = _run_measured([sys.executable, "-c", FLOOR, str(drop), str(floor_file)]).seconds
+    floor = _run_measured([sys.executable, "-c", FLOOR, str(drop), str(floor_file)])
+    if floor.code:
+        raise RuntimeError(f"the floor (loading {drop} once into DuckDB) failed with exit code {floor.code}")
+    floor_seconds = floor.seconds
     floor_file.unlink(missing_ok=True)
     warehouse = work / f"warehouse-{patients}" / "phm.duckdb"
     refresh = _run_measured(

@@ -10,6 +10,7 @@ import textwrap
 from datetime import date
 
 import dagster as dg
+import pytest
 
 from assets.paths import PROJECT_ROOT
 from contracts.extracts import load_contract
@@ -161,3 +162,27 @@ def test_the_run_config_a_trigger_gives_is_valid_for_the_job():
     job = defs.resolve_job_def("nightly_refresh")
     config = {"resources": {"settings": {"config": {"extract_date": "2026-10-31"}}}}
     assert dg.validate_run_config(job, config)
+
+
+def test_dbt_threads_come_from_the_settings_then_the_environment_then_the_profile(tmp_path, monkeypatch):
+    import yaml
+
+    from assets.paths import DBT_PROJECT_DIR
+    from orchestration.dbt_project import profile_for_build_file
+    from orchestration.resources import RefreshSettings
+
+    def threads(setting: int | None) -> int:
+        folder = profile_for_build_file(DBT_PROJECT_DIR, tmp_path / "b.duckdb", tmp_path / "profile", setting)
+        [output] = yaml.safe_load((folder / "profiles.yml").read_text())["phm"]["outputs"].values()
+        assert output["path"] == str(tmp_path / "b.duckdb")
+        return output["threads"]
+
+    monkeypatch.delenv("PHM_DBT_THREADS", raising=False)
+    profile_default = threads(RefreshSettings().dbt_threads_or_default)
+    assert profile_default >= 1
+    monkeypatch.setenv("PHM_DBT_THREADS", "6")
+    assert threads(RefreshSettings().dbt_threads_or_default) == 6
+    assert threads(RefreshSettings(dbt_threads=3).dbt_threads_or_default) == 3
+    monkeypatch.setenv("PHM_DBT_THREADS", "many")
+    with pytest.raises(ValueError, match="PHM_DBT_THREADS"):
+        _ = RefreshSettings().dbt_threads_or_default
