@@ -14,6 +14,7 @@ Tables (one row per run and item; publish keeps the history of earlier published
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -76,9 +77,20 @@ def create_meta(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(DDL)
 
 
+# DuckDB's own default is 80% of the machine's memory, which a 1M-person refresh filled (6.8 GB for dbt alone);
+# with this cap it spills to a temporary file beside the build file instead, and took no longer (1M, 2 cores).
+DEFAULT_MEMORY_LIMIT = "2GB"
+
+
+def duckdb_memory_limit() -> str:
+    """Each DuckDB of a refresh (this process's and dbt's) may use this much: PHM_DUCKDB_MEMORY_LIMIT (a DuckDB size
+    such as 3GB or 50%), read when a run opens its files, else DEFAULT_MEMORY_LIMIT."""
+    return os.environ.get("PHM_DUCKDB_MEMORY_LIMIT", "").strip() or DEFAULT_MEMORY_LIMIT
+
+
 @contextmanager
 def connect(path: Path | str, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = duckdb.connect(str(path), read_only=read_only)
+    con = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": duckdb_memory_limit()})
     try:
         yield con
     finally:

@@ -14,6 +14,7 @@ import yaml
 from dagster_dbt import DbtCliResource, DbtProject
 
 from assets.paths import DBT_PROJECT_DIR
+from assets.run_meta import duckdb_memory_limit
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 dbt_project.prepare_if_dev()
@@ -24,13 +25,15 @@ BUILD_FILE_VARIABLE = "PHM_BUILD_DB"
 
 
 def profile_for_build_file(profiles_dir: Path, build_path: Path, out_dir: Path, threads: int | None = None) -> Path:
-    """profiles.yml with every output that reads BUILD_FILE_VARIABLE pointed at build_path (and given `threads` when
-    set, else the profile's own); returns its folder."""
+    """profiles.yml with every output that reads BUILD_FILE_VARIABLE pointed at build_path, its DuckDB held to the
+    refresh's memory limit (assets/run_meta.py), and given `threads` when set, else the profile's own; returns its
+    folder."""
     profiles = yaml.safe_load((profiles_dir / "profiles.yml").read_text())
     for profile in profiles.values():
         for output in profile.get("outputs", {}).values():
             if BUILD_FILE_VARIABLE in str(output.get("path", "")):
                 output["path"] = str(build_path)
+                output["settings"] = {**(output.get("settings") or {}), "memory_limit": duckdb_memory_limit()}
                 if threads:
                     output["threads"] = threads
     out_dir.mkdir(parents=True, exist_ok=True)

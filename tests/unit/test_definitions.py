@@ -164,10 +164,11 @@ def test_the_run_config_a_trigger_gives_is_valid_for_the_job():
     assert dg.validate_run_config(job, config)
 
 
-def test_dbt_threads_come_from_the_settings_then_the_environment_then_the_profile(tmp_path, monkeypatch):
+def test_dbt_threads_and_memory_come_from_the_settings_then_the_environment_then_the_profile(tmp_path, monkeypatch):
     import yaml
 
     from assets.paths import DBT_PROJECT_DIR
+    from assets.run_meta import DEFAULT_MEMORY_LIMIT, duckdb_memory_limit
     from orchestration.dbt_project import profile_for_build_file
     from orchestration.resources import RefreshSettings
 
@@ -175,10 +176,14 @@ def test_dbt_threads_come_from_the_settings_then_the_environment_then_the_profil
         folder = profile_for_build_file(DBT_PROJECT_DIR, tmp_path / "b.duckdb", tmp_path / "profile", setting)
         [output] = yaml.safe_load((folder / "profiles.yml").read_text())["phm"]["outputs"].values()
         assert output["path"] == str(tmp_path / "b.duckdb")
+        assert output["settings"]["memory_limit"] == duckdb_memory_limit()  # the same cap as this process's DuckDB
         return output["threads"]
 
     monkeypatch.delenv("PHM_DBT_THREADS", raising=False)
+    monkeypatch.delenv("PHM_DUCKDB_MEMORY_LIMIT", raising=False)
+    assert duckdb_memory_limit() == DEFAULT_MEMORY_LIMIT
     profile_default = threads(RefreshSettings().dbt_threads_or_default)
+    monkeypatch.setenv("PHM_DUCKDB_MEMORY_LIMIT", "3GB")
     assert profile_default >= 1
     monkeypatch.setenv("PHM_DBT_THREADS", "6")
     assert threads(RefreshSettings().dbt_threads_or_default) == 6
