@@ -1,8 +1,8 @@
 """Gate 1, row level: split each landed feed into accepted rows (raw.<feed>) and quarantined rows.
 
 One set-based pass per feed evaluates every row-level rule of the registry (expectations/rules.py): rows
-breaking a quarantining rule go to quarantine.<feed> with the rules they broke; the rest go to raw.<feed>,
-which is all dbt reads. Whether the feed may be used at all is the Great Expectations suite's decision
+breaking a quarantining rule go to quarantine.<feed> with the rules they broke; raw.<feed>, all that dbt reads, is
+a view of the rest. Whether the feed may be used at all is the Great Expectations suite's decision
 (expectations/suites.py), taken on the same rules and thresholds.
 """
 
