@@ -215,16 +215,14 @@ def web_list_page_ms(warehouse: Path, work: Path, repeats: int) -> list[float]:
     """The web page's main request: a lead of the first neighbourhood, signed in, opening the Your Healthier Futures
     list (first page, default sort), through the app `phm serve` runs, under uvicorn on a free loopback port."""
     import http.cookiejar
-    import socket
     import urllib.parse
     import urllib.request
-
-    import uvicorn
 
     from phm import users
     from phm.lists import slugify
     from phm.warehouse import open_reader
-    from phm.web.app import Settings, create_app
+    from phm.web.app import Settings
+    from phm.web.background import serving_in_background
 
     with open_reader(warehouse) as con:
         neighbourhood = con.execute("SELECT min(neighbourhood) FROM marts.person").fetchall()[0][0]
@@ -238,19 +236,7 @@ def web_list_page_ms(warehouse: Path, work: Path, repeats: int) -> list[float]:
         audit_log=work / "bench-audit.jsonl",
         secret_key=os.urandom(16).hex(),
     )
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.time() + 20
-        while not server.started:
-            if time.time() > deadline:
-                raise RuntimeError("the web app did not start")
-            time.sleep(0.05)
-        base = f"http://127.0.0.1:{port}"
+    with serving_in_background(settings) as base:
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
         form = urllib.parse.urlencode({"username": "bench.lead", "password": password, "next": "/"}).encode()
         opener.open(f"{base}/login", data=form, timeout=30).read()
@@ -264,9 +250,6 @@ def web_list_page_ms(warehouse: Path, work: Path, repeats: int) -> list[float]:
                     raise RuntimeError(f"{page} answered {response.status}")
             timings.append((time.perf_counter() - started) * 1000)
         return timings
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def machine() -> dict:

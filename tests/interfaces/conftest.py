@@ -8,9 +8,6 @@ While developing, set PHM_TEST_INTERFACES_WAREHOUSE to a warehouse made by the s
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -67,19 +64,12 @@ def browser():
         chromium.close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def web_server(published_warehouse, two_neighbourhoods, tmp_path_factory):
     """`phm serve`'s app under uvicorn on a free loopback port, with one user bound to our neighbourhood."""
-    import uvicorn
-
     from phm import users
-    from phm.web.app import Settings, create_app
+    from phm.web.app import Settings
+    from phm.web.background import serving_in_background
 
     root = tmp_path_factory.mktemp("web")
     users.add_user(root / "users.yaml", "lead.one", two_neighbourhoods[0], PASSWORD)
@@ -89,19 +79,10 @@ def web_server(published_warehouse, two_neighbourhoods, tmp_path_factory):
         audit_log=root / "audit" / "exports.jsonl",
         secret_key="test-secret",
     )
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not server.started:
-        assert time.time() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield {
-        "url": f"http://127.0.0.1:{port}",
-        "settings": settings,
-        "ours": two_neighbourhoods[0],
-        "theirs": two_neighbourhoods[1],
-    }
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving_in_background(settings) as url:
+        yield {
+            "url": url,
+            "settings": settings,
+            "ours": two_neighbourhoods[0],
+            "theirs": two_neighbourhoods[1],
+        }
