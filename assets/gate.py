@@ -101,10 +101,8 @@ def quarantine_feed(con: duckdb.DuckDBPyConnection, feed: Feed, extract_date: st
         f"SELECT {columns}, _row_number, concat_ws('; ', {reasons}) AS broken_rules "
         f"FROM _broken WHERE {any_broken} ORDER BY _row_number"
     )
-    con.execute(f"DROP VIEW IF EXISTS raw.{feed.name}")
-    con.execute(f"DROP TABLE IF EXISTS raw.{feed.name}")
     con.execute(
-        f"CREATE VIEW raw.{feed.name} AS SELECT {columns} FROM landing.{feed.name} "
+        f"CREATE OR REPLACE VIEW raw.{feed.name} AS SELECT {columns} FROM landing.{feed.name} "
         f"WHERE _row_number NOT IN (SELECT _row_number FROM quarantine.{feed.name})"
     )
 

@@ -78,7 +78,8 @@ def create_meta(con: duckdb.DuckDBPyConnection) -> None:
 
 
 # DuckDB's own default is 80% of the machine's memory, which a 1M-person refresh filled (6.8 GB for dbt alone);
-# with this cap it spills to a temporary file beside the build file instead, and took no longer (1M, 2 cores).
+# with this cap it spills to a temporary file beside the build file instead: the whole refresh peaked at 3.2 GB,
+# and its dbt build took 172 s against 152 s uncapped (1M, 2 cores).
 DEFAULT_MEMORY_LIMIT = "2GB"
 
 

@@ -71,7 +71,7 @@ def _row_expectation(rule: Rule, practice_codes: list[str]) -> gxe.Expectation:
 def _repeats_expectation(rule: Rule, columns: list[str], compare_all_null: bool, meta: dict) -> gxe.Expectation:
     """The repeats of a key (or, for a keyless feed, of a whole row): one unexpected row per copy after the first,
     as the quarantine pass counts them, returned only when they are more than the threshold allows. One GROUP BY:
-    GX's own unique expectations took 12 s on a 13-million-row feed against 4 s for this. Unless compare_all_null
+    GX's own compound-unique expectation took 11.7 s on a 13-million-row feed (gp_events at 1M) against 7.1 s for this. Unless compare_all_null
     (an exact repeat of a row with empty values is still a repeat), rows whose key is wholly empty are left to the
     not-null rules, as GX's unique expectations leave them."""
     key = ", ".join(columns)
