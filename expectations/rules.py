@@ -101,6 +101,21 @@ def thresholds() -> dict[tuple[str, str], Threshold]:
         }
 
 
+@cache
+def text_limits() -> dict[tuple[str, str], int]:
+    """(feed, column) -> the most characters a text value may have; ('*', '*') is every other text column."""
+    with open(SEEDS / "text_limits.csv", newline="") as f:
+        return {(r["feed"], r["feed_column"]): int(r["max_characters"]) for r in csv.DictReader(f)}
+
+
+def text_limit(feed: str, column: str) -> int:
+    table = text_limits()
+    found = table.get((feed, column)) or table.get(("*", "*"))
+    if found is None:
+        raise KeyError(f"seeds/text_limits.csv has no row for {feed}.{column} or '*,*'")
+    return found
+
+
 def threshold(rule_id: str, feed: str) -> Threshold:
     table = thresholds()
     found = table.get((rule_id, feed)) or table.get((rule_id, "*"))
@@ -171,8 +186,18 @@ def row_rules(feed: Feed, extract_date: str) -> list[Rule]:
         add(
             "implausible_value",
             "value",
-            f"value IS NOT NULL AND EXISTS (SELECT 1 FROM {GATE_REF}.plausible_value_codes r "
-            f"WHERE r.code = snomed_code AND (value < r.min_value OR value > r.max_value))",
+            # NaN and infinity are no measurement, whatever the code (NaN also sorts above every maximum)
+            f"value IS NOT NULL AND (NOT isfinite(value) OR EXISTS (SELECT 1 FROM {GATE_REF}.plausible_value_codes r "
+            f"WHERE r.code = snomed_code AND (value < r.min_value OR value > r.max_value)))",
+        )
+    text_columns = [c.name for c in feed.columns if c.type == "string"]
+    if text_columns:
+        # One rule over every text column (one scan, not one per column): a value far longer than any code or
+        # identifier is a broken row (a 10 MB string), whichever column holds it.
+        add(
+            "text_too_long",
+            ",".join(text_columns),
+            " OR ".join(f"length({c}) > {text_limit(name, c)}" for c in text_columns),
         )
     for (feed_name, col), (lo, hi) in NUMERIC_BOUNDS.items():
         if feed_name == name:

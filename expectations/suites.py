@@ -39,8 +39,24 @@ def _meta(rule: Rule) -> dict:
     }
 
 
-def _row_expectation(rule: Rule, practice_codes: list[str]) -> gxe.Expectation:
-    mostly = max(0.0, 1.0 - rule.threshold.max_failure_rate)
+# GX forms whose `mostly` counts only the non-null values of the column.
+NULL_SKIPPING_FORMS = ("in_set", "in_practice_map", "between")
+
+
+def _mostly(rule: Rule, rows: int, non_null: dict[str, int]) -> float:
+    """The share of values that must pass. The threshold is a share of every row received, as the quarantine pass
+    counts it; GX's set and range expectations divide by the non-null values only, so for them the threshold is
+    restated over those: unexpected / rows <= rate exactly when unexpected / non_null <= rate * rows / non_null
+    (a mostly-empty column is held to the same number of bad rows as a full one)."""
+    rate = rule.threshold.max_failure_rate
+    kind = (rule.gx_form or ("sql",))[0]
+    if kind in NULL_SKIPPING_FORMS and rule.column and non_null.get(rule.column):
+        rate = rate * rows / non_null[rule.column]
+    return max(0.0, 1.0 - rate)
+
+
+def _row_expectation(rule: Rule, practice_codes: list[str], rows: int, non_null: dict[str, int]) -> gxe.Expectation:
+    mostly = _mostly(rule, rows, non_null)
     meta = _meta(rule)
     form = rule.gx_form or ("sql",)
     kind = form[0]
@@ -87,7 +103,12 @@ def _repeats_expectation(rule: Rule, columns: list[str], compare_all_null: bool,
 
 
 def build_suite(
-    feed_name: str, extract_date: str, practice_codes: list[str], previous_rows: int | None
+    feed_name: str,
+    extract_date: str,
+    practice_codes: list[str],
+    previous_rows: int | None,
+    rows: int,
+    non_null: dict[str, int],
 ) -> gx.ExpectationSuite:
     feed = load_contract()[feed_name]
     suite = gx.ExpectationSuite(name=f"gate1_{feed_name}")
@@ -115,7 +136,7 @@ def build_suite(
                 )
             )
     for rule in row_rules(feed, extract_date):
-        suite.add_expectation(_row_expectation(rule, practice_codes))
+        suite.add_expectation(_row_expectation(rule, practice_codes, rows, non_null))
     return suite
 
 
@@ -125,15 +146,18 @@ def validate_feed(
     """Run the feed's suite against landing.<feed> (every row as received) in the build file."""
     context, datasource = gx_duckdb.duckdb_context(database_path)
     try:
+        engine = datasource.get_execution_engine()
         practice_codes = [
-            r[0]
-            for r in datasource.get_execution_engine()
-            .execute_query(sa.text(f"SELECT practice_code FROM {GATE_REF}.practice_map"))
-            .fetchall()
+            r[0] for r in engine.execute_query(sa.text(f"SELECT practice_code FROM {GATE_REF}.practice_map")).fetchall()
         ]
+        columns = [c.name for c in load_contract()[feed_name].columns]
+        counts = engine.execute_query(
+            sa.text(f"SELECT count(*), {', '.join(f'count({c})' for c in columns)} FROM landing.{feed_name}")
+        ).fetchall()[0]
+        rows, non_null = counts[0], dict(zip(columns, counts[1:], strict=True))
         asset = datasource.add_query_asset(name=feed_name, query=f"SELECT * FROM landing.{feed_name}")
         batch = asset.add_batch_definition_whole_table("whole")
-        suite = context.suites.add(build_suite(feed_name, extract_date, practice_codes, previous_rows))
+        suite = context.suites.add(build_suite(feed_name, extract_date, practice_codes, previous_rows, rows, non_null))
         validation = context.validation_definitions.add(
             gx.ValidationDefinition(name=f"gate1_{feed_name}", data=batch, suite=suite)
         )
@@ -165,9 +189,9 @@ def _to_check_result(feed_name: str, r: ExpectationValidationResult) -> CheckRes
             message,
         )
     count = result.get("unexpected_count")
-    rate = result.get("unexpected_percent")
-    rate = rate / 100.0 if rate is not None else None
     element_count = result.get("element_count")
+    # A share of every row (GX's unexpected_percent is of the non-null values), as the quarantine pass counts it.
+    rate = count / element_count if count is not None and element_count else None
     if kind == "unexpected_rows_expectation":
         count = result.get("observed_value")
     if kind == "expect_table_row_count_to_be_between":

@@ -21,6 +21,9 @@ with open(Path(__file__).resolve().parents[2] / "seeds" / "plausible_ranges.csv"
         (float(r["min_value"]), float(r["max_value"])) for r in csv.DictReader(_f) if r["concept"] == "systolic_bp"
     )
 
+EGFR = "1011481000000105"  # the first code of ukrr-egfr-tests-level (seeds/codelists)
+SPELL_TEXT_COLUMNS = ",".join(c.name for c in load_contract()["sus_apc_spells"].columns if c.type == "string")
+
 
 def python_valid(n: str) -> bool:
     return len(n) == 10 and n.isdigit() and nhs_check_digit(n[:9]) == int(n[9])
@@ -63,6 +66,16 @@ def test_clean_minimal_drop_quarantines_nothing(make_drop):
         ("gp_events", {"value": SBP_MAX + 0.5}, "implausible_value:value"),  # systolic BP above its plausible range
         ("gp_events", {"value": SBP_MAX}, None),  # the bound itself is plausible
         ("gp_events", {"value": SBP_MIN - 0.5}, "implausible_value:value"),
+        ("gp_events", {"value": float("nan")}, "implausible_value:value"),
+        ("gp_events", {"snomed_code": EGFR, "value": float("nan")}, "implausible_value:value"),  # issue 16
+        ("gp_events", {"snomed_code": EGFR, "value": 0.5}, "implausible_value:value"),
+        ("gp_events", {"snomed_code": EGFR, "value": 88.0}, None),
+        # a code with no plausible range still needs a number
+        ("gp_events", {"snomed_code": "999999001", "value": float("inf")}, "implausible_value:value"),
+        ("gp_events", {"snomed_code": "999999001", "value": -3.0}, None),
+        ("gp_events", {"unit": "x" * 65}, "text_too_long:nhs_number,practice_code,snomed_code,unit"),
+        ("gp_events", {"unit": "x" * 64}, None),
+        ("sus_apc_spells", {"spell_id": "S" * 10_000_000}, "text_too_long:" + SPELL_TEXT_COLUMNS),  # 10 MB
         ("gp_events", {"snomed_code": "12AB"}, "invalid_code:snomed_code"),
         ("gp_events", {"event_date": date(2026, 11, 26)}, "future_date:event_date"),
         ("gp_events", {"event_date": date(2026, 11, 25)}, None),  # the extract date itself is fine

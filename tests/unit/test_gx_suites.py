@@ -118,3 +118,21 @@ def test_rules_each_under_their_threshold_still_block_together(make_drop, tmp_pa
     # one rule fewer (1.6% in all) passes
     db, _ = landed(make_drop, tmp_path, "gp_events", broken[:4] + rows[4:])
     assert by_rule(validate_feed(db, "gp_events", EXTRACT.isoformat()))[("quarantined_total", None)].passed
+
+
+@pytest.mark.parametrize("future_deaths, passes", [(1, True), (3, False)])
+def test_a_mostly_empty_columns_rate_is_a_share_of_every_row_as_quarantine_counts_it(
+    make_drop, tmp_path, future_deaths, passes
+):
+    # 10 deaths among 200 people, some dated after the extract: 1 is 0.5% of the rows (under 1%) though 10% of the
+    # deaths; 3 is 1.5% (over). GX alone would judge 1 in 10 against the 1% threshold and block.
+    base = minimal_rows(EXTRACT)["gp_patients"][0]
+    rows = [{**base, "nhs_number": number} for number in valid_nhs_numbers(200)]
+    deaths = [date(2026, 1, 1)] * (10 - future_deaths) + [date(2027, 1, 1)] * future_deaths
+    for row, died in zip(rows, deaths, strict=False):
+        row["date_of_death"] = died
+    db, outcome = landed(make_drop, tmp_path, "gp_patients", rows)
+    assert outcome.by_rule[("future_date", "date_of_death")] == future_deaths
+    check = by_rule(validate_feed(db, "gp_patients", EXTRACT.isoformat()))[("future_date", "date_of_death")]
+    assert (check.observed_count, check.observed_rate) == (future_deaths, pytest.approx(future_deaths / 200))
+    assert check.passed is passes
