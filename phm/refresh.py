@@ -136,12 +136,24 @@ def _failures(result: ExecuteInProcessResult, build_file: Path) -> list[str]:
             error = event.step_failure_data.error
             while error is not None and error.cause is not None:  # the user-code error, not Dagster's wrapper
                 error = error.cause
-            text = error.message.strip().splitlines()[-1] if error and error.message.strip() else "failed"
+            text = error_summary(error.message) if error else "failed"
             if not any(text and text in r for r in reasons):
                 reasons.append(f"step {event.step_key} failed: {text}")
     if not reasons:
         reasons.append("the run did not publish (see the Dagster events above)")
     return reasons
+
+
+def error_summary(message: str) -> str:
+    """The line of an error that says what went wrong. dbt's ends with its SQL echo (`LINE 3: ...` and a caret
+    line): its node and the database's error are the last 'Error in' line and the one after it; any other error
+    ends with its one-line message."""
+    lines = [line.strip() for line in message.strip().splitlines()]
+    useful = [line for line in lines if line and not set(line) <= set("^ ") and not line.startswith("LINE ")]
+    for i in range(len(useful) - 1, -1, -1):
+        if "Error in " in useful[i]:
+            return " ".join(useful[i : i + 2])
+    return useful[-1] if useful else "failed"
 
 
 def _format_value(value: float | None, unit: str) -> str:
