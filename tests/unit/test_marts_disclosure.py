@@ -138,6 +138,27 @@ def test_no_published_count_discloses(built):
         assert query(built, f"select count(*) from marts.{table} where suppressed")[0][0] > 0, table
 
 
+def test_no_suppressed_cell_can_be_recovered_from_its_breakdown_total(built):
+    """Secondary suppression: a breakdown whose cells add up to the published 'all' row never has exactly one
+    suppressed cell (total minus the others would give it away); on these people, without it, one group did."""
+    lone = query(
+        built,
+        """
+        select indicator_id, geography_level, geography_code, breakdown from marts.core20plus5_indicators
+        where breakdown <> 'all'
+        group by all having count(*) filter (where suppressed) = 1 and count(*) > 1""",
+    )
+    assert lone == []
+    suppressed_pairs = query(
+        built,
+        """
+        select count(*) from (
+            select indicator_id, geography_level, geography_code, breakdown from marts.core20plus5_indicators
+            where breakdown <> 'all' group by all having count(*) filter (where suppressed) >= 2)""",
+    )
+    assert suppressed_pairs[0][0] > 0  # the secondary suppression ran here, not only never had a case
+
+
 def test_every_indicator_has_person_columns_and_aggregate_rows(built):
     with INDICATOR_DEFINITIONS.open() as f:
         definitions = {r["indicator_id"]: r for r in csv.DictReader(f)}

@@ -38,3 +38,20 @@
         then round(cast({{ published_numerator }} as double) * ({{ multiplier }}) / {{ published_denominator }}, {{ decimals }})
     end
 {%- endmacro %}
+
+
+{#- Secondary suppression (complementary suppression, ONS and OpenSAFELY output checking: a suppressed count must not
+    be recoverable from the other published figures, e.g. as a total minus the other cells). Within each group of
+    cells that add up to a published total (partition_by), when exactly one cell is primary-suppressed and
+    in_breakdown holds, the smallest other cell (ordered by order_by, ties broken by the later expressions) is
+    suppressed as well. Two suppressed cells of one group cannot be told apart by differencing. -#}
+{% macro sdc_is_secondary(is_primary, partition_by, in_breakdown, order_by) -%}
+    (
+        {{ in_breakdown }}
+        and not {{ is_primary }}
+        and sum(case when {{ is_primary }} then 1 else 0 end) over (partition by {{ partition_by | join(', ') }}) = 1
+        and row_number() over (
+            partition by {{ partition_by | join(', ') }}, {{ is_primary }} order by {{ order_by | join(', ') }}
+        ) = 1
+    )
+{%- endmacro %}

@@ -10,6 +10,8 @@
 --   * Disclosure control (macros/disclosure): a numerator or denominator of 1-7 suppresses the row (counts and
 --     value null, suppressed true); published counts are rounded to the nearest 5; value is computed from the
 --     ROUNDED counts (percent x 100, per_1000 x indicator_rate_per), so it cannot be used to recover them.
+--   * Secondary suppression: where one cell of a breakdown (the IMD quintiles of one practice, say) is suppressed,
+--     its smallest other cell is suppressed too, so that the total minus the others cannot give it away.
 {%- set geographies = [('practice', 'practice_code'), ('pcn', 'pcn_code'), ('neighbourhood', 'neighbourhood'),
                        ('place', 'place'), ('icb', 'icb_code')] %}
 {%- set breakdowns = [('imd_quintile', 'imd_quintile_value'), ('ethnicity_group', 'ethnicity_group'),
@@ -92,15 +94,27 @@ aggregated as (
     )
 ),
 
-disclosed as (
+primary_suppression as (
     select
         aggregated.*,
         {{ sdc_is_suppressed(['aggregated.numerator_count', 'aggregated.denominator_count'],
-                             'disclosure_rules.suppress_min', 'disclosure_rules.suppress_max') }} as suppressed,
+                             'disclosure_rules.suppress_min', 'disclosure_rules.suppress_max') }} as is_primary,
         disclosure_rules.rounding_base,
         disclosure_rules.rate_per
     from aggregated
     cross join disclosure_rules
+),
+
+disclosed as (
+    select
+        primary_suppression.*,
+        {{ sdc_is_secondary('primary_suppression.is_primary',
+                            ['primary_suppression.indicator_id', 'primary_suppression.geography_level',
+                             'primary_suppression.geography_code', 'primary_suppression.breakdown'],
+                            "primary_suppression.breakdown <> 'all'",
+                            ['primary_suppression.denominator_count', 'primary_suppression.numerator_count',
+                             'primary_suppression.breakdown_value']) }} as is_secondary
+    from primary_suppression
 ),
 
 published as (
@@ -110,9 +124,9 @@ published as (
         disclosed.geography_code,
         disclosed.breakdown,
         disclosed.breakdown_value,
-        {{ sdc_publish_count('disclosed.numerator_count', 'disclosed.suppressed', 'disclosed.rounding_base') }} as numerator,
-        {{ sdc_publish_count('disclosed.denominator_count', 'disclosed.suppressed', 'disclosed.rounding_base') }} as denominator,
-        disclosed.suppressed,
+        {{ sdc_publish_count('disclosed.numerator_count', 'disclosed.is_primary or disclosed.is_secondary', 'disclosed.rounding_base') }} as numerator,
+        {{ sdc_publish_count('disclosed.denominator_count', 'disclosed.is_primary or disclosed.is_secondary', 'disclosed.rounding_base') }} as denominator,
+        disclosed.is_primary or disclosed.is_secondary as suppressed,
         disclosed.rate_per
     from disclosed
 )
