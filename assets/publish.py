@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 
 from assets import dbt_results
+from assets.failpoints import failpoint
 from assets.mart_contract import contract_version
 from assets.paths import identity_path
 from assets.run_meta import HISTORY_TABLES, connect, json_rows, now
@@ -286,6 +287,7 @@ def publish(
             pub.execute("USE memory")
             pub.execute("DETACH published")
         _fsync(staging_path)
+        failpoint("publish")
         os.replace(staging_path, warehouse_path)
         _fsync(warehouse_path.parent)
     finally:

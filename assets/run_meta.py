@@ -140,6 +140,12 @@ def record_checks(con: duckdb.DuckDBPyConnection, run_id: str, stage: str, resul
     )
     con.register("new_check_results", rows)
     try:
+        # A stage re-executed in the same refresh (re-execution from failure) replaces what it said before.
+        con.execute(
+            "DELETE FROM meta.check_results WHERE run_id = ? AND stage = ? "
+            "AND feed IN (SELECT DISTINCT feed FROM new_check_results)",
+            [run_id, stage],
+        )
         con.execute("INSERT INTO meta.check_results BY NAME SELECT * FROM new_check_results")
     finally:
         con.unregister("new_check_results")

@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.exports import export_tables
+from assets.failpoints import failpoint
 from assets.gate import quarantine_feed, write_gate_reference
 from assets.ingest import Drop, FeedError, load_feed
 from assets.previous_publication import copy_previous_target_lists
@@ -21,6 +22,15 @@ from expectations.suites import CheckResult, validate_feed
 from orchestration.resources import RefreshSettings
 
 BUILD_KEY = dg.AssetKey(["build", "database"])
+
+
+def join_refresh(run: dg.DagsterRun, settings: RefreshSettings) -> str:
+    """Every stage starts here: it takes the run lock (held until publish or the end of this process; a no-op when
+    this process holds it), so no other refresh can start or delete this build file, and returns the refresh's id.
+    That is the first run's id: a re-execution from failure (or of one step) in the Dagster UI finds the same build
+    file, drop and meta rows, and finishes the same refresh."""
+    acquire_run_lock(settings.warehouse)
+    return run.root_run_id or run.run_id
 
 
 def run_drop(settings: RefreshSettings, run_id: str) -> Drop:
@@ -50,8 +60,7 @@ def run_reference_date(settings: RefreshSettings, run_id: str) -> str:
 )
 def build_database(context: dg.AssetExecutionContext, settings: RefreshSettings) -> dg.MaterializeResult:
     started = time.time()
-    # Held until publish (or the end of this process): no other refresh can start, or delete this build file.
-    acquire_run_lock(settings.warehouse)
+    run_id = join_refresh(context.run, settings)
     drop = settings.drop()
     reference_date = settings.reference_date_for(drop)
     corrupt = set_aside_if_corrupt(settings.warehouse)
@@ -62,7 +71,7 @@ def build_database(context: dg.AssetExecutionContext, settings: RefreshSettings)
     if build_dir.exists():  # earlier runs' build files (kept until now for diagnosis; none is running: the lock)
         shutil.rmtree(build_dir)
     build_dir.mkdir(parents=True, mode=0o700)  # build files hold raw NHS numbers: their owner only
-    path = settings.build_path(context.run_id)
+    path = settings.build_path(run_id)
     with connect(path) as con:
         create_meta(con)
         write_gate_reference(con)
@@ -70,9 +79,9 @@ def build_database(context: dg.AssetExecutionContext, settings: RefreshSettings)
         previous_members = copy_previous_target_lists(con, settings.warehouse)
         con.execute(
             "INSERT INTO meta.run_context VALUES (?, ?, ?, ?, ?)",
-            [context.run_id, drop.extract_date, reference_date, str(drop.path), json.dumps(drop.manifest)],
+            [run_id, drop.extract_date, reference_date, str(drop.path), json.dumps(drop.manifest)],
         )
-    record_stage(path, context.run_id, "build_database", started)
+    record_stage(path, run_id, "build_database", started)
     return dg.MaterializeResult(
         metadata={
             "build_file": str(path),
@@ -95,8 +104,9 @@ def raw_feed_assets(feed_name: str) -> tuple[dg.AssetsDefinition, dg.AssetChecks
     )
     def ingest(context: dg.AssetExecutionContext, settings: RefreshSettings) -> dg.MaterializeResult:
         started = time.time()
-        build_path = settings.build_path(context.run_id)
-        drop = run_drop(settings, context.run_id)
+        run_id = join_refresh(context.run, settings)
+        build_path = settings.build_path(run_id)
+        drop = run_drop(settings, run_id)
         extract_date = drop.extract_date.isoformat()
         with connect(build_path) as con:
             try:
@@ -104,7 +114,7 @@ def raw_feed_assets(feed_name: str) -> tuple[dg.AssetsDefinition, dg.AssetChecks
             except FeedError as e:
                 record_checks(
                     con,
-                    context.run_id,
+                    run_id,
                     "gate1",
                     [
                         CheckResult(
@@ -115,10 +125,11 @@ def raw_feed_assets(feed_name: str) -> tuple[dg.AssetsDefinition, dg.AssetChecks
                 raise dg.Failure(
                     description=str(e), metadata={"feed": feed_name, "rule": e.rule_id, "column": e.column or ""}
                 ) from e
+            failpoint("ingest")
             outcome = quarantine_feed(con, feed, extract_date)
             quarantining = {(r.rule_id, r.column): r.quarantines for r in row_rules(feed, extract_date)}
-            record_quarantine(con, context.run_id, extract_date, drop.feed_file(feed_name).name, outcome, quarantining)
-        record_stage(build_path, context.run_id, f"ingest:{feed_name}", started)
+            record_quarantine(con, run_id, extract_date, drop.feed_file(feed_name).name, outcome, quarantining)
+        record_stage(build_path, run_id, f"ingest:{feed_name}", started)
         return dg.MaterializeResult(
             metadata={
                 "rows_received": outcome.rows_received,
@@ -137,13 +148,15 @@ def raw_feed_assets(feed_name: str) -> tuple[dg.AssetsDefinition, dg.AssetChecks
     )
     def gate1(context: dg.AssetCheckExecutionContext, settings: RefreshSettings) -> dg.AssetCheckResult:
         started = time.time()
-        build_path = settings.build_path(context.run.run_id)
-        drop = run_drop(settings, context.run.run_id)
+        run_id = join_refresh(context.run, settings)
+        build_path = settings.build_path(run_id)
+        drop = run_drop(settings, run_id)
+        failpoint("gate1")
         previous = previous_feed_rows(settings.warehouse).get(feed_name)
         results = validate_feed(str(build_path), feed_name, drop.extract_date.isoformat(), previous)
         with connect(build_path) as con:
-            record_checks(con, context.run.run_id, "gate1", results)
-        record_stage(build_path, context.run.run_id, f"gate1:{feed_name}", started)
+            record_checks(con, run_id, "gate1", results)
+        record_stage(build_path, run_id, f"gate1:{feed_name}", started)
         blocking = [r for r in results if r.blocks]
         description = (
             "; ".join(f"rule {r.rule_id} column {r.column}: {r.message}" for r in blocking)
@@ -175,12 +188,13 @@ RAW_KEYS = [dg.AssetKey(["raw", name]) for name in RAW_FEEDS]
 )
 def person_key(context: dg.AssetExecutionContext, settings: RefreshSettings) -> dg.MaterializeResult:
     started = time.time()
-    build_path = settings.build_path(context.run_id)
+    run_id = join_refresh(context.run, settings)
+    build_path = settings.build_path(run_id)
     key = pseudonym_key()
     with connect(build_path) as con:
         n = build_person_key(con, key.key)
-        con.execute("INSERT INTO meta.run_settings VALUES (?, 'pseudonym_key', ?)", [context.run_id, key.description])
-    record_stage(build_path, context.run_id, "person_key", started)
+        con.execute("INSERT INTO meta.run_settings VALUES (?, 'pseudonym_key', ?)", [run_id, key.description])
+    record_stage(build_path, run_id, "person_key", started)
     return dg.MaterializeResult(metadata={"people": n})
 
 
@@ -195,20 +209,21 @@ def published_warehouse_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinitio
     )
     def published_warehouse(context: dg.AssetExecutionContext, settings: RefreshSettings) -> dg.MaterializeResult:
         started = time.time()
-        build_path = settings.build_path(context.run_id)
-        drop = run_drop(settings, context.run_id)
+        run_id = join_refresh(context.run, settings)
+        build_path = settings.build_path(run_id)
+        drop = run_drop(settings, run_id)
         with refresh_lock(settings.warehouse):
             log = publish(
                 build_path,
                 settings.warehouse,
-                context.run_id,
+                run_id,
                 drop.extract_date.isoformat(),
-                run_reference_date(settings, context.run_id),
+                run_reference_date(settings, run_id),
                 drop.manifest.get("generator"),
                 started,
                 storage_version=settings.storage,
             )
-            exports = export_tables(settings.warehouse, context.run_id, settings.exports_patient_level)
+            exports = export_tables(settings.warehouse, run_id, settings.exports_patient_level)
         release_run_lock(settings.warehouse)
         return dg.MaterializeResult(
             metadata={

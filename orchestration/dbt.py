@@ -22,10 +22,11 @@ from dagster_dbt import (
 )
 
 from assets import dbt_results
+from assets.failpoints import failpoint
 from assets.paths import DBT_PROJECT_DIR
 from assets.risk_validation import prior_rebuild_args, record_risk_validation
 from assets.run_meta import connect, record_checks, record_stage
-from orchestration.assets import run_reference_date
+from orchestration.assets import join_refresh, run_reference_date
 from orchestration.dbt_project import dbt_executable, dbt_for_build_file, dbt_project, dbt_target_for_build_file
 from orchestration.resources import RefreshSettings
 
@@ -89,22 +90,24 @@ def phm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, setti
     """dbt build (seeds, models, tests) on this run's build file, as of the run's reference date. Every test's
     outcome (and every test that did not run) goes to meta.check_results, stage 'dbt', even when the build fails."""
     started = time.time()
-    build_path = settings.build_path(context.run_id)
-    dbt_vars = {"reference_date": run_reference_date(settings, context.run_id)}
+    run_id = join_refresh(context.run, settings)
+    build_path = settings.build_path(run_id)
+    dbt_vars = {"reference_date": run_reference_date(settings, run_id)}
     invocation = dbt_for_build_file(dbt, build_path, settings.dbt_threads_or_default).cli(
         ["build", "--vars", json.dumps(dbt_vars)],
         context=context,
         target_path=dbt_target_for_build_file(build_path, "build"),
     )
     try:
+        failpoint("dbt")  # dbt has started as a child process
         yield from invocation.stream()
     finally:
         # A failed step must not leave dbt running: it would hold the build file's lock.
         if invocation.process.poll() is None:
             invocation.process.terminate()
             invocation.process.wait(timeout=60)
-        record_test_results(build_path, context.run_id, invocation)
-    record_stage(build_path, context.run_id, "dbt_build", started)
+        record_test_results(build_path, run_id, invocation)
+    record_stage(build_path, run_id, "dbt_build", started)
 
 
 def record_test_results(build_path: Path, run_id: str, invocation: DbtCliInvocation) -> None:
@@ -130,8 +133,9 @@ def risk_validation(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: RefreshSettings
 ) -> dg.MaterializeResult:
     started = time.time()
-    build_path = settings.build_path(context.run_id)
-    reference_date = date.fromisoformat(run_reference_date(settings, context.run_id))
+    run_id = join_refresh(context.run, settings)
+    build_path = settings.build_path(run_id)
+    reference_date = date.fromisoformat(run_reference_date(settings, run_id))
     prior = (
         dbt_for_build_file(dbt, build_path, settings.dbt_threads_or_default)
         .cli(
@@ -146,8 +150,8 @@ def risk_validation(
             description=f"risk validation: the prior-year rebuild of the risk score failed: {prior.get_error()}"
         )
     with connect(build_path) as con:
-        row = record_risk_validation(con, context.run_id, reference_date)
-    record_stage(build_path, context.run_id, "risk_validation", started)
+        row = record_risk_validation(con, run_id, reference_date)
+    record_stage(build_path, run_id, "risk_validation", started)
     return dg.MaterializeResult(
         metadata={k: v for k, v in row.items() if k.startswith(("auc_", "top5_admissions")) and v is not None}
     )

@@ -7,6 +7,7 @@ orchestration/dbt_project.py` (`make setup`; `make` re-runs it when a model, mac
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from dagster_dbt import DbtCliResource, DbtProject
 
 from assets.paths import DBT_PROJECT_DIR
 from assets.run_meta import duckdb_memory_limit
+from orchestration.dbt_child import DBT_PARENT_VARIABLE
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 dbt_project.prepare_if_dev()
@@ -49,6 +51,8 @@ def dbt_for_build_file(dbt: DbtCliResource, build_path: Path, threads: int | Non
         build_path.with_name(f"{build_path.stem}.profile"),
         threads,
     )
+    # dbt inherits this process's environment: phm-dbt compares its parent with it (orchestration/dbt_child.py).
+    os.environ[DBT_PARENT_VARIABLE] = str(os.getpid())
     return DbtCliResource(
         project_dir=dbt.project_dir,
         profiles_dir=str(profiles_dir),
@@ -85,9 +89,13 @@ def manifest_is_stale() -> bool:
 
 
 def dbt_executable() -> str:
-    """The dbt beside this interpreter, so no activated venv (or PATH) is needed."""
-    candidate = Path(sys.executable).parent / "dbt"
-    return str(candidate) if candidate.exists() else "dbt"
+    """dbt beside this interpreter (no activated venv or PATH needed), as `phm-dbt` (orchestration/dbt_child.py):
+    it dies with the refresh that started it. Plain dbt where the package's scripts are not installed."""
+    for name in ("phm-dbt", "dbt"):
+        candidate = Path(sys.executable).parent / name
+        if candidate.exists():
+            return str(candidate)
+    return "dbt"
 
 
 def prepare_if_stale() -> bool:

@@ -10,6 +10,7 @@ import dagster as dg
 from assets.run_meta import connect, record_checks, record_stage
 from expectations import mart_checks
 from expectations.mart_suites import validate_marts
+from orchestration.assets import join_refresh
 from orchestration.resources import RefreshSettings
 
 CHECK_NAME = "gate2"
@@ -43,12 +44,13 @@ def gate2_checks(dbt_asset_keys: Iterable[dg.AssetKey]) -> dg.AssetChecksDefinit
     )
     def gate2_marts(context: dg.AssetCheckExecutionContext, settings: RefreshSettings) -> Iterable[dg.AssetCheckResult]:
         started = time.time()
-        build_path = settings.build_path(context.run.run_id)
+        run_id = join_refresh(context.run, settings)
+        build_path = settings.build_path(run_id)
         checks = mart_checks.load_registry()  # as the seed is now: the registry publish verifies against
         results = validate_marts(str(build_path), checks, checked)
         with connect(build_path) as con:
-            record_checks(con, context.run.run_id, "gate2", results)
-        record_stage(build_path, context.run.run_id, "gate2", started)
+            record_checks(con, run_id, "gate2", results)
+        record_stage(build_path, run_id, "gate2", started)
         for table_name in checked:
             own = [r for r in results if r.feed == f"{mart_checks.MART_SCHEMA}.{table_name}"]
             blocking = [r for r in own if r.blocks]

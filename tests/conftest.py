@@ -32,6 +32,7 @@ SHARED_BUILD_GROUPS = {
     "generated_refresh": "generated_refresh",
     "published_warehouse": "generated_refresh",  # tests/interfaces/conftest.py: the generated refresh's warehouse
     "hand_built": "hand_built",
+    "hand_drop_refresh": "hand_drop_refresh",
 }
 
 
@@ -134,3 +135,28 @@ def generated_refresh(tmp_path_factory):
     outcome = run_refresh(landing, warehouse, EXTRACT_DATE, Console(quiet=True))
     assert outcome.published, outcome.failures
     return GeneratedRefresh(landing, warehouse, manifest, outcome)
+
+
+@pytest.fixture(scope="session")
+def hand_drop_refresh(tmp_path_factory):
+    """`phm refresh --reference-date EARLIER` of the first hand-made drop: one full refresh, read by the gate tests
+    (tests/e2e/test_refresh_gates.py) and copied by the recovery tests (tests/e2e/test_recovery.py). The refresh
+    with the default reference date, the extract date, is the session's generated refresh."""
+    import re
+
+    from typer.testing import CliRunner
+
+    from phm.cli import app
+    from tests.helpers.hand_drop import EARLIER, FIRST, HandDropRefresh, Published, add_drop
+
+    root = tmp_path_factory.mktemp("refresh")
+    landing, warehouse = root / "landing", root / "warehouse" / "phm.duckdb"
+    add_drop(landing, FIRST)
+    result = CliRunner().invoke(
+        app,
+        ["refresh", "--landing", str(landing), "--warehouse", str(warehouse), "--reference-date", EARLIER.isoformat()],
+    )
+    said = re.search(r"Published .*?\(run ([0-9a-f-]+),", " ".join(result.output.split()))  # the summary line
+    return HandDropRefresh(
+        root, landing, warehouse, Published(result.exit_code == 0, result.output, said.group(1) if said else None)
+    )

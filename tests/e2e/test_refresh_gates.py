@@ -1,16 +1,12 @@
 """End to end on a hand-made drop: a clean drop publishes; a drop breaking a gate publishes nothing and leaves
 the last good warehouse byte-identical; the CLI exits non-zero naming the feed and the rule. The same holds for
-a failing dbt error-severity test and a failing gate-2 check (named with their table)."""
+a failing dbt error-severity test (named with its table); a failing gate-2 check is in tests/e2e/test_recovery.py,
+which then finishes that refresh by re-executing it."""
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import json
-import re
 import stat
-from dataclasses import dataclass
-from datetime import date
 
 import duckdb
 import pytest
@@ -19,31 +15,13 @@ from typer.testing import CliRunner
 
 import orchestration.assets
 from assets.paths import identity_path
-from expectations import mart_checks
 from phm.cli import app
 from phm.refresh import run_refresh
 from phm.warehouse import open_reader
-from tests.helpers.drops import minimal_rows, write_feed, write_manifest
+from tests.helpers.drops import minimal_rows, write_manifest
+from tests.helpers.hand_drop import EARLIER, FIRST, SECOND, add_drop, digest
 
 pytestmark = pytest.mark.slow  # end to end: a refresh of a generated or hand-made drop (still in make test)
-
-FIRST, SECOND = date(2026, 11, 24), date(2026, 11, 25)
-EARLIER = date(2026, 8, 31)  # the module's refresh rebuilds the first drop as of this reference date
-
-
-def digest(path):
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def add_drop(landing, day, changes=None):
-    drop = landing / day.isoformat()
-    drop.mkdir(parents=True)
-    rows = minimal_rows(day)
-    rows.update(changes or {})
-    for feed, feed_rows in rows.items():
-        write_feed(drop, feed, feed_rows)
-    write_manifest(drop, day)
-    return drop
 
 
 def blocked_cli_refresh(landing, warehouse) -> str:
@@ -55,27 +33,11 @@ def blocked_cli_refresh(landing, warehouse) -> str:
     return " ".join(result.output.split())
 
 
-@dataclass
-class Published:
-    published: bool
-    failures: str  # the command's output
-    run_id: str | None
-
-
-@pytest.fixture(scope="module")
-def published(tmp_path_factory):
-    """`phm refresh --reference-date EARLIER` of the first drop: one full refresh for the module, which both the
-    clean-drop checks and the point-in-time rebuild read (the refresh with the default reference date, the extract
-    date, is the session's generated refresh, tests/e2e/test_refresh_generated.py)."""
-    root = tmp_path_factory.mktemp("refresh")
-    landing, warehouse = root / "landing", root / "warehouse" / "phm.duckdb"
-    add_drop(landing, FIRST)
-    result = CliRunner().invoke(
-        app,
-        ["refresh", "--landing", str(landing), "--warehouse", str(warehouse), "--reference-date", EARLIER.isoformat()],
-    )
-    said = re.search(r"Published .*?\(run ([0-9a-f-]+),", " ".join(result.output.split()))  # the summary line
-    return root, landing, warehouse, Published(result.exit_code == 0, result.output, said and said.group(1))
+@pytest.fixture
+def published(hand_drop_refresh):
+    """The session's refresh of the first hand-made drop (tests/conftest.py), as (root, landing, warehouse, outcome)."""
+    r = hand_drop_refresh
+    return r.root, r.landing, r.warehouse, r.outcome
 
 
 def test_clean_drop_publishes_marts_and_a_refresh_log(published):
@@ -207,23 +169,3 @@ def test_a_failing_dbt_error_test_blocks_naming_the_test(published, tmp_path, mo
             ).fetchall()
         )
     assert gates.get("gate1") and gates.get("dbt")  # gate 1 passed; the tests before the failure are recorded
-
-
-def test_a_failing_gate2_check_blocks_naming_the_check(published, tmp_path, monkeypatch):
-    """Tier shares judged from 1 registered person (seed: 1000): two people cannot make 80% Low +/- 0.5."""
-    _, _, warehouse, _ = published
-    with open(mart_checks.REGISTRY_PATH, newline="") as f:
-        rows = list(csv.DictReader(f))
-    for row in rows:
-        if row["check_id"] == "person_risk_tier_shares":
-            row["min_population"] = "1"
-    registry = tmp_path / "mart_checks.csv"
-    with open(registry, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    monkeypatch.setattr(mart_checks, "REGISTRY_PATH", registry)
-    landing = tmp_path / "landing"
-    add_drop(landing, SECOND)
-    output = blocked_cli_refresh(landing, warehouse)
-    assert "gate 2 blocked table marts.person_risk: check person_risk_tier_shares" in output
