@@ -138,6 +138,15 @@ def test_manifest_from_another_extract_date(make_drop):
     assert info.value.rule_id == "manifest_mismatch" and "2026-11-24" in str(info.value)
 
 
+def test_an_invalid_json_manifest_is_named_with_what_is_wrong(make_drop):
+    landing = make_drop()
+    (landing / EXTRACT.isoformat() / "manifest.json").write_text('{"extract_date": "2026-11-25",')
+    with pytest.raises(FeedError) as info:
+        Drop.open(landing, EXTRACT)
+    assert info.value.rule_id == "unreadable" and "manifest.json" in str(info.value)
+    assert "Expecting" in str(info.value)  # json's own account of where it broke, not only JSONDecodeError
+
+
 @pytest.mark.parametrize("dropped", ["sha256", "rows"])
 def test_a_manifest_without_its_checks_is_refused(make_drop, dropped):
     """Removing sha256 or rows from the manifest must not turn the checks off (a truncated feed would pass)."""
