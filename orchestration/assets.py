@@ -193,6 +193,7 @@ def person_key(context: dg.AssetExecutionContext, settings: RefreshSettings) -> 
     key = pseudonym_key()
     with connect(build_path) as con:
         n = build_person_key(con, key.key)
+        con.execute("DELETE FROM meta.run_settings WHERE run_id = ? AND setting = 'pseudonym_key'", [run_id])
         con.execute("INSERT INTO meta.run_settings VALUES (?, 'pseudonym_key', ?)", [run_id, key.description])
     record_stage(build_path, run_id, "person_key", started)
     return dg.MaterializeResult(metadata={"people": n})

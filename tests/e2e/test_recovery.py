@@ -192,6 +192,7 @@ def test_a_blocked_then_crashed_refresh_is_finished_by_re_executing_it_from_fail
         )
         assert killed.returncode == -9, killed.stderr.decode()[-2000:]
         assert_left_as_it_was(copied)
+        assert list(copied.warehouse.parent.glob(f".{copied.warehouse.name}.*.tmp"))  # the new file, half-placed
         crashed = instance.get_runs(limit=1)[0]
         assert crashed.root_run_id == blocked.run_id and crashed.status == dg.DagsterRunStatus.STARTED
         instance.report_run_failed(crashed)  # what Dagster's run monitoring records for a dead run worker
@@ -236,6 +237,8 @@ def test_a_blocked_then_crashed_refresh_is_finished_by_re_executing_it_from_fail
         )
         assert movement.fetchall() == [(0, 0)]  # the same drop again: nobody new on a list, nobody gone
     assert refreshes == [(copied.run_id,), (blocked.run_id,)]
+    leftovers = sorted(p.name for p in copied.warehouse.parent.glob(".*.tmp*"))
+    assert leftovers == []  # the half-written file of the killed publish went with the next publish
     assert published_tables(copied.warehouse) == copied.tables  # the same drop publishes the same marts
     assert failed_reads == [] and len(reads) > 5, failed_reads[:3]
     assert set(reads) <= {(copied.run_id, 1), (blocked.run_id, 2)}  # each read saw one whole refresh
