@@ -25,6 +25,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -292,8 +293,14 @@ def markdown(results: list[SizeResult], about: dict) -> str:
     lines.append("|---|" + "---|" * len(stages))
     for r in results:
         lines.append(f"| {r.patients:,} | " + " | ".join(str(r.stage_peak_mb.get(s, "")) for s in stages) + " |")
-    if len(results) >= 2:
-        small, large = results[-2], results[-1]
+    lines += ["", "Targets (phm/bench_targets.yaml, issue 15):", "", "| target | limit | measured | verdict |"]
+    lines.append("|---|---|---|---|")
+    lines += [
+        f"| {what} | {limit} | {measured} | {verdict} |" for what, limit, measured, verdict in target_rows(results)
+    ]
+    published = [r for r in results if r.published]  # a refresh that failed part way measures nothing whole
+    if len(published) >= 2:
+        small, large = published[-2], published[-1]
         lines += [
             "",
             f"Scaling {large.patients:,} / {small.patients:,}: refresh time x"
@@ -301,6 +308,43 @@ def markdown(results: list[SizeResult], about: dict) -> str:
             "the people.",
         ]
     return "\n".join(lines) + "\n"
+
+
+TARGETS = Path(__file__).with_name("bench_targets.yaml")
+
+
+def _measure(result: SizeResult, path: str) -> float | None:
+    if path == "refresh_over_floor":
+        return result.refresh_seconds / result.floor_seconds if result.floor_seconds else None
+    value: Any = asdict(result)
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return float(value) if isinstance(value, int | float) else None
+
+
+def target_rows(results: list[SizeResult]) -> list[tuple[str, str, str, str]]:
+    """(target, limit, measured, verdict) for each target of bench_targets.yaml the run can judge."""
+    import yaml
+
+    results = [r for r in results if r.published]  # a refresh that failed part way measures nothing whole
+    by_size = {r.patients: r for r in results}
+    rows = []
+    for target in yaml.safe_load(TARGETS.read_text()):
+        limit, unit, sizes = float(target["at_most"]), target["unit"], target["patients"]
+        if target["measure"] == "refresh_seconds_ratio":
+            small, large = (by_size.get(p) for p in sizes)
+            measured = large.refresh_seconds / small.refresh_seconds if small and large else None
+        elif sizes == "all":
+            values = [_measure(r, target["measure"]) for r in results]
+            measured = max((v for v in values if v is not None), default=None)
+        else:
+            measured = _measure(by_size[sizes], target["measure"]) if sizes in by_size else None
+        if measured is None:
+            rows.append((target["what"], f"<= {limit:g} {unit}", "not measured", "-"))
+            continue
+        verdict = "met" if measured <= limit else f"missed by {measured - limit:,.1f} {unit} (x{measured / limit:.1f})"
+        rows.append((target["what"], f"<= {limit:g} {unit}", f"{measured:,.1f} {unit}", verdict))
+    return rows
 
 
 def run(sizes: list[int], out_dir: Path) -> list[SizeResult]:
