@@ -116,11 +116,17 @@ def environment(copy: Copy, **extra: str) -> dict[str, str]:
 
 
 def dbt_processes_of(copy: Copy) -> list[psutil.Process]:
-    """dbt processes working on this copy's build files (their profile and target folders are beside them)."""
+    """dbt processes working on this copy's build files: dagster-dbt gives each its profile and target folders
+    (beside the build file) through the environment, not the command line."""
     found = []
     for process in psutil.process_iter(["cmdline"]):
-        command = " ".join(process.info["cmdline"] or [])
-        if "dbt" in command and str(copy.root) in command:
+        if "dbt" not in " ".join(process.info["cmdline"] or []):
+            continue
+        try:
+            environment = process.environ()
+        except psutil.Error:  # gone meanwhile, or another user's
+            continue
+        if str(copy.root) in environment.get("DBT_PROFILES_DIR", "") + environment.get("DBT_TARGET_PATH", ""):
             found.append(process)
     return found
 
