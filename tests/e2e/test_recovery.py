@@ -34,7 +34,8 @@ from expectations import mart_checks
 from orchestration.definitions import build_definitions
 from orchestration.resources import RefreshSettings
 from phm.warehouse import open_reader
-from tests.helpers.hand_drop import EARLIER, digest
+from tests.helpers.drops import digest
+from tests.helpers.hand_drop import EARLIER
 
 pytestmark = pytest.mark.slow  # end to end: refreshes of a hand-made drop (still in make test)
 

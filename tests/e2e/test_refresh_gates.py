@@ -18,8 +18,8 @@ from assets.paths import identity_path
 from phm.cli import app
 from phm.refresh import run_refresh
 from phm.warehouse import open_reader
-from tests.helpers.drops import minimal_rows, write_manifest
-from tests.helpers.hand_drop import EARLIER, FIRST, SECOND, add_drop, digest
+from tests.helpers.drops import digest, minimal_rows, write_manifest
+from tests.helpers.hand_drop import EARLIER, FIRST, SECOND, add_drop
 
 pytestmark = pytest.mark.slow  # end to end: a refresh of a generated or hand-made drop (still in make test)
 

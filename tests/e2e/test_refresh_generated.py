@@ -4,7 +4,6 @@ feed: a wrong column, all NHS numbers invalid, or half the volume of the last re
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import subprocess
@@ -20,16 +19,12 @@ from rich.console import Console
 from assets.mart_contract import load_contract
 from phm.refresh import run_refresh
 from synthetic import generate_drop
-from tests.helpers.drops import write_manifest
+from tests.helpers.drops import digest, write_manifest
 from tests.helpers.generated import PATIENTS, SEED
 
 pytestmark = pytest.mark.slow  # end to end: a refresh of a generated or hand-made drop (still in make test)
 
 SECOND = date(2026, 11, 30)  # a month after the shared drop (tests/helpers/generated.py)
-
-
-def digest(path):
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -12,10 +11,6 @@ from tests.helpers.drops import minimal_rows, write_feed, write_manifest
 
 FIRST, SECOND = date(2026, 11, 24), date(2026, 11, 25)
 EARLIER = date(2026, 8, 31)  # the session's refresh rebuilds the first drop as of this reference date
-
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def add_drop(landing: Path, day: date, changes: dict[str, list[dict]] | None = None) -> Path:
