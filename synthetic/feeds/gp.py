@@ -93,7 +93,13 @@ class Events:
         self.add(person, day, idx[pick(choices, u)])
 
     def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        cat = lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt)  # noqa: E731
+        """The rows as five arrays; the accumulated parts are released as each column is joined."""
+
+        def cat(parts: list[np.ndarray], dt: type) -> np.ndarray:
+            joined: np.ndarray = np.concatenate(parts).astype(dt, copy=False) if parts else np.zeros(0, dt)
+            parts.clear()
+            return joined
+
         return (
             cat(self.person, np.int64),
             cat(self.day, np.int64),

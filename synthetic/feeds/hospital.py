@@ -756,6 +756,16 @@ class Hospital:
             ]
         )
         base_w = np.array([[base[k][b] for k in spec] for b in range(5)])
+
+        def in_extract(person: np.ndarray, day: np.ndarray) -> np.ndarray:
+            return (
+                (day >= self.lo)
+                & (day <= E)
+                & in_drop[person]
+                & (day >= u.entry_day[person])
+                & (day <= u.exit_day[person])
+            )
+
         out: dict[str, list[np.ndarray]] = {k: [] for k in ("person", "day", "spec", "first", "id")}
         for year in self.years(back=1):
             st = self.states[year]
@@ -772,14 +782,15 @@ class Hospital:
             female_only = pick == spec.index("gynaecology")
             pick = np.where(female_only & (u.sex[person] != 1), spec.index("general_surgery"), pick)
             rows, k, day = episodes(rng, person, start, follow_mean[pick], gap_mean[pick])
-            keep = day <= u.exit_day[person[rows]]
+            if k.size and k.max() >= 100:
+                raise OverflowError("too many follow-ups for the appointment id")
+            # only rows the drop shows are kept, year by year, so the whole history is never held at once
+            keep = (day <= u.exit_day[person[rows]]) & in_extract(person[rows], day)
             rows, k, day = rows[keep], k[keep], day[keep]
             out["person"].append(person[rows])
             out["day"].append(day)
             out["spec"].append(pick[rows])
             out["first"].append(k == 0)
-            if k.size and k.max() >= 100:
-                raise OverflowError("too many follow-ups for the appointment id")
             out["id"].append(_ids(np.full(rows.size, 3), person[rows], start[rows], seq[rows] * 100 + k, 4))
         # antenatal clinics for women who booked
         person_b, booked, _ = self.bookings
@@ -787,20 +798,15 @@ class Hospital:
         n_visits = (3 + kr.uniform(person_b, booked) * 4).astype(np.int64)
         rows, k = expand(np.arange(person_b.size), n_visits)
         day = booked[rows] + 20 + k * 35
+        keep = in_extract(person_b[rows], day)
+        rows, k, day = rows[keep], k[keep], day[keep]
         out["person"].append(person_b[rows])
         out["day"].append(day)
         out["spec"].append(np.full(rows.size, spec.index("obstetrics")))
         out["first"].append(k == 0)
         out["id"].append(_ids(np.full(rows.size, 4), person_b[rows], booked[rows], k, 4))
-        person = np.concatenate(out["person"])
-        day = np.concatenate(out["day"])
-        sp = np.concatenate(out["spec"])
-        first = np.concatenate(out["first"])
-        app_id = np.concatenate(out["id"])
-        ok = (
-            (day >= self.lo) & (day <= E) & in_drop[person] & (day >= u.entry_day[person]) & (day <= u.exit_day[person])
-        )
-        person, day, sp, first, app_id = person[ok], day[ok], sp[ok], first[ok], app_id[ok]
+        person, day, sp, first, app_id = (np.concatenate(out[k]) for k in ("person", "day", "spec", "first", "id"))
+        del out
         kr = Keyed(u.seed, "op-status")
         v1, v2 = kr.uniforms(2, app_id)
         age = cal.age_years(u.dob[person], day)
