@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..core import calendar as cal
-from ..core.parameters import param
+from ..core.parameters import group, param
 from ..core.randomness import stream_rng
 from .inequality import probability
 from .population import BLACK, SOUTH_ASIAN, Universe
@@ -89,27 +89,28 @@ D = {name: i for i, name in enumerate(DRUGS)}
 
 def qrisk_logit_constant(u: Universe, idx: np.ndarray, day: int | np.ndarray) -> np.ndarray:
     """QRISK-like 10-year risk on the logit scale, without the age term (added by the caller)."""
-    c, p = u.clinical, u.clinical.params
+    c, p, t = u.clinical, u.clinical.params, QRISK_TERMS
     x = (
-        -3.0
-        + 0.45 * (u.sex[idx] == 0)
-        + 0.55 * (c.smoking[idx] == 2)
-        + 0.25 * (c.smoking[idx] == 1)
-        + 0.65 * c.ever("diabetes", idx, day)
-        + 0.35 * c.ever("hypertension", idx, day)
-        + 0.5 * c.ever("af", idx, day)
-        + 0.3 * c.ever("ckd", idx, day)
-        + 0.012 * (p["sbp_offset"][idx])
-        + 0.2 * (p["chol"][idx] - 5.2)
-        + 0.02 * (c.bmi_adult[idx] - 27)
-        + 0.03 * (10 - u.imd[idx])
-        + 0.5 * np.isin(u.ethnicity[idx], SOUTH_ASIAN)
-        + 0.15 * u.latent[idx]
+        t["intercept"]
+        + t["male"] * (u.sex[idx] == 0)
+        + t["current_smoker"] * (c.smoking[idx] == 2)
+        + t["ex_smoker"] * (c.smoking[idx] == 1)
+        + t["diabetes"] * c.ever("diabetes", idx, day)
+        + t["hypertension"] * c.ever("hypertension", idx, day)
+        + t["af"] * c.ever("af", idx, day)
+        + t["ckd"] * c.ever("ckd", idx, day)
+        + t["per_mmhg_sbp_offset"] * (p["sbp_offset"][idx])
+        + t["per_mmol_cholesterol_above_5_2"] * (p["chol"][idx] - 5.2)
+        + t["per_bmi_above_27"] * (c.bmi_adult[idx] - 27)
+        + t["per_imd_decile_below_10"] * (10 - u.imd[idx])
+        + t["south_asian"] * np.isin(u.ethnicity[idx], SOUTH_ASIAN)
+        + t["latent"] * u.latent[idx]
     )
     return x
 
 
-QRISK_AGE_SLOPE = 0.075
+QRISK_TERMS = param("qrisk.logit_terms")
+QRISK_AGE_SLOPE = param("qrisk.age_slope_per_year")
 
 
 def qrisk_percent(u: Universe, idx: np.ndarray, day: np.ndarray) -> np.ndarray:
@@ -136,6 +137,8 @@ def cha2ds2_vasc(u: Universe, idx: np.ndarray, day: int | np.ndarray) -> np.ndar
 def build_regimens(u: Universe) -> Regimens:
     c, p, n = u.clinical, u.clinical.params, u.n
     rng = stream_rng(u.seed, "regimens")
+    rx = group("prescribing")
+    htn_rx, hf_rx, statin_rx, dm_rx = rx["hypertension"], rx["heart_failure"], rx["statin"], rx["diabetes"]
     parts: list[tuple] = []
     everyone = np.arange(n)
     R: Callable[[int | None], np.ndarray] = lambda k: rng.random(n) if k is None else rng.random(k)  # noqa: E731
@@ -147,7 +150,7 @@ def build_regimens(u: Universe) -> Regimens:
         start: np.ndarray,
         stop: np.ndarray,
         interval: npt.ArrayLike = 28,
-        skip: npt.ArrayLike = 0.04,
+        skip: npt.ArrayLike = rx["issue_missed_share"],
     ) -> None:
         who = np.flatnonzero(mask & (start < stop) & (start < cal.NEVER))
         if who.size == 0:
@@ -157,7 +160,7 @@ def build_regimens(u: Universe) -> Regimens:
 
     exit_ = u.exit_day
     u_interval = R(None)
-    interval = np.where(u_interval < 0.6, 28, 56)
+    interval = np.where(u_interval < rx["issue_every_28_days_share"], 28, 56)
     # --- hypertension: 1-3 classes, A (ACEi/ARB) or C (CCB) first by age/ethnicity, then D, then B
     htn = c.onset["hypertension"]
     htn_stop = np.where(
@@ -168,39 +171,50 @@ def build_regimens(u: Universe) -> Regimens:
     treated = p["htn_treated"] & (htn < cal.NEVER)
     age_dx = cal.age_years(u.dob, np.minimum(htn, cal.NEVER - 1))
     c_first = (age_dx >= 55) | np.isin(u.ethnicity, BLACK)
-    arb = R(None) < 0.25
+    arb = R(None) < htn_rx["arb"]
     a_drug = np.where(
         arb,
-        np.where(R(None) < 0.6, D["losartan_50"], D["candesartan_8"]),
-        np.select([R(None) < 0.55, R(None) < 0.5], [D["ramipril_5"], D["lisinopril_10"]], D["ramipril_10"]),
+        np.where(R(None) < htn_rx["losartan_of_arb"], D["losartan_50"], D["candesartan_8"]),
+        np.select(
+            [R(None) < htn_rx["ramipril_5"], R(None) < htn_rx["then_lisinopril_10"]],
+            [D["ramipril_5"], D["lisinopril_10"]],
+            D["ramipril_10"],
+        ),
     )
-    c_drug = np.where(R(None) < 0.7, D["amlodipine_5"], D["amlodipine_10"])
-    d_drug = np.where(R(None) < 0.75, D["indapamide_2_5"], D["bendroflumethiazide_2_5"])
+    c_drug = np.where(R(None) < htn_rx["amlodipine_5"], D["amlodipine_5"], D["amlodipine_10"])
+    d_drug = np.where(R(None) < htn_rx["indapamide"], D["indapamide_2_5"], D["bendroflumethiazide_2_5"])
     n_classes = p["htn_classes"]
     start1 = htn + rng.integers(14, 180, n)
     start2 = htn + (rng.uniform(0.5, 4, n) * YEAR).astype(np.int64)
     start3 = htn + (rng.uniform(1, 8, n) * YEAR).astype(np.int64)
     add(treated, 1, np.where(c_first, c_drug, a_drug), start1, htn_stop, interval)
     add(treated & (n_classes >= 2), 2, np.where(c_first, a_drug, c_drug), start2, htn_stop, interval)
-    bb_third = R(None) < 0.2
+    bb_third = R(None) < htn_rx["beta_blocker_as_third"]
     add(treated & (n_classes >= 3) & ~bb_third, 3, d_drug, start3, htn_stop, interval)
     add(treated & (n_classes >= 3) & bb_third, 3, D["bisoprolol_5"], start3, htn_stop, interval)
-    add(treated & (n_classes >= 3) & (R(None) < 0.15), 4, D["doxazosin_4"], start3 + 365, htn_stop, interval)
+    add(
+        treated & (n_classes >= 3) & (R(None) < htn_rx["doxazosin_as_fourth"]),
+        4,
+        D["doxazosin_4"],
+        start3 + 365,
+        htn_stop,
+        interval,
+    )
     on_a = treated & (c_first & (n_classes >= 2) | ~c_first)
     # --- heart failure
     hf = c.onset["heart_failure"]
     hf_start = hf + rng.integers(7, 120, n)
     add(
-        (hf < cal.NEVER) & ~on_a & (R(None) < 0.8),
+        (hf < cal.NEVER) & ~on_a & (R(None) < hf_rx["ace_or_arb"]),
         5,
-        np.where(R(None) < 0.7, D["ramipril_5"], D["candesartan_8"]),
+        np.where(R(None) < hf_rx["ramipril_of_ace_or_arb"], D["ramipril_5"], D["candesartan_8"]),
         hf_start,
         exit_,
         interval,
     )
-    add((hf < cal.NEVER) & (R(None) < 0.8), 6, D["bisoprolol_2_5"], hf_start, exit_, interval)
-    add((hf < cal.NEVER) & (R(None) < 0.7), 7, D["furosemide_40"], hf_start, exit_, interval)
-    add((hf < cal.NEVER) & (R(None) < 0.35), 8, D["spironolactone_25"], hf_start + 90, exit_, interval)
+    add((hf < cal.NEVER) & (R(None) < hf_rx["beta_blocker"]), 6, D["bisoprolol_2_5"], hf_start, exit_, interval)
+    add((hf < cal.NEVER) & (R(None) < hf_rx["loop_diuretic"]), 7, D["furosemide_40"], hf_start, exit_, interval)
+    add((hf < cal.NEVER) & (R(None) < hf_rx["mra"]), 8, D["spironolactone_25"], hf_start + 90, exit_, interval)
     # --- anticoagulation for AF (most with CHA2DS2-VASc >= 2)
     af = c.onset["af"]
     af_idx = np.flatnonzero(af < cal.NEVER)
@@ -213,8 +227,9 @@ def build_regimens(u: Universe) -> Regimens:
         )
     )
     ac_pick = R(None)
+    ac_cum = rx["anticoagulant_cumulative"]
     ac_drug = np.select(
-        [ac_pick < 0.5, ac_pick < 0.7, ac_pick < 0.85],
+        [ac_pick < ac_cum["apixaban_5"], ac_pick < ac_cum["rivaroxaban_20"], ac_pick < ac_cum["edoxaban_60"]],
         [D["apixaban_5"], D["rivaroxaban_20"], D["edoxaban_60"]],
         D["warfarin_3"],
     )
@@ -233,43 +248,55 @@ def build_regimens(u: Universe) -> Regimens:
     accepts_statin = R(None) < probability(u, everyone, "statin_uptake")
     statin_dm = np.where((dm < cal.NEVER) & accepts_statin, dm40 + rng.integers(30, 365, n), cal.NEVER)
     k = qrisk_logit_constant(u, everyone, cal.ANCHOR + int(2 * YEAR))
-    cross_age = 55 + (np.log(0.1 / 0.9) - k) / QRISK_AGE_SLOPE
+    offer = param("qrisk.statin_offer_risk")
+    cross_age = 55 + (np.log(offer / (1 - offer)) - k) / QRISK_AGE_SLOPE
     cross_day = u.dob + (np.clip(cross_age, 25, 120) * YEAR).astype(np.int64)
     statin_q = np.where((cross_age < 85) & accepts_statin, cross_day + rng.integers(30, 400, n), cal.NEVER)
     statin_start = np.minimum(np.minimum(statin_cvd, statin_dm), statin_q)
     statin_drug = np.where(
         statin_start == statin_cvd,
-        np.where(R(None) < 0.6, D["atorvastatin_80"], D["atorvastatin_40"]),
-        np.select([R(None) < 0.7, R(None) < 0.5], [D["atorvastatin_20"], D["simvastatin_40"]], D["rosuvastatin_10"]),
+        np.where(R(None) < statin_rx["atorvastatin_80_secondary"], D["atorvastatin_80"], D["atorvastatin_40"]),
+        np.select(
+            [R(None) < statin_rx["atorvastatin_20_primary"], R(None) < statin_rx["then_simvastatin_40"]],
+            [D["atorvastatin_20"], D["simvastatin_40"]],
+            D["rosuvastatin_10"],
+        ),
     )
-    statin_stop = np.where(R(None) < 0.08, statin_start + (rng.uniform(0.3, 4, n) * YEAR).astype(np.int64), exit_)
+    statin_stop = np.where(
+        R(None) < statin_rx["stop"], statin_start + (rng.uniform(0.3, 4, n) * YEAR).astype(np.int64), exit_
+    )
     add(statin_start < cal.NEVER, 11, statin_drug, statin_start, np.minimum(statin_stop, exit_), interval)
     p["statin_start"] = np.where(statin_start < statin_stop, statin_start, cal.NEVER)
     # --- antiplatelets for CHD / stroke / PAD when not anticoagulated
-    ap = (cvd < cal.NEVER) & ~anticoag & (R(None) < 0.75)
+    ap = (cvd < cal.NEVER) & ~anticoag & (R(None) < rx["antiplatelet"]["cvd_not_anticoagulated"])
     ap_drug = np.where(
-        (c.onset["stroke_tia"] == cvd) | (c.onset["pad"] == cvd) | (R(None) < 0.2), D["clopidogrel_75"], D["aspirin_75"]
+        (c.onset["stroke_tia"] == cvd)
+        | (c.onset["pad"] == cvd)
+        | (R(None) < rx["antiplatelet"]["clopidogrel_when_chd_first"]),
+        D["clopidogrel_75"],
+        D["aspirin_75"],
     )
     add(ap, 12, ap_drug, cvd + rng.integers(1, 30, n), exit_, interval)
     # --- diabetes
     t1, t2 = c.onset["diabetes_type1"], c.onset["diabetes_type2"]
     dm_stop = np.where(c.resolve["diabetes_type2"] < cal.NEVER, c.resolve["diabetes_type2"], exit_)
     add(
-        (t2 < cal.NEVER) & (R(None) < 0.85),
+        (t2 < cal.NEVER) & (R(None) < dm_rx["metformin"]),
         13,
-        np.where(R(None) < 0.8, D["metformin_500"], D["metformin_mr_500"]),
+        np.where(R(None) < dm_rx["metformin_immediate_release"], D["metformin_500"], D["metformin_mr_500"]),
         t2 + rng.integers(14, 180, n),
         dm_stop,
         interval,
     )
     second = R(None)
+    second_cum = rx["diabetes_second_line_cumulative"]
     second_drug = np.select(
-        [second < 0.35, second < 0.55, second < 0.8, second < 0.95],
+        [second < second_cum[k] for k in ("gliclazide_80", "sitagliptin_100", "empagliflozin_10", "dapagliflozin_10")],
         [D["gliclazide_80"], D["sitagliptin_100"], D["empagliflozin_10"], D["dapagliflozin_10"]],
         D["linagliptin_5"],
     )
     add(
-        (t2 < cal.NEVER) & (R(None) < 0.45),
+        (t2 < cal.NEVER) & (R(None) < dm_rx["second_line"]),
         14,
         second_drug,
         t2 + (rng.uniform(1, 6, n) * YEAR).astype(np.int64),
@@ -277,7 +304,7 @@ def build_regimens(u: Universe) -> Regimens:
         interval,
     )
     add(
-        (t2 < cal.NEVER) & (R(None) < 0.12),
+        (t2 < cal.NEVER) & (R(None) < dm_rx["insulin_type2"]),
         15,
         D["insulin_glargine"],
         t2 + (rng.uniform(4, 15, n) * YEAR).astype(np.int64),
@@ -287,7 +314,7 @@ def build_regimens(u: Universe) -> Regimens:
     add(
         t1 < cal.NEVER,
         16,
-        np.where(R(None) < 0.8, D["insulin_glargine"], D["insulin_detemir"]),
+        np.where(R(None) < dm_rx["glargine_type1"], D["insulin_glargine"], D["insulin_detemir"]),
         t1 + rng.integers(0, 30, n),
         exit_,
         56,
@@ -300,10 +327,15 @@ def build_regimens(u: Universe) -> Regimens:
     )
     child = cal.age_years(u.dob, cal.ANCHOR) < 18
     over_reliant = child & (R(None) < probability(u, everyone, "cyp_reliever_over_reliance"))
-    saba_per_year = np.where(over_reliant, rng.uniform(6.5, 13, n), np.exp(np.log(2.6) + rng.normal(0, 0.6, n)))
+    reliever = rx["reliever_issues_per_year"]
+    saba_per_year = np.where(
+        over_reliant,
+        rng.uniform(reliever["over_reliant_min"], reliever["over_reliant_max"], n),
+        np.exp(np.log(reliever["asthma_median"]) + rng.normal(0, reliever["asthma_log_sd"], n)),
+    )
     p["saba_per_year"] = saba_per_year
     add(
-        (ast < cal.NEVER) & (R(None) < 0.95),
+        (ast < cal.NEVER) & (R(None) < rx["asthma"]["reliever"]),
         18,
         D["salbutamol_inhaler"],
         ast + rng.integers(0, 30, n),
@@ -322,59 +354,86 @@ def build_regimens(u: Universe) -> Regimens:
         )
     )
     ics_pick = R(None)
+    ics_cum = rx["adult_preventer_cumulative"]
     ics_drug = np.where(
         child,
         D["beclometasone_inhaler"],
         np.select(
-            [ics_pick < 0.35, ics_pick < 0.6, ics_pick < 0.85],
+            [ics_pick < ics_cum[k] for k in ("beclometasone", "beclometasone_formoterol", "budesonide_formoterol")],
             [D["beclometasone_inhaler"], D["beclometasone_formoterol"], D["budesonide_formoterol"]],
             D["fluticasone_vilanterol"],
         ),
     )
-    add(ics, 19, ics_drug, ast + rng.integers(14, 120, n), ast_stop, np.where(R(None) < 0.5, 28, 56), 0.25)
+    add(
+        ics,
+        19,
+        ics_drug,
+        ast + rng.integers(14, 120, n),
+        ast_stop,
+        np.where(R(None) < rx["asthma"]["preventer_28_day"], 28, 56),
+        rx["asthma"]["preventer_missed"],
+    )
     copd = c.onset["copd"]
     add(
-        (copd < cal.NEVER) & (R(None) < 0.8),
+        (copd < cal.NEVER) & (R(None) < rx["copd"]["reliever"]),
         20,
         D["salbutamol_inhaler"],
         copd + rng.integers(0, 30, n),
         exit_,
-        365.25 / np.exp(np.log(4.0) + rng.normal(0, 0.5, n)),
+        365.25 / np.exp(np.log(reliever["copd_median"]) + rng.normal(0, reliever["copd_log_sd"], n)),
         0.0,
     )
     add(
-        (copd < cal.NEVER) & (R(None) < 0.55),
+        (copd < cal.NEVER) & (R(None) < rx["copd"]["inhaled_maintenance"]),
         21,
-        np.where(R(None) < 0.5, D["trimbow"], D["fluticasone_vilanterol"]),
+        np.where(R(None) < rx["copd"]["trimbow_of_maintenance"], D["trimbow"], D["fluticasone_vilanterol"]),
         copd + rng.integers(30, 365, n),
         exit_,
         28,
-        0.15,
+        rx["copd"]["maintenance_missed"],
     )
     # --- depression: antidepressant courses (some long-term)
     dep = c.onset["depression"]
-    course = np.where(R(None) < 0.4, cal.NEVER, (np.exp(rng.normal(np.log(1.0), 0.6, n)) * YEAR).astype(np.int64))
+    dep_rx = rx["depression"]
+    long_term = R(None) < dep_rx["long_term"]  # drawn before the course lengths (the stream's order)
+    course_years = np.exp(rng.normal(np.log(dep_rx["course_median_years"]), dep_rx["course_log_sd"], n))
+    course = np.where(long_term, cal.NEVER, (course_years * YEAR).astype(np.int64))
     add(
-        (dep < cal.NEVER) & (R(None) < 0.5),
+        (dep < cal.NEVER) & (R(None) < dep_rx["antidepressant"]),
         22,
-        np.where(R(None) < 0.5, D["citalopram_20"], D["sertraline_50"]),
+        np.where(R(None) < dep_rx["citalopram"], D["citalopram_20"], D["sertraline_50"]),
         dep + rng.integers(0, 45, n),
         np.minimum(dep + course, exit_),
         interval,
     )
     # --- SGLT2 inhibitor for heart failure / CKD (cardio-renal protection)
     ckd = c.onset["ckd"]
-    cr = np.minimum(np.where(R(None) < 0.4, hf, cal.NEVER), np.where(R(None) < 0.25, ckd, cal.NEVER))
+    cr = np.minimum(
+        np.where(R(None) < hf_rx["sglt2"], hf, cal.NEVER), np.where(R(None) < rx["ckd_sglt2"], ckd, cal.NEVER)
+    )
     add((cr < cal.NEVER) & (t2 >= cal.NEVER), 24, D["dapagliflozin_10"], cr + rng.integers(30, 365, n), exit_, interval)
     # --- frail older people: regular paracetamol
     mod = c.frailty_day[1]
-    add((mod < cal.NEVER) & (R(None) < 0.45), 23, D["paracetamol_500"], mod + rng.integers(0, 365, n), exit_, 28)
+    add(
+        (mod < cal.NEVER) & (R(None) < rx["frail_paracetamol"]),
+        23,
+        D["paracetamol_500"],
+        mod + rng.integers(0, 365, n),
+        exit_,
+        28,
+    )
     # --- gastroprotection alongside antiplatelets / anticoagulants in older people, and for reflux
     age_a = cal.age_years(u.dob, cal.ANCHOR)
     gp_start = np.minimum(np.where(ap, cvd + 30, cal.NEVER), np.where(anticoag, af + 60, cal.NEVER))
-    gp_start = np.where((age_a >= 65) & (R(None) < 0.55), gp_start, cal.NEVER)
+    gastro = rx["gastroprotection"]
+    gp_start = np.where((age_a >= 65) & (R(None) < gastro["older_on_antithrombotic"]), gp_start, cal.NEVER)
     reflux = np.where(
-        (age_a >= 30) & (R(None) < 0.06 + 0.0025 * np.clip(age_a - 30, 0, 50)),
+        (age_a >= 30)
+        & (
+            R(None)
+            < gastro["reflux_at_30"]
+            + gastro["reflux_per_year_after_30"] * np.clip(age_a - 30, 0, gastro["reflux_years_max"])
+        ),
         u.dob + ((30 + R(None) * 50) * YEAR).astype(np.int64),
         cal.NEVER,
     )
@@ -395,16 +454,17 @@ def build_regimens(u: Universe) -> Regimens:
         n_ltc += c.onset[name] <= cal.ANCHOR
     multi = (age_a >= 65) & (n_ltc >= 3)
     multi_start = cal.ANCHOR - (R(None) * 6 * YEAR).astype(np.int64)
-    add(multi & (R(None) < 0.3), 26, D["paracetamol_500"], multi_start, exit_, 28)
-    add(multi & (R(None) < 0.2), 27, D["furosemide_40"], multi_start + 200, exit_, interval)
-    add(multi & (R(None) < 0.15), 28, D["sertraline_50"], multi_start + 100, exit_, interval)
-    add(multi & treated & (R(None) < 0.25), 29, D["doxazosin_4"], multi_start + 300, htn_stop, interval)
-    reflux = np.where(multi & (R(None) < 0.3), np.minimum(reflux, multi_start), reflux)
+    poly = rx["polypharmacy"]
+    add(multi & (R(None) < poly["paracetamol"]), 26, D["paracetamol_500"], multi_start, exit_, 28)
+    add(multi & (R(None) < poly["furosemide"]), 27, D["furosemide_40"], multi_start + 200, exit_, interval)
+    add(multi & (R(None) < poly["sertraline"]), 28, D["sertraline_50"], multi_start + 100, exit_, interval)
+    add(multi & treated & (R(None) < poly["doxazosin"]), 29, D["doxazosin_4"], multi_start + 300, htn_stop, interval)
+    reflux = np.where(multi & (R(None) < poly["ppi"]), np.minimum(reflux, multi_start), reflux)
     ppi_start = np.minimum(gp_start, reflux)
     add(
         ppi_start < cal.NEVER,
         25,
-        np.where(R(None) < 0.65, D["omeprazole_20"], D["lansoprazole_30"]),
+        np.where(R(None) < poly["omeprazole_of_ppi"], D["omeprazole_20"], D["lansoprazole_30"]),
         ppi_start,
         exit_,
         interval,
