@@ -248,76 +248,27 @@ EMERGENCY_CAUSE = {
     "constipation": (("K590",), "14760008", None),
     "covid": (("U071",), "840539006", None),
 }
-# generic causes and their weight by age band (0-4, 5-17, 18-64, 65-79, 80+)
-GENERIC_CAUSE_WEIGHTS = {
-    "pneumonia": (0.8, 0.3, 1.2, 3.0, 4.5),
-    "lrti": (1.5, 0.6, 1.0, 2.0, 2.5),
-    "uti": (0.6, 0.4, 1.2, 2.0, 3.5),
-    "sepsis": (0.4, 0.2, 0.6, 1.2, 1.6),
-    "cellulitis": (0.2, 0.4, 1.0, 1.0, 1.0),
-    "chest_pain": (0.0, 0.3, 3.0, 2.5, 1.2),
-    "abdominal_pain": (0.5, 2.0, 3.5, 1.5, 0.8),
-    "syncope": (0.1, 0.3, 0.8, 1.2, 1.5),
-    "gastroenteritis": (2.0, 1.2, 0.8, 0.6, 0.6),
-    "appendicitis": (0.1, 1.5, 1.0, 0.2, 0.1),
-    "gallstones": (0.0, 0.1, 1.2, 0.8, 0.4),
-    "pancreatitis": (0.0, 0.0, 0.5, 0.3, 0.2),
-    "bronchiolitis": (4.0, 0.0, 0.0, 0.0, 0.0),
-    "viral_infection": (4.0, 1.5, 0.4, 0.1, 0.1),
-    "tonsillitis": (0.8, 1.0, 0.4, 0.0, 0.0),
-    "overdose": (0.0, 0.8, 1.2, 0.2, 0.1),
-    "head_injury": (0.6, 0.8, 0.6, 0.4, 0.6),
-    "anaemia": (0.0, 0.1, 0.3, 0.6, 0.9),
-    "hypertension": (0.0, 0.0, 0.2, 0.3, 0.3),
-    "dehydration": (0.4, 0.1, 0.2, 0.4, 0.9),
-    "gi_bleed": (0.0, 0.0, 0.4, 0.7, 0.8),
-    "constipation": (0.2, 0.2, 0.2, 0.4, 0.7),
-    "covid": (0.1, 0.1, 0.4, 0.6, 0.8),
-}
-# non-admitted A&E diagnoses (ECDS SNOMED) and weights by age band
-AE_MINOR_DIAGNOSES = {
-    "44465007": (0.3, 2.0, 1.5, 0.6, 0.4),  # sprain of ankle
-    "312608009": (0.8, 1.5, 1.5, 1.0, 1.0),  # laceration
-    "125667009": (1.0, 2.0, 1.2, 1.0, 1.2),  # contusion
-    "125605004": (0.5, 1.5, 1.0, 1.0, 1.4),  # fracture of bone
-    "82271004": (1.5, 1.0, 0.6, 0.6, 1.2),  # injury of head
-    "161891005": (0.0, 0.2, 1.2, 0.8, 0.5),  # backache
-    "21522001": (0.8, 1.5, 2.0, 1.2, 1.0),  # abdominal pain
-    "29857009": (0.0, 0.3, 2.0, 1.8, 1.2),  # chest pain
-    "34014006": (3.0, 1.2, 0.5, 0.3, 0.3),  # viral disease
-    "386661006": (2.5, 0.8, 0.3, 0.3, 0.3),  # fever
-    "65363002": (1.5, 0.6, 0.1, 0.0, 0.0),  # otitis media
-    "419076005": (0.6, 0.6, 0.6, 0.3, 0.2),  # allergic reaction
-    "125666000": (0.6, 0.4, 0.3, 0.2, 0.1),  # burn
-    "27355003": (0.1, 0.3, 0.6, 0.2, 0.1),  # toothache
-    "48694002": (0.0, 0.4, 0.8, 0.2, 0.1),  # anxiety
-    "248062006": (0.0, 0.6, 0.5, 0.1, 0.0),  # self-injurious behaviour
-    "25702006": (0.0, 0.3, 0.6, 0.1, 0.0),  # alcohol intoxication
-    "68566005": (0.3, 0.3, 0.6, 0.8, 1.0),  # urinary tract infection
-    "25374005": (1.5, 0.6, 0.5, 0.4, 0.4),  # gastroenteritis
-    "25064002": (0.1, 0.6, 0.8, 0.4, 0.3),  # headache
-    "404640003": (0.0, 0.2, 0.6, 0.8, 1.0),  # dizziness
-    "281900007": (0.5, 0.5, 0.5, 0.3, 0.3),  # no abnormality detected
-}
+# generic causes' weights by age band, and non-admitted A&E diagnoses with theirs, are in parameters.yaml (hospital)
 
-# Elective and day-case procedures: key -> (OPCS-4, ICD-10 primary, weights by age band, sex (None/1/2), day-case share)
+# Elective and day-case procedures: key -> (OPCS-4, ICD-10 primary, sex (None/1/2)); their mix by age band and
+# day-case shares are in parameters.yaml (hospital.elective_procedures)
 ELECTIVE_PROCEDURES = {
-    "cataract": ("C751", "H259", (0, 0, 0.15, 3.0, 4.0), None, 0.97),
-    "hip_replacement": ("W371", "M169", (0, 0, 0.15, 1.2, 0.9), None, 0.02),
-    "knee_replacement": ("W401", "M179", (0, 0, 0.15, 1.4, 0.7), None, 0.02),
-    "colonoscopy": ("H229", "K573", (0, 0.02, 1.2, 2.2, 1.2), None, 0.98),
-    "upper_gi_endoscopy": ("G451", "K219", (0, 0.05, 1.3, 1.8, 1.2), None, 0.99),
-    "cystoscopy": ("M459", "R31X", (0, 0, 0.5, 1.6, 1.5), None, 0.95),
-    "hernia_repair": ("T202", "K409", (0.2, 0.2, 0.7, 0.8, 0.3), 1, 0.75),
-    "cholecystectomy": ("J183", "K802", (0, 0.02, 0.8, 0.5, 0.15), 2, 0.6),
-    "skin_lesion": ("S069", "D229", (0.05, 0.2, 0.9, 1.5, 1.5), None, 0.99),
-    "carpal_tunnel": ("A651", "G560", (0, 0, 0.5, 0.6, 0.3), None, 0.99),
-    "turp": ("M651", "N40X", (0, 0, 0.1, 0.8, 0.6), 1, 0.1),
-    "hysterectomy": ("Q074", "D259", (0, 0, 0.5, 0.1, 0.0), 2, 0.05),
-    "joint_injection": ("W903", "M199", (0, 0.02, 0.6, 1.2, 0.8), None, 1.0),
-    "tonsillectomy": ("F341", "J350", (0.6, 0.8, 0.1, 0, 0), None, 0.5),
-    "grommets": ("D151", "H653", (1.2, 0.3, 0, 0, 0), None, 1.0),
-    "wisdom_teeth": ("F091", "K011", (0, 0.2, 0.5, 0, 0), None, 0.95),
+    "cataract": ("C751", "H259", None),
+    "hip_replacement": ("W371", "M169", None),
+    "knee_replacement": ("W401", "M179", None),
+    "colonoscopy": ("H229", "K573", None),
+    "upper_gi_endoscopy": ("G451", "K219", None),
+    "cystoscopy": ("M459", "R31X", None),
+    "hernia_repair": ("T202", "K409", 1),
+    "cholecystectomy": ("J183", "K802", 2),
+    "skin_lesion": ("S069", "D229", None),
+    "carpal_tunnel": ("A651", "G560", None),
+    "turp": ("M651", "N40X", 1),
+    "hysterectomy": ("Q074", "D259", 2),
+    "joint_injection": ("W903", "M199", None),
+    "tonsillectomy": ("F341", "J350", None),
+    "grommets": ("D151", "H653", None),
+    "wisdom_teeth": ("F091", "K011", None),
 }
 # procedures tied to a condition (elective)
 PCI = ("K751", "I209")

@@ -19,6 +19,7 @@ import polars as pl
 from contracts.extracts import file_sha256, load_contract
 
 from ..core import calendar as cal
+from ..core.parameters import param
 from ..core.randomness import Keyed
 from ..core.reference import geography
 from ..model.care import DRUGS, build_regimens
@@ -47,7 +48,7 @@ FEED_ORDER = (
 )
 
 
-UNTRACED_SHARE = 0.003  # hospital records whose NHS number could not be traced
+UNTRACED_SHARE = param("linkage.untraced_hospital_share")  # hospital records with no traced NHS number
 log = logging.getLogger(__name__)
 
 

@@ -558,7 +558,7 @@ def flu_vaccinations(u: Universe, ev: Events, people: np.ndarray, extract_day: i
         ev.add_choice(people[ok], day[ok], codes.PROCESS["flu_vaccination"], kr.uniform(people[ok], season, 2))
 
 
-FERTILITY = ((16, 20, 0.018), (20, 25, 0.055), (25, 30, 0.095), (30, 35, 0.11), (35, 40, 0.065), (40, 46, 0.016))
+FERTILITY = tuple((band["from"], band["to"], band["rate"]) for band in param("fertility_by_age"))
 
 
 def antenatal_bookings(u: Universe, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

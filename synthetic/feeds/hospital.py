@@ -36,15 +36,16 @@ PROVIDERS = ("RGT", "RGN", "RGM", "RYV", "RT1")
 DISTRICT_TRUST = np.array([0, 0, 1, 1, 1, 0])
 CONDITION_BITS = tuple(codes.COMORBIDITY_ICD)
 EMERGENCY_METHOD_SHARES = param("activity.admission_method.emergency_shares")
+H = group("hospital")
 # Discharge destinations with a fixed role (NHS Data Dictionary): died, usual place of residence, NHS other
 # hospital (general ward), temporary place of residence. discharge_destination() checks them against the seed.
 DEST_DIED, DEST_HOME, DEST_OTHER_HOSPITAL, DEST_TEMPORARY = 79, 19, 51, 29
 
 
 def local_trust(u: Universe, persons: np.ndarray, u01: np.ndarray) -> np.ndarray:
-    """The person's local acute trust; 5% go to the other one."""
+    """The person's local acute trust; a few go to the other one."""
     t = DISTRICT_TRUST[u.district[persons]]
-    return np.where(u01 < 0.05, 1 - t, t).astype(np.int8)
+    return np.where(u01 < H["other_trust_share"], 1 - t, t).astype(np.int8)
 
 
 @dataclass
@@ -139,24 +140,10 @@ class Hospital:
         u, c = self.u, self.c
         causes = codes.EMERGENCY_CAUSE
         names = self.cause_names
-        generic = np.array([[codes.GENERIC_CAUSE_WEIGHTS.get(n, (0,) * 5)[b] for n in names] for b in range(5)])
-        cond_weight = dict(
-            copd=3.0,
-            asthma=1.2,
-            heart_failure=2.5,
-            af=0.8,
-            mi=0.6,
-            angina=0.6,
-            stroke=0.5,
-            hypo=0.35,
-            dka=1.2,
-            diabetic_foot=0.3,
-            seizure=1.5,
-            delirium=0.8,
-            psychosis=0.8,
-            cancer=2.5,
-            aki=0.5,
-        )
+        generic_weights = H["emergency_cause_weights_by_age_band"]
+        generic = np.array([[generic_weights.get(n, (0,) * 5)[b] for n in names] for b in range(5)])
+        cond_weight = H["emergency_cause_weight_with_condition"]
+        falls = H["falls"]
         site_icd = [v[1] for v in codes.CANCER_SITES.values()]
         for year in self.years(back=1):
             st = self.states[year]
@@ -174,8 +161,16 @@ class Hospital:
             age = st.age[local]
             frail = c.frailty_level(person, day)
             old = age >= 65
-            w[:, names.index("hip_fracture")] += old * (0.08 + 0.2 * frail) * np.where(u.sex[person] == 1, 1.5, 1.0)
-            w[:, names.index("fall_injury")] += np.where(old, 0.15 + 0.22 * frail, 0.08)
+            w[:, names.index("hip_fracture")] += (
+                old
+                * (falls["hip_fracture_65_plus"] + falls["hip_fracture_per_frailty_level"] * frail)
+                * np.where(u.sex[person] == 1, falls["hip_fracture_female_ratio"], 1.0)
+            )
+            w[:, names.index("fall_injury")] += np.where(
+                old,
+                falls["fall_injury_65_plus"] + falls["fall_injury_per_frailty_level"] * frail,
+                falls["fall_injury_under_65"],
+            )
             cum = np.cumsum(w, axis=1)
             pick = (rng.random(person.size)[:, None] * cum[:, -1:] > cum).sum(axis=1).clip(0, len(names) - 1)
             self._add_emergency(parts, rng, person, day, pick, kind=1, seq=seq, site_icd=site_icd)
@@ -213,50 +208,45 @@ class Hospital:
         band = np.searchsorted([18, 65, 80], age, side="right")
         p_zero = np.asarray(los_model["same_day_share_by_age"])[band]
         median = np.asarray(los_model["median_days_by_age"])[band]
+        stay = H["length_of_stay"]
         factor = np.ones(n)
-        for name, fct in (
-            ("hip_fracture", 3.0),
-            ("stroke", 2.5),
-            ("heart_failure", 1.6),
-            ("sepsis", 1.6),
-            ("pneumonia", 1.3),
-            ("chest_pain", 0.4),
-            ("abdominal_pain", 0.6),
-            ("delirium", 1.8),
-            ("copd", 1.2),
-        ):
+        for name, fct in H["length_of_stay_by_cause"].items():
             factor = np.where(cause == names.index(name), fct, factor)
         los = np.where(
-            u2 < p_zero * np.where(factor > 1.5, 0.2, 1.0),
+            u2 < p_zero * np.where(factor > stay["long_cause_factor"], stay["same_day_ratio_long_causes"], 1.0),
             0,
             np.ceil(
                 median
                 * factor
                 * np.exp(
-                    0.7 * rng.standard_normal(n) + los_model["frailty_log_per_level"] * c.frailty_level(person, day)
+                    stay["log_sd"] * rng.standard_normal(n)
+                    + los_model["frailty_log_per_level"] * c.frailty_level(person, day)
                 )
             ),
         ).astype(np.int64)
-        los = np.minimum(los, 150) if force_los is None else force_los
+        los = np.minimum(los, stay["max_days"]) if force_los is None else force_los
         # codes from seeds/code_values.csv, shares from parameters.yaml; kept as numbers here (21 = via A&E)
         method = draw_codes("sus_apc_spells", "admission_method", EMERGENCY_METHOD_SHARES, u3).astype(np.int64)
         provider = local_trust(u, person, u4)
         cardiac = np.isin(cause, [names.index("mi"), names.index("angina")])
-        provider = np.where(cardiac & (u5 < 0.25), 2, provider)
+        provider = np.where(cardiac & (u5 < H["papworth"]["emergency_cardiac"]), 2, provider)
         proc = np.full(n, -1, dtype=np.int32)
-        for name, opcs, share in (
-            ("hip_fracture", ("W461", "W191", "W241"), 0.9),
-            ("mi", ("K751", "K752"), 0.45),
-            ("appendicitis", ("H011",), 0.9),
-            ("gallstones", ("J183",), 0.35),
+        procedure_share = H["emergency_procedure_share"]
+        for name, opcs in (
+            ("hip_fracture", ("W461", "W191", "W241")),
+            ("mi", ("K751", "K752")),
+            ("appendicitis", ("H011",)),
+            ("gallstones", ("J183",)),
         ):
-            m = (cause == names.index(name)) & (u5 < share)
+            m = (cause == names.index(name)) & (u5 < procedure_share[name])
             ids = np.array([self.opcs(x) for x in opcs], dtype=np.int32)
             proc[m] = ids[(u1[m] * len(opcs)).astype(int).clip(0, len(opcs) - 1)]
         fall_cause = np.isin(cause, [names.index("hip_fracture"), names.index("fall_injury")])
         fall_ids = np.array([self.icd(x) for x in codes.FALL_ICD], dtype=np.int32)
         fall = np.where(
-            fall_cause | ((age >= 65) & (u2 > 0.975)), fall_ids[(u4 * len(fall_ids)).astype(int).clip(0, 5)], -1
+            fall_cause | ((age >= 65) & (u2 > 1 - H["falls"]["fall_code_on_other_spells_65_plus"])),
+            fall_ids[(u4 * len(fall_ids)).astype(int).clip(0, 5)],
+            -1,
         )
         excl = np.zeros(n, dtype=np.int64)
         for j, name in enumerate(names):
@@ -266,9 +256,9 @@ class Hospital:
         bits = self._comorbidity_bits(person, day, excl)
         via_ae = method == 21
         minute = np.where(via_ae, _arrival_minutes(rng, n), -1)
-        duration = np.where(
-            via_ae, np.minimum(np.exp(np.log(420) + 0.55 * rng.standard_normal(n)), 2880).astype(np.int64), 0
-        )
+        stay_ae = H["ae_department_minutes"]
+        in_department = np.exp(np.log(stay_ae["admitted_median"]) + stay_ae["admitted_log_sd"] * rng.standard_normal(n))
+        duration = np.where(via_ae, np.minimum(in_department, stay_ae["admitted_max"]).astype(np.int64), 0)
         # admitted through A&E: the spell starts the day the patient leaves the department
         admit = day + np.where(via_ae, (minute + duration) // 1440, 0)
         parts.add(
@@ -299,12 +289,13 @@ class Hospital:
         # the people concerned are chosen over the whole simulated period (not the extract window), so a
         # generator's draws for a given person never depend on the extract date
         lo_bound, hi_bound = cal.HISTORY_START - 400, cal.HORIZON_END
+        onset_share = H["onset_admission_share"]
         for slot, (cond, cause, share) in enumerate(
             (
                 ("stroke_tia", "stroke", None),
                 ("chd", "mi", None),
-                ("heart_failure", "heart_failure", 0.4),
-                ("af", "af", 0.2),
+                ("heart_failure", "heart_failure", onset_share["heart_failure"]),
+                ("af", "af", onset_share["af"]),
             )
         ):
             onset = c.onset[cond]
@@ -362,18 +353,7 @@ class Hospital:
 
     def _eol_cause(self, persons: np.ndarray, day: np.ndarray, u01: np.ndarray) -> np.ndarray:
         c, names = self.c, self.cause_names
-        cands = [
-            ("cancer", 3.0),
-            ("heart_failure", 2.0),
-            ("copd", 2.0),
-            ("delirium", 1.0),
-            ("pneumonia", 1.5),
-            ("sepsis", 0.8),
-            ("hip_fracture", 0.4),
-            ("aki", 0.5),
-            ("stroke", 0.5),
-            ("uti", 0.6),
-        ]
+        cands = list(H["eol_cause_weights"].items())
         w = np.zeros((persons.size, len(cands)))
         for j, (name, wt) in enumerate(cands):
             cond = codes.EMERGENCY_CAUSE[name][2]
@@ -387,6 +367,7 @@ class Hospital:
         u, c = self.u, self.c
         procs = codes.ELECTIVE_PROCEDURES
         keys = tuple(procs)
+        mix, el = H["elective_procedures"], H["elective"]
         site_icd = [v[1] for v in codes.CANCER_SITES.values()]
         for year in self.years(back=1):
             st = self.states[year]
@@ -396,27 +377,32 @@ class Hospital:
             day = self._days_in_active(rng, st, local)
             band = st.band5()[local]
             sex = u.sex[person]
-            w = np.array([[procs[k][2][b] for k in keys] for b in range(5)])[band]
+            w = np.array([[mix[k]["weights"][b] for k in keys] for b in range(5)])[band]
             for j, k in enumerate(keys):
-                sex_code = procs[k][3]
+                sex_code = procs[k][2]
                 if sex_code is not None:
                     w[:, j] *= sex == sex_code - 1
-            w[:, keys.index("cataract")] *= np.where(c.has("diabetes", person, day), 1.5, 1.0)
+            w[:, keys.index("cataract")] *= np.where(c.has("diabetes", person, day), el["cataract_diabetes_ratio"], 1.0)
             cum = np.cumsum(w, axis=1) + 1e-12
             pick = (rng.random(person.size)[:, None] * cum[:, -1:] > cum).sum(axis=1).clip(0, len(keys) - 1)
             opcs_ids = np.array([self.opcs(procs[k][0]) for k in keys], dtype=np.int32)
             icd_ids = np.array([self.icd(procs[k][1]) for k in keys], dtype=np.int32)
-            daycase = np.array([procs[k][4] for k in keys])[pick]
+            daycase = np.array([mix[k]["day_case"] for k in keys])[pick]
             r1, r2, r3 = rng.random(person.size), rng.random(person.size), rng.random(person.size)
             los = np.where(
                 r1 < daycase,
                 0,
                 1
                 + (
-                    r2 * np.where(np.isin(pick, [keys.index("hip_replacement"), keys.index("knee_replacement")]), 5, 3)
+                    r2
+                    * np.where(
+                        np.isin(pick, [keys.index("hip_replacement"), keys.index("knee_replacement")]),
+                        el["joint_replacement_max_nights"],
+                        el["other_max_nights"],
+                    )
                 ).astype(np.int64),
             )
-            method = np.select([r3 < 0.62, r3 < 0.9], [11, 12], 13)
+            method = np.select([r3 < el["waiting_list_cumulative"], r3 < el["booked_cumulative"]], [11, 12], 13)
             parts.add(
                 person=person,
                 admit=day,
@@ -431,7 +417,12 @@ class Hospital:
             )
             # children's dental extractions under general anaesthetic (more in deprived areas)
             child = (st.age < 11) & (st.age >= 2)
-            lam = np.where(child, 0.0035 * (1 + 0.18 * (10 - u.imd[st.idx])) * st.frac, 0.0)
+            dental = H["child_dental_extraction"]
+            lam = np.where(
+                child,
+                dental["rate_age_2_10"] * (1 + dental["per_imd_decile_below_10"] * (10 - u.imd[st.idx])) * st.frac,
+                0.0,
+            )
             n_teeth = rng.poisson(lam)
             local, seq = expand(np.arange(st.idx.size), n_teeth)
             person = st.idx[local]
@@ -443,7 +434,7 @@ class Hospital:
                 los=0,
                 method=11,
                 primary=self.icd(codes.TOOTH_EXTRACTION[1]),
-                procedure=opcs_ids[(rng.random(person.size) < 0.2).astype(int)],
+                procedure=opcs_ids[(rng.random(person.size) < dental["surgical_share"]).astype(int)],
                 provider=local_trust(u, person, rng.random(person.size)),
                 kind=2,
                 seq=seq + 500,
@@ -452,10 +443,11 @@ class Hospital:
         # chemotherapy day cases in the months after a cancer diagnosis; cardiac procedures at Royal Papworth
         kr = Keyed(u.seed, "planned")
         cancer = np.flatnonzero((c.cancer_day >= self.lo - 365) & (c.cancer_day <= self.E))
-        chemo = cancer[(kr.uniform(cancer, 1) < 0.45) & (c.cancer_stage[cancer] != 0)]
-        n = (2 + kr.uniform(chemo, 2) * 6).astype(np.int64)
+        ct = H["chemotherapy"]
+        chemo = cancer[(kr.uniform(cancer, 1) < ct["share"]) & (c.cancer_stage[cancer] != 0)]
+        n = (ct["min_cycles"] + kr.uniform(chemo, 2) * ct["extra_cycles_max"]).astype(np.int64)
         rows, seq = expand(chemo, n)
-        day = c.cancer_day[rows] + 30 + seq * 21
+        day = c.cancer_day[rows] + ct["first_days"] + seq * ct["cycle_days"]
         icd = np.array([self.icd(s[0]) for s in site_icd], dtype=np.int32)[c.cancer_site[rows]]
         parts.add(
             person=rows,
@@ -464,12 +456,15 @@ class Hospital:
             method=13,
             primary=icd,
             procedure=self.opcs(codes.CHEMOTHERAPY),
-            provider=np.where(kr.uniform(rows, 3) < 0.7, 0, local_trust(u, rows, kr.uniform(rows, 4))),
+            provider=np.where(kr.uniform(rows, 3) < ct["at_cuh"], 0, local_trust(u, rows, kr.uniform(rows, 4))),
             kind=3,
             seq=seq,
             bits=self._comorbidity_bits(rows, day),
         )
-        for slot, (cond, share, proc) in enumerate((("chd", 0.12, codes.PCI), ("af", 0.05, codes.PACEMAKER))):
+        cardiac = H["cardiac_procedures"]
+        for slot, (cond, share, proc) in enumerate(
+            (("chd", cardiac["pci_after_chd"], codes.PCI), ("af", cardiac["pacemaker_after_af"], codes.PACEMAKER))
+        ):
             on = c.onset[cond]
             who = np.flatnonzero((on >= self.lo - 400) & (on <= self.E))
             who = who[kr.uniform(who, 10 + slot) < share]
@@ -477,7 +472,7 @@ class Hospital:
             parts.add(
                 person=who,
                 admit=day,
-                los=(kr.uniform(who, 30 + slot) < 0.5).astype(np.int64),
+                los=(kr.uniform(who, 30 + slot) < cardiac["overnight_share"]).astype(np.int64),
                 method=11,
                 primary=self.icd(proc[1]),
                 procedure=self.opcs(proc[0]),
@@ -493,9 +488,12 @@ class Hospital:
         person, booked, gestation = self.bookings
         kr = Keyed(u.seed, "maternity")
         u1, u2, u3, u4, u5 = kr.uniforms(5, person, booked)
-        delivered = u1 < 0.86
+        mat = H["maternity"]
+        delivered = u1 < mat["delivered"]
         day = booked + (280 - gestation + (u2 - 0.5) * 28).astype(np.int64)
-        kind_pick = np.select([u3 < 0.58, u3 < 0.72, u3 < 0.88], [0, 1, 2], 3)
+        kind_pick = np.select(
+            [u3 < mat[f"{k}_cumulative"] for k in ("normal", "caesarean_elective", "caesarean_emergency")], [0, 1, 2], 3
+        )
         delivery = list(codes.DELIVERY.values())
         proc = np.array([self.opcs(d[0]) for d in delivery], dtype=np.int32)[kind_pick]
         icd = np.array([self.icd(d[1]) for d in delivery], dtype=np.int32)[kind_pick]
@@ -513,7 +511,7 @@ class Hospital:
             seq=0,
             bits=0,
         )
-        ante = u5 < 0.18
+        ante = u5 < mat["antenatal_admission"]
         aday = booked + 20 + (u4 * 150).astype(np.int64)
         aicd = self._icd_ids(codes.ANTENATAL_ADMISSION, u2)
         parts.add(
@@ -527,7 +525,7 @@ class Hospital:
             seq=1,
             bits=0,
         )
-        post = delivered & (u4 < 0.04)
+        post = delivered & (u4 < mat["postnatal_readmission"])
         pday = day + 5 + (u2 * 30).astype(np.int64)
         picd = self._icd_ids(codes.POSTNATAL_ADMISSION, u3)
         parts.add(
@@ -615,8 +613,10 @@ class Hospital:
         id1 = _ids(spells["kind"][via], p1, arrive_day, spells["seq"][via])
         adm1 = np.ones(p1.size, dtype=bool)
         # (2) attendances not followed by a spell, per calendar year
-        minor = list(codes.AE_MINOR_DIAGNOSES)
-        minor_w = np.array([codes.AE_MINOR_DIAGNOSES[k] for k in minor]).T  # band x diagnosis
+        minor_weights = H["ae_minor_diagnosis_weights_by_age_band"]
+        minor = list(minor_weights)
+        minor_w = np.array([minor_weights[k] for k in minor]).T  # band x diagnosis
+        stay_ae, sdec_model = H["ae_department_minutes"], H["ae_same_day_emergency_care"]
         minor_ids = np.array([self.snomed(x) for x in minor], dtype=np.int32)
         out: dict[str, list[np.ndarray]] = {
             k: [] for k in ("person", "arr", "dep", "diag", "id", "admitted", "acuity_u", "mode_u")
@@ -632,11 +632,14 @@ class Hospital:
             cum = np.cumsum(minor_w[band], axis=1)
             pick = (rng.random(person.size)[:, None] * cum[:, -1:] > cum).sum(axis=1).clip(0, len(minor) - 1)
             minute = _arrival_minutes(rng, person.size)
-            duration = np.minimum(np.exp(np.log(185) + 0.55 * rng.standard_normal(person.size)), 1440).astype(np.int64)
-            sdec = rng.random(person.size) < 0.08
+            duration = np.minimum(
+                np.exp(np.log(stay_ae["other_median"]) + stay_ae["other_log_sd"] * rng.standard_normal(person.size)),
+                stay_ae["other_max"],
+            ).astype(np.int64)
+            sdec = rng.random(person.size) < sdec_model["share"]
             out["person"].append(person)
             out["arr"].append(day * 1440 + minute)
-            out["dep"].append(day * 1440 + minute + duration + sdec * 120)
+            out["dep"].append(day * 1440 + minute + duration + sdec * sdec_model["extra_minutes"])
             out["diag"].append(minor_ids[pick])
             out["id"].append(_ids(np.full(person.size, 2), person, day, seq))
             out["admitted"].append(sdec)
@@ -661,15 +664,22 @@ class Hospital:
         kr = Keyed(u.seed, "ecds")
         v1, v2, v3, v4 = kr.uniforms(4, att_id)
         age = cal.age_years(u.dob[person], arr // 1440)
+        amb, acu = H["ae_ambulance_share"], H["ae_acuity_shares"]
         p_amb = np.where(
-            admitted, np.where(age >= 80, 0.72, 0.5), np.select([age < 18, age < 65, age < 80], [0.04, 0.12, 0.3], 0.5)
+            admitted,
+            np.where(age >= 80, amb["admitted_80_plus"], amb["admitted"]),
+            np.select(
+                [age < 18, age < 65, age < 80],
+                [amb["under_18"], amb["age_18_64"], amb["age_65_79"]],
+                amb["age_80_plus"],
+            ),
         )
         mode = np.where(v1 < p_amb, 1, 2)
-        acuity_cum_adm = np.cumsum([0.05, 0.35, 0.45, 0.13, 0.02])
-        acuity_cum_oth = np.cumsum([0.005, 0.10, 0.40, 0.40, 0.095])
+        acuity_cum_adm = np.cumsum(acu["admitted"])
+        acuity_cum_oth = np.cumsum(acu["not_admitted"])
         acuity = 1 + (v2[:, None] > np.where(admitted[:, None], acuity_cum_adm, acuity_cum_oth)).sum(axis=1)
-        acuity = np.where(v3 < 0.015, 0, np.minimum(acuity, 5))
-        diag = np.where(v4 < 0.07, -1, diag)
+        acuity = np.where(v3 < acu["not_recorded"], 0, np.minimum(acuity, 5))
+        diag = np.where(v4 < H["ae_diagnosis_not_recorded"], -1, diag)
         provider = local_trust(u, person, kr.uniform(person, 7))
         return dict(
             id=att_id,
@@ -688,73 +698,11 @@ class Hospital:
         u, c, E = self.u, self.c, self.E
         tfc = codes.TFC
         spec = tuple(tfc)
-        base = {  # weights by age band (0-4, 5-17, 18-64, 65-79, 80+)
-            "general_surgery": (0.3, 0.5, 1.2, 1.3, 1.0),
-            "urology": (0.1, 0.1, 0.6, 1.6, 1.5),
-            "trauma_orthopaedics": (0.4, 1.2, 2.2, 2.2, 1.8),
-            "ent": (1.0, 0.8, 0.9, 0.8, 0.7),
-            "ophthalmology": (0.8, 0.7, 0.9, 2.8, 3.2),
-            "oral_surgery": (0.1, 0.4, 0.5, 0.3, 0.2),
-            "plastic_surgery": (0.1, 0.2, 0.4, 0.4, 0.4),
-            "general_medicine": (0.0, 0.0, 0.4, 0.6, 0.8),
-            "gastroenterology": (0.1, 0.3, 1.0, 1.0, 0.8),
-            "endocrinology": (0.0, 0.1, 0.4, 0.4, 0.3),
-            "diabetic_medicine": (0.0, 0.0, 0.05, 0.05, 0.05),
-            "cardiology": (0.1, 0.1, 0.7, 1.6, 1.6),
-            "dermatology": (0.3, 0.6, 1.2, 1.3, 1.2),
-            "respiratory": (0.1, 0.2, 0.4, 0.7, 0.6),
-            "nephrology": (0.0, 0.0, 0.05, 0.1, 0.1),
-            "medical_oncology": (0, 0, 0, 0, 0),
-            "neurology": (0.1, 0.3, 0.7, 0.6, 0.4),
-            "rheumatology": (0.0, 0.1, 0.6, 0.7, 0.5),
-            "paediatrics": (4.0, 2.5, 0.0, 0.0, 0.0),
-            "geriatric_medicine": (0, 0, 0, 0.2, 1.2),
-            "obstetrics": (0, 0, 0, 0, 0),
-            "gynaecology": (0, 0.1, 1.2, 0.4, 0.2),
-            "clinical_oncology": (0, 0, 0, 0, 0),
-            "pain_management": (0, 0, 0.4, 0.4, 0.2),
-        }
-        boosts = {
-            "cardiology": (("chd", 2.5), ("af", 2.0), ("heart_failure", 3.0)),
-            "respiratory": (("copd", 2.0), ("asthma", 0.5)),
-            "diabetic_medicine": (("diabetes", 1.6), ("diabetes_type1", 3.0)),
-            "nephrology": (("ckd", 1.0),),
-            "neurology": (("epilepsy", 2.5), ("stroke_tia", 0.8)),
-            "medical_oncology": (("cancer", 3.0),),
-            "clinical_oncology": (("cancer", 2.0),),
-            "ophthalmology": (("diabetes", 0.6),),
-            "geriatric_medicine": (("dementia", 1.0),),
-            "paediatrics": (("learning_disability", 2.0), ("autism", 1.0), ("diabetes_type1", 2.0)),
-            "general_medicine": (("cancer", 0.3),),
-            "gastroenterology": (("cancer", 0.3),),
-        }
-        follow_mean = np.array(
-            [
-                {
-                    "medical_oncology": 7,
-                    "clinical_oncology": 5,
-                    "diabetic_medicine": 4,
-                    "obstetrics": 5,
-                    "cardiology": 2.6,
-                    "nephrology": 3.5,
-                    "ophthalmology": 3.0,
-                    "respiratory": 2.4,
-                    "paediatrics": 2.6,
-                    "rheumatology": 3.2,
-                    "trauma_orthopaedics": 2.4,
-                    "dermatology": 1.8,
-                    "neurology": 2.2,
-                    "geriatric_medicine": 2.0,
-                }.get(k, 1.9)
-                for k in spec
-            ]
-        )
-        gap_mean = np.array(
-            [
-                {"medical_oncology": 25, "clinical_oncology": 30, "obstetrics": 30, "ophthalmology": 90}.get(k, 70)
-                for k in spec
-            ]
-        )
+        base = H["outpatient_specialty_weights_by_age_band"]
+        boosts = {k: tuple(v.items()) for k, v in H["outpatient_specialty_boosts"].items()}
+        per_course, gap = H["outpatient_attendances_per_course"], H["outpatient_days_between_attendances"]
+        follow_mean = np.array([per_course.get(k, per_course["other"]) for k in spec])
+        gap_mean = np.array([gap.get(k, gap["other"]) for k in spec])
         base_w = np.array([[base[k][b] for k in spec] for b in range(5)])
 
         def in_extract(person: np.ndarray, day: np.ndarray) -> np.ndarray:
@@ -795,9 +743,10 @@ class Hospital:
         # antenatal clinics for women who booked
         person_b, booked, _ = self.bookings
         kr = Keyed(u.seed, "antenatal-op")
-        n_visits = (3 + kr.uniform(person_b, booked) * 4).astype(np.int64)
+        clinic = H["antenatal_clinics"]
+        n_visits = (clinic["min_visits"] + kr.uniform(person_b, booked) * clinic["extra_visits_max"]).astype(np.int64)
         rows, k = expand(np.arange(person_b.size), n_visits)
-        day = booked[rows] + 20 + k * 35
+        day = booked[rows] + clinic["first_after_booking_days"] + k * clinic["every_days"]
         keep = in_extract(person_b[rows], day)
         rows, k, day = rows[keep], k[keep], day[keep]
         out["person"].append(person_b[rows])
@@ -810,19 +759,29 @@ class Hospital:
         kr = Keyed(u.seed, "op-status")
         v1, v2 = kr.uniforms(2, app_id)
         age = cal.age_years(u.dob[person], day)
+        status_model = H["outpatient_status"]
         dna = np.clip(
-            0.055
+            status_model["dna_base"]
             * c.propensity["dna"][person]
             * (1 + param("activity.deprivation.dna_per_decile") * (10 - u.imd[person]))
-            * np.where((age >= 18) & (age < 35), 1.6, 1.0),
+            * np.where((age >= 18) & (age < 35), status_model["dna_age_18_34_ratio"], 1.0),
             0,
-            0.6,
+            status_model["dna_max"],
         )
         status = np.select(
-            [v1 < dna, v1 < dna + 0.04, v1 < dna + 0.07, v1 < dna + 0.072], [3, 2, 4, 7], np.where(v2 < 0.03, 6, 5)
+            [
+                v1 < dna,
+                v1 < dna + status_model["patient_cancelled_cumulative"],
+                v1 < dna + status_model["hospital_cancelled_cumulative"],
+                v1 < dna + status_model["late_cumulative"],
+            ],
+            [3, 2, 4, 7],
+            np.where(v2 < status_model["arrived_late_seen"], 6, 5),
         )
         cardio_resp = np.isin(sp, [spec.index("cardiology"), spec.index("respiratory")])
-        provider = np.where(cardio_resp & (v2 < 0.25), 2, local_trust(u, person, v2))
+        provider = np.where(
+            cardio_resp & (v2 < H["papworth"]["outpatient_cardio_respiratory"]), 2, local_trust(u, person, v2)
+        )
         return dict(
             id=app_id,
             person=person,
@@ -837,42 +796,10 @@ class Hospital:
     def waiting_list(self, in_drop: np.ndarray) -> dict[str, Any]:
         """Open RTT pathways on the extract date: clock starts per year, each with a wait by priority."""
         u, E = self.u, self.E
-        tfc_keys = (
-            "trauma_orthopaedics",
-            "ophthalmology",
-            "general_surgery",
-            "urology",
-            "ent",
-            "gynaecology",
-            "dermatology",
-            "gastroenterology",
-            "cardiology",
-            "oral_surgery",
-            "neurology",
-            "rheumatology",
-            "respiratory",
-            "plastic_surgery",
-            "paediatrics",
-        )
-        band_w = np.array(
-            [  # 0-4, 5-17, 18-64, 65-79, 80+
-                [0.3, 1.0, 2.2, 2.6, 1.8],
-                [0.3, 0.3, 0.8, 2.4, 2.6],
-                [0.4, 0.5, 1.3, 1.2, 0.9],
-                [0.1, 0.1, 0.6, 1.4, 1.2],
-                [1.4, 0.9, 0.8, 0.6, 0.5],
-                [0.0, 0.1, 1.3, 0.4, 0.2],
-                [0.3, 0.5, 0.8, 0.8, 0.7],
-                [0.1, 0.2, 0.9, 0.9, 0.6],
-                [0.1, 0.1, 0.4, 0.9, 0.8],
-                [0.1, 0.4, 0.5, 0.3, 0.2],
-                [0.1, 0.3, 0.5, 0.4, 0.3],
-                [0.0, 0.1, 0.5, 0.5, 0.3],
-                [0.1, 0.2, 0.3, 0.5, 0.4],
-                [0.1, 0.2, 0.3, 0.3, 0.2],
-                [2.5, 1.5, 0.0, 0.0, 0.0],
-            ]
-        ).T
+        band_weights = H["rtt_specialty_weights_by_age_band"]
+        tfc_keys = tuple(band_weights)
+        band_w = np.array([band_weights[k] for k in tfc_keys]).T  # band x specialty
+        ages, prio_model = H["rtt_age_rates"], H["rtt_priority"]
         out: dict[str, list[np.ndarray]] = {k: [] for k in ("person", "start", "tfc", "prio", "id")}
         first_year = int(cal.year_of(E)) - 3
         for year in range(first_year, int(cal.year_of(E)) + 1):
@@ -880,9 +807,9 @@ class Hospital:
             lam = (
                 param("activity.volumes.rtt_start_rate")
                 * st.frac
-                * rate_by_age(st.age, [0, 18, 45, 65, 80, 95], [0.45, 0.65, 1.0, 1.5, 1.5, 1.0])
-                * np.exp(0.06 * st.n_conditions.clip(0, 5))
-                * (1 - 0.7 * st.care_home)
+                * rate_by_age(st.age, ages["knots"], ages["rates"])
+                * np.exp(ages["per_condition"] * st.n_conditions.clip(0, 5))
+                * (1 - ages["care_home_reduction"] * st.care_home)
             )
             counts, rng = yearly_counts(u.seed, "rtt", year, lam)
             local, seq = expand(np.arange(st.idx.size), counts)
@@ -891,9 +818,16 @@ class Hospital:
             cum = np.cumsum(band_w[st.band5()[local]], axis=1)
             pick = (rng.random(person.size)[:, None] * cum[:, -1:] > cum).sum(axis=1).clip(0, len(tfc_keys) - 1)
             r = rng.random(person.size)
-            prio = np.select([r < 0.02, r < 0.17, r < 0.52, r < 0.9], [1, 2, 3, 4], 0)  # 0 = not recorded
-            wait_median = np.array([14, 35, 110, 190, 150])[prio]
-            wait = np.exp(np.log(wait_median) + 0.75 * rng.standard_normal(person.size)).astype(np.int64) + 1
+            prio = np.select(
+                [r < prio_model[f"p{i}_cumulative"] for i in (1, 2, 3, 4)], [1, 2, 3, 4], 0
+            )  # 0 = not recorded
+            wait_median = np.array(prio_model["wait_median_days"])[prio]
+            wait = (
+                np.exp(np.log(wait_median) + prio_model["wait_log_sd"] * rng.standard_normal(person.size)).astype(
+                    np.int64
+                )
+                + 1
+            )
             still_open = (start <= E) & (start + wait > E) & (u.exit_day[person] > E)
             out["person"].append(person[still_open])
             out["start"].append(start[still_open])
@@ -907,7 +841,7 @@ class Hospital:
         kr = Keyed(u.seed, "rtt-provider")
         provider = local_trust(u, person[ok], kr.uniform(pid, 1))
         provider = np.where(
-            (tfc == tfc_keys.index("cardiology")) & (kr.uniform(pid, 2) < 0.3), 2, provider
+            (tfc == tfc_keys.index("cardiology")) & (kr.uniform(pid, 2) < H["papworth"]["rtt_cardiology"]), 2, provider
         )  # Royal Papworth
         return dict(
             id=pid,
@@ -1001,34 +935,7 @@ def _choose_specialty(rng: np.random.Generator, band: np.ndarray, base_w: np.nda
 
 
 def _arrival_minutes(rng: np.random.Generator, n: int) -> np.ndarray:
-    hour_w = np.array(
-        [
-            1,
-            0.8,
-            0.6,
-            0.5,
-            0.4,
-            0.4,
-            0.6,
-            1.2,
-            2.5,
-            3.5,
-            4,
-            4,
-            3.8,
-            3.6,
-            3.5,
-            3.4,
-            3.4,
-            3.5,
-            3.5,
-            3.2,
-            2.8,
-            2.3,
-            1.8,
-            1.3,
-        ]
-    )
+    hour_w = np.array(H["ae_arrival_hour_weights"])
     hour = np.searchsorted(np.cumsum(hour_w) / hour_w.sum(), rng.random(n), side="right").clip(0, 23)
     return hour * 60 + (rng.random(n) * 60).astype(np.int64)
 
