@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from ..core import calendar as cal
 from ..core import codes
-from ..core.parameters import param
+from ..core.parameters import group, param
 from ..core.randomness import Keyed
 from ..core.schedule import periodic
 from ..model.care import DRUGS, Regimens, cha2ds2_vasc, qrisk_percent
@@ -185,79 +185,110 @@ class Values:
     def __init__(self, u: Universe):
         self.u, self.c, self.p = u, u.clinical, u.clinical.params
         self.kr = Keyed(u.seed, "measurement-values")
+        self.m = group("measurement_values")
 
     def _noise(self, idx: np.ndarray, key: np.ndarray, salt: int) -> np.ndarray:
         return self.kr.normal(idx, key, salt)
 
     def bp(self, idx: np.ndarray, day: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         u, c, p = self.u, self.c, self.p
+        s, d = self.m["systolic_bp"], self.m["diastolic_bp"]
         age = cal.age_years(u.dob[idx], day)
         htn = c.has("hypertension", idx, day)
         general = (
-            112
-            + 0.42 * np.clip(age - 20, 0, 70)
-            + 4 * (u.sex[idx] == 0)
+            s["intercept"]
+            + s["per_year_over_20"] * np.clip(age - 20, 0, s["years_max"])
+            + s["male"] * (u.sex[idx] == 0)
             + p["sbp_offset"][idx]
-            + 0.5 * (c.bmi_adult[idx] - 27)
-            + 3 * c.has("diabetes", idx, day)
+            + s["per_bmi_above_27"] * (c.bmi_adult[idx] - 27)
+            + s["diabetes"] * c.has("diabetes", idx, day)
         )
         klass = p["bp_class"][idx]
-        target_mean = np.where(age >= 80, 133.0, 126.0)
-        htn_mean = np.select([klass == 0, klass == 1], [target_mean, 151.0], 176.0) + 0.45 * p["sbp_offset"][idx]
-        sbp = np.where(htn, htn_mean, general) + 7.5 * self._noise(idx, key, 1)
-        dbp_mean = np.where(
-            htn & (klass == 2), 104.0, 0.42 * np.where(htn, htn_mean, general) + 22 - 0.12 * np.clip(age - 60, 0, 40)
+        target_mean = np.where(age >= 80, s["to_target_mean_80_plus"], s["to_target_mean"])
+        htn_mean = (
+            np.select([klass == 0, klass == 1], [target_mean, s["above_target_mean"]], s["very_high_mean"])
+            + s["own_offset_share"] * p["sbp_offset"][idx]
         )
-        dbp = dbp_mean + p["dbp_offset"][idx] + 5.0 * self._noise(idx, key, 2)
+        sbp = np.where(htn, htn_mean, general) + s["noise_sd"] * self._noise(idx, key, 1)
+        dbp_mean = np.where(
+            htn & (klass == 2),
+            d["very_high_mean"],
+            d["per_mmhg_systolic"] * np.where(htn, htn_mean, general)
+            + d["intercept"]
+            - d["per_year_over_60"] * np.clip(age - 60, 0, d["years_max"]),
+        )
+        dbp = dbp_mean + p["dbp_offset"][idx] + d["noise_sd"] * self._noise(idx, key, 2)
         # to-target hypertensives stay below 90 mmHg diastolic; very high ones reach 180/120 now and then
-        dbp = np.where(htn & (klass == 0), np.minimum(dbp, 88), dbp)
-        return _round(np.clip(sbp, 78, 245)), _round(np.clip(dbp, 42, 135))
+        dbp = np.where(htn & (klass == 0), np.minimum(dbp, d["to_target_max"]), dbp)
+        return _round(np.clip(sbp, s["min"], s["max"])), _round(np.clip(dbp, d["min"], d["max"]))
 
     def hba1c(self, idx: np.ndarray, day: np.ndarray, key: np.ndarray) -> np.ndarray:
-        c, p = self.c, self.p
+        c, p, h = self.c, self.p, self.m["hba1c"]
         dm = c.has("diabetes", idx, day)
         ndh = c.has("ndh", idx, day)
         v = np.where(
             dm,
-            p["hba1c_dm"][idx] * np.exp(0.07 * self._noise(idx, key, 3)),
-            np.where(ndh, p["hba1c_ndh"][idx], p["hba1c_normal"][idx] + 1.5 * self._noise(idx, key, 3)),
+            p["hba1c_dm"][idx] * np.exp(h["diabetes_log_sd"] * self._noise(idx, key, 3)),
+            np.where(ndh, p["hba1c_ndh"][idx], p["hba1c_normal"][idx] + h["normal_sd"] * self._noise(idx, key, 3)),
         )
-        v = np.where(dm, np.clip(v, 30, 160), np.where(ndh, np.clip(v, 42, 47), np.clip(v, 26, 41)))
+        v = np.where(
+            dm,
+            np.clip(v, h["diabetes_min"], h["diabetes_max"]),
+            np.where(ndh, np.clip(v, h["ndh_min"], h["ndh_max"]), np.clip(v, h["normal_min"], h["normal_max"])),
+        )
         return _round(v)
 
     def cholesterol(self, idx: np.ndarray, day: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        p = self.p
+        p, ch = self.p, self.m["cholesterol"]
         statin = p["statin_start"][idx] <= day
-        total = np.clip(p["chol"][idx] - 1.3 * statin + 0.35 * self._noise(idx, key, 4), 2.0, 11.5)
-        non_hdl = np.clip(total - p["hdl"][idx], 1.1, 10.0)
+        total = np.clip(
+            p["chol"][idx] - ch["statin_reduction"] * statin + ch["noise_sd"] * self._noise(idx, key, 4),
+            ch["min"],
+            ch["max"],
+        )
+        non_hdl = np.clip(total - p["hdl"][idx], ch["non_hdl_min"], ch["non_hdl_max"])
         return _round(total, 1), _round(non_hdl, 1)
 
     def bmi(self, idx: np.ndarray, day: np.ndarray, key: np.ndarray) -> np.ndarray:
+        b = self.m["bmi"]
         age = cal.age_years(self.u.dob[idx], day)
-        adult = self.c.bmi_adult[idx] * np.exp(0.02 * self._noise(idx, key, 5))
-        child = 15.5 + 0.25 * np.clip(age, 2, 17) + 0.8 * self._noise(idx, key, 6)
-        return _round(np.clip(np.where(age >= 18, adult, child), 13.5, 75), 1)
+        adult = self.c.bmi_adult[idx] * np.exp(b["adult_log_sd"] * self._noise(idx, key, 5))
+        child = b["child_at_2"] + b["child_per_year"] * np.clip(age, 2, 17) + b["child_sd"] * self._noise(idx, key, 6)
+        return _round(np.clip(np.where(age >= 18, adult, child), b["min"], b["max"]), 1)
 
     def egfr(self, idx: np.ndarray, day: np.ndarray, key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         u, c, p = self.u, self.c, self.p
+        e, cr = self.m["egfr"], self.m["creatinine"]
         age = cal.age_years(u.dob[idx], day)
         ckd = c.has("ckd", idx, day)
         normal = np.clip(
-            100 - 0.8 * np.clip(age - 30, 0, 70) + p["egfr_offset"][idx] + 4 * self._noise(idx, key, 7), 61, 135
+            e["normal_at_30"]
+            - e["per_year_over_30"] * np.clip(age - 30, 0, e["years_max"])
+            + p["egfr_offset"][idx]
+            + e["normal_sd"] * self._noise(idx, key, 7),
+            e["normal_min"],
+            e["normal_max"],
         )
-        impaired = np.clip(p["egfr_ckd"][idx] + 2.5 * self._noise(idx, key, 7), 5, 59)
+        impaired = np.clip(p["egfr_ckd"][idx] + e["ckd_sd"] * self._noise(idx, key, 7), e["ckd_min"], e["ckd_max"])
         egfr = _round(np.where(ckd, impaired, normal))
         creat = _round(
-            80 * (90 / egfr) * np.where(u.sex[idx] == 1, 0.82, 1.0) * np.exp(0.03 * self._noise(idx, key, 8))
+            cr["at_egfr_90"]
+            * (90 / egfr)
+            * np.where(u.sex[idx] == 1, cr["female_ratio"], 1.0)
+            * np.exp(cr["log_sd"] * self._noise(idx, key, 8))
         )
         return egfr, creat
 
     def acr(self, idx: np.ndarray, day: np.ndarray, key: np.ndarray) -> np.ndarray:
-        return _round(np.clip(self.p["acr"][idx] * np.exp(0.3 * self._noise(idx, key, 9)), 0.1, 350), 1)
+        a = self.m["urine_acr"]
+        return _round(
+            np.clip(self.p["acr"][idx] * np.exp(a["log_sd"] * self._noise(idx, key, 9)), a["min"], a["max"]), 1
+        )
 
     def alcohol(self, idx: np.ndarray, day: np.ndarray, key: np.ndarray) -> np.ndarray:
-        base = np.where(self.u.sex[idx] == 0, 8.0, 4.5)
-        return _round(np.clip(base * np.exp(0.9 * self._noise(idx, key, 10)) - 1.5, 0, 120))
+        a = self.m["alcohol_units"]
+        base = np.where(self.u.sex[idx] == 0, a["male_median"], a["female_median"])
+        return _round(np.clip(base * np.exp(a["log_sd"] * self._noise(idx, key, 10)) - a["shift"], 0, a["max"]))
 
 
 def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, regimens: Regimens) -> None:
@@ -463,7 +494,7 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
     idx, day, k = schedule("alcohol", _bday(u, people, 18), exit_, 3 * 365.25, lo3, skip=0.35)
     units = vals.alcohol(idx, day, k)
     ev.add(idx, day, obs["alcohol"][0], units, obs["alcohol"][1])
-    heavy = units > 21
+    heavy = units > vals.m["alcohol_units"]["above_limit"]
     ev.add_choice(
         idx[heavy], day[heavy], codes.PROCESS["alcohol_excess"], Keyed(u.seed, "alc-code").uniform(idx[heavy], k[heavy])
     )
