@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from great_expectations.core.expectation_validation_result import ExpectationValidationResult
 
 from expectations import gx_duckdb
+from expectations.data_docs import kept_validation
 from expectations.mart_checks import MART_SCHEMA, MartCheck, table_query, tables
 from expectations.results import CheckResult
 
@@ -35,9 +36,14 @@ def build_suite(table_name: str, checks: list[MartCheck]) -> gx.ExpectationSuite
 
 
 def validate_marts(
-    database_path: str, checks: list[MartCheck], table_names: list[str] | None = None
+    database_path: str,
+    checks: list[MartCheck],
+    table_names: list[str] | None = None,
+    validations: list[dict] | None = None,
 ) -> list[CheckResult]:
-    """Run the gate-2 suite of each table (all registry tables by default) on the DuckDB file; one result per check."""
+    """Run the gate-2 suite of each table (all registry tables by default) on the DuckDB file; one result per check.
+    GX's validation result of each suite that ran is appended to `validations` if given, for the data docs: its
+    unexpected rows are kept, one per failing check (check_id, rows_failing, detail), no patient's."""
     results: list[CheckResult] = []
     context, datasource = gx_duckdb.duckdb_context(database_path)
     try:
@@ -62,7 +68,10 @@ def validate_marts(
                 gx.ValidationDefinition(name=f"gate2_{table_name}", data=batch, suite=suite)
             )
             try:
-                (result,) = validation.run(result_format="COMPLETE").results
+                outcome = validation.run(result_format="COMPLETE")
+                if validations is not None:
+                    validations.append(kept_validation(outcome, keep_unexpected_rows=True))
+                (result,) = outcome.results
                 error = None if "observed_value" in (result.result or {}) else _exception_message(result)
             except Exception as e:  # the table is unreadable: every check of it fails
                 error, result = f"{type(e).__name__}: {e}", None

@@ -18,6 +18,7 @@ from great_expectations.core.expectation_validation_result import ExpectationVal
 
 from contracts.extracts import load_contract
 from expectations import gx_duckdb
+from expectations.data_docs import kept_validation
 from expectations.results import CheckResult
 from expectations.rules import GATE_REF, Rule, feed_rules, row_rules
 
@@ -141,9 +142,14 @@ def build_suite(
 
 
 def validate_feed(
-    database_path: str, feed_name: str, extract_date: str, previous_rows: int | None = None
+    database_path: str,
+    feed_name: str,
+    extract_date: str,
+    previous_rows: int | None = None,
+    validations: list[dict] | None = None,
 ) -> list[CheckResult]:
-    """Run the feed's suite against landing.<feed> (every row as received) in the build file."""
+    """Run the feed's suite against landing.<feed> (every row as received) in the build file. GX's validation result,
+    sample values removed (expectations/data_docs.py), is appended to `validations` if given, for the data docs."""
     context, datasource = gx_duckdb.duckdb_context(database_path)
     try:
         engine = datasource.get_execution_engine()
@@ -162,6 +168,8 @@ def validate_feed(
             gx.ValidationDefinition(name=f"gate1_{feed_name}", data=batch, suite=suite)
         )
         outcome = validation.run(result_format="SUMMARY")
+        if validations is not None:
+            validations.append(kept_validation(outcome))
     finally:
         gx_duckdb.close(datasource)
     return [_to_check_result(feed_name, r) for r in outcome.results]

@@ -17,6 +17,7 @@ from assets.publish import previous_feed_rows, publish, refresh_lock, refuse_old
 from assets.run_lock import acquire_run_lock, release_run_lock
 from assets.run_meta import connect, create_meta, record_checks, record_quarantine, record_stage
 from contracts.extracts import load_contract
+from expectations.data_docs import save_validations
 from expectations.rules import row_rules
 from expectations.suites import CheckResult, validate_feed
 from orchestration.resources import RefreshSettings
@@ -153,9 +154,11 @@ def raw_feed_assets(feed_name: str) -> tuple[dg.AssetsDefinition, dg.AssetChecks
         drop = run_drop(settings, run_id)
         failpoint("gate1")
         previous = previous_feed_rows(settings.warehouse).get(feed_name)
-        results = validate_feed(str(build_path), feed_name, drop.extract_date.isoformat(), previous)
+        validations: list[dict] = []
+        results = validate_feed(str(build_path), feed_name, drop.extract_date.isoformat(), previous, validations)
         with connect(build_path) as con:
             record_checks(con, run_id, "gate1", results)
+        save_validations(settings.warehouse.parent, run_id, "gate1", validations)  # GX's own results, for the data docs
         record_stage(build_path, run_id, f"gate1:{feed_name}", started)
         blocking = [r for r in results if r.blocks]
         description = (

@@ -9,6 +9,7 @@ import dagster as dg
 
 from assets.run_meta import connect, record_checks, record_stage
 from expectations import mart_checks
+from expectations.data_docs import save_validations
 from expectations.mart_suites import validate_marts
 from orchestration.assets import join_refresh
 from orchestration.resources import RefreshSettings
@@ -47,9 +48,11 @@ def gate2_checks(dbt_asset_keys: Iterable[dg.AssetKey]) -> dg.AssetChecksDefinit
         run_id = join_refresh(context.run, settings)
         build_path = settings.build_path(run_id)
         checks = mart_checks.load_registry()  # as the seed is now: the registry publish verifies against
-        results = validate_marts(str(build_path), checks, checked)
+        validations: list[dict] = []
+        results = validate_marts(str(build_path), checks, checked, validations)
         with connect(build_path) as con:
             record_checks(con, run_id, "gate2", results)
+        save_validations(settings.warehouse.parent, run_id, "gate2", validations)  # GX's own results, for the data docs
         record_stage(build_path, run_id, "gate2", started)
         for table_name in checked:
             own = [r for r in results if r.feed == f"{mart_checks.MART_SCHEMA}.{table_name}"]
