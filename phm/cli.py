@@ -617,16 +617,21 @@ def dq_report(
     fail_on_blocking: bool = typer.Option(
         False, "--fail-on-blocking", help="Exit 1 if a blocking check failed (for CI)."
     ),
+    with_dbt_docs: bool = typer.Option(
+        True, "--dbt-docs/--no-dbt-docs", help="Build dbt's docs of the models into DIR/dbt-docs (some 20 s)."
+    ),
 ) -> None:
     """Render the latest refresh's data-quality report: rows in and quarantined per feed and rule, every check
-    with its status, threshold and rows failing, and trends across earlier refreshes."""
+    with its status, threshold and rows failing, trends across earlier refreshes, and beside it Great Expectations'
+    data docs of the gates' validations and dbt's docs of the models (all open offline)."""
     from phm.dq_report import write_report
     from phm.warehouse import WarehouseMissing
 
     path = resolve(warehouse) if warehouse else default_warehouse_path()
     out_dir = resolve(out) if out else path.parent / "dq_report"
     try:
-        report = write_report(path, out_dir)
+        with console.status("data-quality report, GX data docs" + (" and dbt docs ..." if with_dbt_docs else " ...")):
+            report = write_report(path, out_dir, with_dbt_docs)
     except (WarehouseMissing, ValueError) as e:
         print_error(e)
         raise typer.Exit(2) from None
@@ -637,6 +642,12 @@ def dq_report(
         f"{out_dir / 'index.html'} (and summary.md, summary.json)",
         highlight=False,
     )
+    for title, doc in report["docs"].items():
+        if doc.built and doc.offline_missing:
+            missing = ", ".join(doc.offline_missing)
+            console.print(f"{title}: not available offline, left out: {missing}", style="yellow", markup=False)
+        elif not doc.built:
+            console.print(f"{title}: {doc.note}", style="yellow", markup=False, highlight=False)
     raise typer.Exit(1 if blocking and fail_on_blocking else 0)
 
 

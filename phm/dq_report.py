@@ -1,14 +1,17 @@
 """`phm dq-report`: the data-quality report of the latest refresh, from the warehouse's meta tables.
 
 Writes DIR/index.html (self-contained apart from the vendored vega scripts copied beside it, so it opens from disk
-with no internet), DIR/summary.md and DIR/summary.json. Reads any DuckDB file with the meta schema: the published
-warehouse, or a build file (warehouse/.build/<run_id>.duckdb) to report a refresh that was blocked.
+with no internet), DIR/summary.md and DIR/summary.json, and beside them, linked from index.html, Great Expectations'
+data docs of the refresh's gate-1 and gate-2 validations (DIR/gx-data-docs/) and dbt's docs of the models
+(DIR/dbt-docs/index.html), which open offline too (phm/report_docs.py). Reads any DuckDB file with the meta schema:
+the published warehouse, or a build file (warehouse/.build/<run_id>.duckdb) to report a refresh that was blocked.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ import altair as alt
 import duckdb
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from phm.report_docs import DBT_DIR, Docs, dbt_docs, gx_data_docs
 from phm.warehouse import open_reader
 from phm.web.app import script_json
 
@@ -147,7 +151,7 @@ def _jsonable(rows: list[dict]) -> list[dict]:
     return [{k: v.isoformat() if isinstance(v, (date, datetime)) else v for k, v in r.items()} for r in rows]
 
 
-def markdown_summary(report: dict) -> str:
+def markdown_summary(report: dict, docs: dict[str, Docs] | None = None) -> str:
     refresh = report["refresh"]
     lines = [
         f"# Data-quality report: refresh {report['run_id']}",
@@ -170,6 +174,8 @@ def markdown_summary(report: dict) -> str:
     lines += ["", "## Checks by stage", "", "| stage | checks | failed | failed and blocking |", "|---|---:|---:|---:|"]
     for s in report["checks_by_stage"]:
         lines.append(f"| {s['stage']} | {s['checks']} | {s['failed']} | {s['failed_blocking']} |")
+    for title, doc in (docs or {}).items():
+        lines += ["", f"{title}: " + (f"[{doc.index}]({doc.index})" if doc.built else doc.note)]
     failed = [c for c in report["checks"] if not c["passed"]]
     if failed:
         lines += [
@@ -187,22 +193,38 @@ def markdown_summary(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_report(warehouse: Path, out_dir: Path) -> dict:
+def write_report(warehouse: Path, out_dir: Path, with_dbt_docs: bool = True) -> dict:
+    """The report into out_dir; `with_dbt_docs=False` leaves dbt's docs out (the report says so)."""
     with open_reader(warehouse) as con:
         report = collect(con)
     out_dir.mkdir(parents=True, exist_ok=True)
+    docs = {
+        "Great Expectations data docs": gx_data_docs(warehouse, report["run_id"], out_dir),
+        "dbt docs": dbt_docs(warehouse, out_dir)
+        if with_dbt_docs
+        else Docs(built=False, note="left out of this report (--no-dbt-docs); `phm docs` builds them"),
+    }
+    if not with_dbt_docs:
+        shutil.rmtree(out_dir / DBT_DIR, ignore_errors=True)  # an earlier report's, not this one's
+    report["docs"] = docs
     (out_dir / "vendor").mkdir(exist_ok=True)
     for script in VENDOR_SCRIPTS:
         shutil.copyfile(WEB / "static" / "vendor" / script, out_dir / "vendor" / script)
     env = Environment(loader=FileSystemLoader(WEB / "templates"), autoescape=select_autoescape(["html"]))
     html = env.get_template("dq_report.html").render(
-        report=report, warehouse=str(warehouse), charts_json=script_json(report["charts"]), scripts=VENDOR_SCRIPTS
+        report=report,
+        warehouse=str(warehouse),
+        charts_json=script_json(report["charts"]),
+        scripts=VENDOR_SCRIPTS,
+        gx=docs["Great Expectations data docs"],
+        dbt=docs["dbt docs"],
     )
     (out_dir / "index.html").write_text(html, encoding="utf-8")
-    (out_dir / "summary.md").write_text(markdown_summary(report), encoding="utf-8")
+    (out_dir / "summary.md").write_text(markdown_summary(report, docs), encoding="utf-8")
     summary = {
         k: report[k]
         for k in ("run_id", "published", "refresh", "feeds", "quarantine", "checks_by_stage", "failed_blocking")
     }
+    summary["docs"] = {title: asdict(doc) for title, doc in docs.items()}
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
     return report
