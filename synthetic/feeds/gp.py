@@ -23,6 +23,9 @@ from ..model.inequality import expit, log_shift, logit, probability
 from ..model.population import SEX_CODES, Universe
 
 YEAR = cal.DAYS_PER_YEAR
+GP = group("gp_record")
+SCHEDULES = group("gp_schedules")
+TIMING = GP["timing"]
 OBS_LOOKBACK_YEARS = 3  # observations and processes: the last 3 years
 CASE_FINDING_LOOKBACK_YEARS = 5  # BP and QRISK: 5 years (the BP case-finding indicator looks back 5 years)
 MEDS_LOOKBACK_YEARS = 2
@@ -135,7 +138,7 @@ def diagnoses(u: Universe, ev: Events, people: np.ndarray, extract_day: int) -> 
             resolved_code = codes.RESOLVED[concept]
             r = (res < cal.NEVER) & _visible(u, idx, res, extract_day)
             if name == "ckd":  # later CKD stage 1-2 codes also take people off the CKD 3-5 register
-                alt = kr.uniform(idx[r], 1) < 0.5
+                alt = kr.uniform(idx[r], 1) < GP["ckd_resolved_as_stage_1_2_share"]
                 ev.add(idx[r][alt], res[r][alt], "431856006")
                 ev.add(idx[r][~alt], res[r][~alt], resolved_code)
             else:
@@ -150,7 +153,9 @@ def diagnoses(u: Universe, ev: Events, people: np.ndarray, extract_day: int) -> 
         ev.add(people[vis], d[vis], codes.FRAILTY[name])
     # cancer: the GP hears from the hospital a few weeks after diagnosis
     cd = c.cancer_day[people]
-    lag = (kr.uniform(people, 2) * 50 + 7).astype(np.int64)
+    lag = (kr.uniform(people, 2) * TIMING["cancer_letter_days_spread"] + TIMING["cancer_letter_days_min"]).astype(
+        np.int64
+    )
     site_code = np.array([ev.codes(v[0]) for v in codes.CANCER_SITES.values()], dtype=np.int32)[c.cancer_site[people]]
     vis = (cd < cal.NEVER) & _visible(u, people, cd + lag, extract_day)
     ev.add(people[vis], (cd + lag)[vis], site_code[vis])
@@ -313,7 +318,7 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
         end: np.ndarray,
         period: npt.ArrayLike,
         lo: int,
-        jitter: float = 0.3,
+        jitter: float = GP["schedule_jitter"],
         skip: npt.ArrayLike = 0.0,
         who: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -326,6 +331,12 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
         sk = skip if np.ndim(skip) == 0 or who is None else np.asarray(skip)[who]
         rows, k, day = periodic(Keyed(u.seed, name), sel, st, en, per, lo, hi, jitter=jitter, skip=sk)
         return sel[rows], day, k
+
+    def every(schedule_name: str) -> float:
+        return float(SCHEDULES[schedule_name]["every_days"])
+
+    def missed(schedule_name: str) -> float:
+        return float(SCHEDULES[schedule_name]["missed_share"])
 
     def missed_share(process: str, schedule_name: str) -> np.ndarray:
         """Per-person chance a scheduled process is missed: the schedule's usual chance, moved by who they are."""
@@ -340,7 +351,7 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
         "bp-htn",
         htn_on,
         exit_,
-        365.25 / p["bp_per_year"][people],
+        every("bp_hypertension") / p["bp_per_year"][people],
         lo5,
         skip=missed_share("bp_recorded", "hypertension"),
     )
@@ -349,9 +360,9 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
         "bp-adult",
         _bday(u, people, 18),
         np.minimum(np.minimum(_bday(u, people, 45), htn_on), exit_),
-        5 * 365.25,
+        every("bp_adult_under_45"),
         lo5,
-        skip=0.3,
+        skip=missed("bp_adult_under_45"),
         who=adult_gp,
     )
     add_bp(idx, day, k)
@@ -359,21 +370,30 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
         "bp-45",
         _bday(u, people, 45),
         np.minimum(htn_on, exit_),
-        3 * 365.25,
+        every("bp_45_plus"),
         lo5,
         skip=missed_share("bp_recorded", "age_45_plus"),
         who=adult_gp,
     )
     add_bp(idx, day, k)
     idx, day, k = schedule(
-        "bp-dm", dm_on, np.minimum(htn_on, exit_), 182.6, lo3, skip=missed_share("diabetes_care_processes", "bp")
+        "bp-dm",
+        dm_on,
+        np.minimum(htn_on, exit_),
+        every("bp_diabetes"),
+        lo3,
+        skip=missed_share("diabetes_care_processes", "bp"),
     )
     add_bp(idx, day, k)
     # --- HbA1c: diabetes twice a year, NDH yearly, screening from 40
     ndh_on = c.onset["ndh"][people]
-    idx, day, k = schedule("hba1c-dm", dm_on, exit_, 182.6, lo3, skip=missed_share("diabetes_care_processes", "hba1c"))
+    idx, day, k = schedule(
+        "hba1c-dm", dm_on, exit_, every("hba1c_diabetes"), lo3, skip=missed_share("diabetes_care_processes", "hba1c")
+    )
     ev.add(idx, day, obs["hba1c"][0], vals.hba1c(idx, day, k), obs["hba1c"][1])
-    idx, day, k = schedule("hba1c-ndh", ndh_on, np.minimum(dm_on, exit_), 365.25, lo3, skip=0.15)
+    idx, day, k = schedule(
+        "hba1c-ndh", ndh_on, np.minimum(dm_on, exit_), every("hba1c_ndh"), lo3, skip=missed("hba1c_ndh")
+    )
     ev.add(idx, day, obs["hba1c"][0], vals.hba1c(idx, day, k), obs["hba1c"][1])
     # the HbA1c that made the diagnosis (diabetes >= 48, non-diabetic hyperglycaemia 42-47)
     for name, onset in (("hba1c-dx-dm", dm_on), ("hba1c-dx-ndh", ndh_on)):
@@ -382,11 +402,19 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
         kdx = np.full(idx.size, -7)
         value = vals.hba1c(idx, day, kdx)
         if name == "hba1c-dx-dm":
-            value = np.maximum(value, 48 + np.floor(Keyed(u.seed, name).uniform(idx) * 20))
-            value = np.where(u.clinical.onset["diabetes_type1"][idx] == day, np.maximum(value, 60), value)
+            dx = GP["hba1c_at_diagnosis"]
+            value = np.maximum(
+                value, dx["diabetes_min"] + np.floor(Keyed(u.seed, name).uniform(idx) * dx["diabetes_spread"])
+            )
+            value = np.where(u.clinical.onset["diabetes_type1"][idx] == day, np.maximum(value, dx["type1_min"]), value)
         ev.add(idx, day, obs["hba1c"][0], value, obs["hba1c"][1])
     idx, day, k = schedule(
-        "hba1c-screen", _bday(u, people, 40), np.minimum(np.minimum(dm_on, ndh_on), exit_), 3 * 365.25, lo3, skip=0.4
+        "hba1c-screen",
+        _bday(u, people, 40),
+        np.minimum(np.minimum(dm_on, ndh_on), exit_),
+        every("hba1c_screen_40_plus"),
+        lo3,
+        skip=missed("hba1c_screen_40_plus"),
     )
     ev.add(idx, day, obs["hba1c"][0], vals.hba1c(idx, day, k), obs["hba1c"][1])
     # --- lipids: yearly with a long-term condition, five-yearly from 40 otherwise
@@ -400,21 +428,35 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
             c.onset["ckd"][people],
         ]
     )
-    for name, start, end, period, missed in (
-        ("chol-chronic", chronic_on, exit_, 365.25, missed_share("cholesterol_recorded", "long_term_condition")),
-        ("chol-screen", _bday(u, people, 40), np.minimum(chronic_on, exit_), 5 * 365.25, 0.3),
+    for name, start, end, period, skip in (
+        (
+            "chol-chronic",
+            chronic_on,
+            exit_,
+            every("cholesterol_long_term_condition"),
+            missed_share("cholesterol_recorded", "long_term_condition"),
+        ),
+        (
+            "chol-screen",
+            _bday(u, people, 40),
+            np.minimum(chronic_on, exit_),
+            every("cholesterol_screen_40_plus"),
+            missed("cholesterol_screen_40_plus"),
+        ),
     ):
-        idx, day, k = schedule(name, start, end, period, lo3, skip=missed)
+        idx, day, k = schedule(name, start, end, period, lo3, skip=skip)
         total, non_hdl = vals.cholesterol(idx, day, k)
         ev.add(idx, day, obs["cholesterol"][0], total, "mmol/L")
-        both = Keyed(u.seed, name + "-nonhdl").uniform(idx, k) < 0.7
+        both = Keyed(u.seed, name + "-nonhdl").uniform(idx, k) < GP["non_hdl_with_cholesterol_share"]
         ev.add(idx[both], day[both], obs["non_hdl_cholesterol"][0], non_hdl[both], "mmol/L")
     # --- BMI and smoking status for most adults
-    idx, day, k = schedule("bmi-adult", _bday(u, people, 18), exit_, 3 * 365.25, lo3, skip=0.25)
+    idx, day, k = schedule("bmi-adult", _bday(u, people, 18), exit_, every("bmi_adult"), lo3, skip=missed("bmi_adult"))
     ev.add(idx, day, obs["bmi"][0], vals.bmi(idx, day, k), "kg/m2")
-    idx, day, k = schedule("bmi-dm", dm_on, exit_, 365.25, lo3, skip=missed_share("diabetes_care_processes", "bmi"))
+    idx, day, k = schedule(
+        "bmi-dm", dm_on, exit_, every("bmi_diabetes"), lo3, skip=missed_share("diabetes_care_processes", "bmi")
+    )
     ev.add(idx, day, obs["bmi"][0], vals.bmi(idx, day, k), "kg/m2")
-    idx, day, k = schedule("smoking", _bday(u, people, 16), exit_, 2 * 365.25, lo3, skip=0.2)
+    idx, day, k = schedule("smoking", _bday(u, people, 16), exit_, every("smoking"), lo3, skip=missed("smoking"))
     status = c.smoking[idx]
     kr = Keyed(u.seed, "smoking-code")
     for s, name in ((2, "smoking_current"), (1, "smoking_ex"), (0, "smoking_never")):
@@ -426,7 +468,7 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
         "qrisk-check",
         _bday(u, people, 40),
         np.minimum.reduce([_bday(u, people, 75), cvd_on, exit_]),
-        5 * 365.25,
+        every("qrisk_health_check"),
         lo5,
         skip=missed_share("qrisk_recorded", "health_check"),
     )
@@ -435,7 +477,7 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
         "qrisk-ltc",
         np.maximum(np.minimum(htn_on, dm_on), _bday(u, people, 25)),
         np.minimum.reduce([_bday(u, people, 85), cvd_on, exit_]),
-        365.25,
+        every("qrisk_long_term_condition"),
         lo5,
         skip=missed_share("qrisk_recorded", "long_term_condition"),
     )
@@ -443,12 +485,12 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
     # --- kidney function: eGFR + creatinine, urine ACR
     ckd_on = c.onset["ckd"][people]
     kidney_on = np.minimum.reduce([ckd_on, dm_on, htn_on])
-    for name, start, end, period, skip in (
-        ("egfr-ltc", kidney_on, exit_, 365.25, 0.2),
-        ("egfr-ckd", ckd_on, exit_, 365.25, 0.3),
-        ("egfr-screen", _bday(u, people, 50), np.minimum(kidney_on, exit_), 3 * 365.25, 0.45),
+    for name, start, end, sched in (
+        ("egfr-ltc", kidney_on, exit_, "egfr_long_term_condition"),
+        ("egfr-ckd", ckd_on, exit_, "egfr_ckd"),
+        ("egfr-screen", _bday(u, people, 50), np.minimum(kidney_on, exit_), "egfr_screen_50_plus"),
     ):
-        idx, day, k = schedule(name, start, end, period, lo3, skip=skip)
+        idx, day, k = schedule(name, start, end, every(sched), lo3, skip=missed(sched))
         egfr, creat = vals.egfr(idx, day, k)
         ev.add(idx, day, obs["egfr"][0], egfr, obs["egfr"][1])
         ev.add(idx, day, obs["creatinine"][0], creat, obs["creatinine"][1])
@@ -456,17 +498,24 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
         "acr-dm-ckd",
         np.minimum(dm_on, ckd_on),
         exit_,
-        365.25,
+        every("acr_diabetes_or_ckd"),
         lo3,
         skip=missed_share("diabetes_care_processes", "urine_acr"),
     )
     ev.add(idx, day, obs["urine_acr"][0], vals.acr(idx, day, k), obs["urine_acr"][1])
-    idx, day, k = schedule("acr-htn", htn_on, np.minimum(np.minimum(dm_on, ckd_on), exit_), 2 * 365.25, lo3, skip=0.5)
+    idx, day, k = schedule(
+        "acr-htn",
+        htn_on,
+        np.minimum(np.minimum(dm_on, ckd_on), exit_),
+        every("acr_hypertension"),
+        lo3,
+        skip=missed("acr_hypertension"),
+    )
     ev.add(idx, day, obs["urine_acr"][0], vals.acr(idx, day, k), obs["urine_acr"][1])
     # --- AF: CHA2DS2-VASc recorded for most
     af_on = c.onset["af"][people]
-    scored = Keyed(u.seed, "cha2ds2-recorded").uniform(people) < 0.87
-    idx, day, k = schedule("cha2ds2", af_on, exit_, 365.25, lo3, skip=0.35, who=scored)
+    scored = Keyed(u.seed, "cha2ds2-recorded").uniform(people) < GP["cha2ds2_vasc_scored_share"]
+    idx, day, k = schedule("cha2ds2", af_on, exit_, every("cha2ds2_vasc"), lo3, skip=missed("cha2ds2_vasc"), who=scored)
     ev.add(idx, day, obs["cha2ds2_vasc"][0], cha2ds2_vasc(u, idx, day).astype(np.float64), None)
     # --- reviews: asthma, COPD, medication, diabetic foot
     ast_end = np.where(
@@ -474,9 +523,9 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
         c.resolve["asthma"][people],
         exit_,
     )
-    for name, start, end, missed in (
-        ("asthma_review", c.onset["asthma"][people], np.minimum(ast_end, exit_), 0.3),
-        ("copd_review", c.onset["copd"][people], exit_, 0.2),
+    for name, start, end, skip in (
+        ("asthma_review", c.onset["asthma"][people], np.minimum(ast_end, exit_), missed("asthma_review")),
+        ("copd_review", c.onset["copd"][people], exit_, missed("copd_review")),
         (
             "diabetes_foot_check",
             np.maximum(dm_on, _bday(u, people, 12)),
@@ -484,14 +533,21 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
             missed_share("diabetes_care_processes", "foot_check"),
         ),
     ):
-        idx, day, k = schedule(name, start, end, 365.25, lo3, skip=missed)
+        idx, day, k = schedule(name, start, end, every(name), lo3, skip=skip)
         ev.add_choice(idx, day, codes.PROCESS[name], Keyed(u.seed, name + "-code").uniform(idx, k))
     first_med = np.full(u.n, cal.NEVER, dtype=np.int64)
     np.minimum.at(first_med, regimens.person, regimens.start)
-    idx, day, k = schedule("medication_review", first_med[people], exit_, 365.25, lo3, skip=0.3)
+    idx, day, k = schedule(
+        "medication_review",
+        first_med[people],
+        exit_,
+        every("medication_review"),
+        lo3,
+        skip=missed("medication_review"),
+    )
     ev.add_choice(idx, day, codes.PROCESS["medication_review"], Keyed(u.seed, "medrvw-code").uniform(idx, k))
     # --- alcohol: units recorded every few years; some coded as drinking above limits
-    idx, day, k = schedule("alcohol", _bday(u, people, 18), exit_, 3 * 365.25, lo3, skip=0.35)
+    idx, day, k = schedule("alcohol", _bday(u, people, 18), exit_, every("alcohol"), lo3, skip=missed("alcohol"))
     units = vals.alcohol(idx, day, k)
     ev.add(idx, day, obs["alcohol"][0], units, obs["alcohol"][1])
     heavy = units > vals.m["alcohol_units"]["above_limit"]
@@ -499,12 +555,26 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
         idx[heavy], day[heavy], codes.PROCESS["alcohol_excess"], Keyed(u.seed, "alc-code").uniform(idx[heavy], k[heavy])
     )
     # --- care home residents: a visit code most years
-    idx, day, k = schedule("care-home-visit", c.care_home_day[people] + 60, exit_, 365.25, lo3, skip=0.2)
+    idx, day, k = schedule(
+        "care-home-visit",
+        c.care_home_day[people] + TIMING["care_home_visit_after_move_days"],
+        exit_,
+        every("care_home_visit"),
+        lo3,
+        skip=missed("care_home_visit"),
+    )
     ev.add(idx, day, codes.PROCESS["care_home_visit"][0][0])
     # --- SMI annual physical health check: six elements, complete for a minority
     smi_on = c.onset["smi"][people]
     smi_end = np.where((c.resolve["smi"][people] < cal.NEVER), c.resolve["smi"][people], exit_)
-    idx, day, k = schedule("smi-check", smi_on + 30, np.minimum(smi_end, exit_), 365.25, lo3, skip=0.15)
+    idx, day, k = schedule(
+        "smi-check",
+        smi_on + TIMING["smi_check_after_diagnosis_days"],
+        np.minimum(smi_end, exit_),
+        every("smi_health_check"),
+        lo3,
+        skip=missed("smi_health_check"),
+    )
     kr = Keyed(u.seed, "smi-check-elements")
     complete = kr.uniform(idx, k, 0) < probability(u, idx, "smi_health_check")
     element = probability(u, idx, "smi_element_without_full_check")
@@ -527,7 +597,12 @@ def observations(u: Universe, ev: Events, people: np.ndarray, extract_day: int, 
     # --- learning disability annual health check from 14
     ld_on = np.maximum(c.onset["learning_disability"][people], _bday(u, people, 14))
     idx, day, k = schedule(
-        "ld-health-check", ld_on, exit_, 365.25, lo3, skip=1.0 - probability(u, people, "ld_health_check")
+        "ld-health-check",
+        ld_on,
+        exit_,
+        every("ld_health_check"),
+        lo3,
+        skip=1.0 - probability(u, people, "ld_health_check"),
     )
     ev.add_choice(idx, day, codes.PROCESS["ld_health_check"], Keyed(u.seed, "ld-health-check-code").uniform(idx, k))
     flu_vaccinations(u, ev, people, extract_day, lo3)
@@ -546,6 +621,7 @@ def flu_vaccinations(u: Universe, ev: Events, people: np.ndarray, extract_day: i
     p_child = probability(u, people, "flu_vaccination_child")
     at_risk_shift = log_shift(u, people, "flu_vaccination_at_risk")
     group_base = param("care.flu_vaccination_at_risk.base_by_group")
+    habit_w = GP["flu_habit_weights"]
     first = cal.year_of(lo) - 1
     last = cal.year_of(extract_day)
     for season in range(int(first), int(last) + 1):
@@ -573,10 +649,14 @@ def flu_vaccinations(u: Universe, ev: Events, people: np.ndarray, extract_day: i
         child = (age < 65) & (age >= 2) & (age < 11)  # children's programme
         p = np.where(child, np.maximum(p, p_child), p)
         # uptake is a persistent habit: the person's habit and the season's draw against their own threshold
-        z = 0.8 * habit + 0.6 * kr.normal(people, season)
+        z = habit_w["person"] * habit + habit_w["season"] * kr.normal(people, season)
         zq = np.interp(p, _P_GRID, _Z_GRID)
         vacc = (p > 0) & (z < zq)
-        offset = (7 - 35 * np.log1p(-np.minimum(kr.uniform(people, season, 1), 0.997))).astype(np.int64)
+        # an exponential tail, truncated (the draw is capped below 1 so the log stays finite)
+        offset = (
+            TIMING["flu_days_after_1_sep_min"]
+            - TIMING["flu_days_after_1_sep_mean"] * np.log1p(-np.minimum(kr.uniform(people, season, 1), 0.997))
+        ).astype(np.int64)
         day = start + offset
         ok = (
             vacc
@@ -595,6 +675,7 @@ FERTILITY = tuple((band["from"], band["to"], band["rate"]) for band in param("fe
 def antenatal_bookings(u: Universe, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Antenatal bookings (women 16-45) per calendar year, keyed by (person, year): (person, day, gestation days)."""
     kr = Keyed(u.seed, "antenatal")
+    g = GP["antenatal_booking_gestation_days"]
     out_p: list[np.ndarray] = []
     out_d: list[np.ndarray] = []
     out_g: list[np.ndarray] = []
@@ -618,7 +699,11 @@ def antenatal_bookings(u: Universe, lo: int, hi: int) -> tuple[np.ndarray, np.nd
         day = y0 + (u2[yes] * (y1 - y0 + 1)).astype(np.int64)
         early = u3[yes] < probability(u, w, "antenatal_booking_by_10_weeks", day=day)
         # by 10+0 weeks: 7+3 to 10+0; later: mostly 10-14 weeks, a tail to 22 weeks
-        gest = np.where(early, 52 + np.floor(19 * u4[yes]), 71 + np.floor(84 * u4[yes] ** 2.2))
+        gest = np.where(
+            early,
+            g["early_min"] + np.floor(g["early_span"] * u4[yes]),
+            g["late_min"] + np.floor(g["late_span"] * u4[yes] ** g["late_skew"]),
+        )
         ok = (day >= u.entry_day[w]) & (day < u.exit_day[w]) & (day >= lo) & (day <= hi)
         out_p.append(w[ok])
         out_d.append(day[ok])
@@ -659,7 +744,7 @@ def medication_issues(
         r.interval[sel],
         lo,
         extract_day,
-        jitter=0.08,
+        jitter=param("prescribing.issue_jitter"),
         skip=r.skip[sel],
         phase=r.start[sel],
         key=key,
@@ -673,7 +758,7 @@ def medication_issues(
     )
     qty = np.where(
         DRUGS.index("salbutamol_inhaler") == drug,
-        np.where(Keyed(u.seed, "saba-qty").uniform(rows, k) < 0.3, 2.0, 1.0),
+        np.where(Keyed(u.seed, "saba-qty").uniform(rows, k) < param("prescribing.saba_two_inhalers_share"), 2.0, 1.0),
         qty,
     )
     return r.person[rows], day, drug, qty
