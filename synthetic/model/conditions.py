@@ -94,6 +94,7 @@ _SITE_FEMALE = param("cancer.site_mix_female")
 _SITE_STAGE = param("cancer.site_stage")
 _STAGE_HAZARD = array("cancer.stage_hazard")  # per year, stages 1, 2, 3, 4, U (x site factor)
 STAGES = ("1", "2", "3", "4", "U")
+TIMING = param("conditions.timing")
 
 
 def _logit(p: npt.ArrayLike) -> np.ndarray:
@@ -124,7 +125,7 @@ def _onset_day(spec: ConditionSpec, t: np.ndarray, u_spread: np.ndarray, dob: np
     ages = np.array([k[0] for k in spec.knots], dtype=np.float64)
     shape = np.array([k[1] for k in spec.knots], dtype=np.float64)
     onset_age = np.interp(t, shape, ages)
-    onset_age = np.where(t < shape[0], ages[0] + u_spread * 1.5, onset_age)
+    onset_age = np.where(t < shape[0], ages[0] + u_spread * TIMING["onset_spread_years_before_first_knot"], onset_age)
     day = dob + np.round(onset_age * YEAR).astype(np.int64)
     return np.where(t > shape[-1], cal.NEVER, day)
 
@@ -171,18 +172,25 @@ def _risk_factors(u: Universe, c: Clinical, rng: np.random.Generator) -> None:
     p_current = array("risk_factors.current_smoker_by_age")[band]
     p_ex = array("risk_factors.ex_smoker_by_age")[band]
     deprivation = array("risk_factors.smoking_ratio_by_imd_decile")[u.imd - 1]
+    sm, b = param("risk_factors.current_smoker_model"), param("risk_factors.bmi_model")
     p_current = np.clip(
-        1.12 * p_current * deprivation * np.where(u.sex == 0, 1.15, 0.87) * np.exp(0.15 * u.latent), 0, 0.6
+        sm["scale"]
+        * p_current
+        * deprivation
+        * np.where(u.sex == 0, sm["male_ratio"], sm["female_ratio"])
+        * np.exp(sm["log_per_latent"] * u.latent),
+        0,
+        sm["max"],
     )
     draw = rng.random(n)
     c.smoking = np.where(draw < p_current, 2, np.where(draw < p_current + p_ex, 1, 0)).astype(np.int8)
     log_bmi = (
-        np.log(24.9)
-        + 0.0055 * (np.clip(age, 18, 62) - 40)
-        + 0.011 * (10 - u.imd)
-        + 0.05 * u.latent
-        + rng.normal(0, 0.155, n)
-        - 0.01 * (c.smoking == 2)
+        np.log(b["median"])
+        + b["log_per_year"] * (np.clip(age, b["age_min"], b["age_max"]) - b["age_ref"])
+        + b["log_per_imd_decile_below_10"] * (10 - u.imd)
+        + b["log_per_latent"] * u.latent
+        + rng.normal(0, b["log_sd"], n)
+        - b["current_smoker_log_reduction"] * (c.smoking == 2)
     )
     c.bmi_adult = np.exp(log_bmi).astype(np.float32)
 
@@ -198,9 +206,13 @@ def _conditions(u: Universe, c: Clinical, seed: int) -> None:
         u_onset = rng.random(n)
         u_spread = rng.random(n)
         resolved = rng.random(n) < spec.resolve_share
-        resolve_delay = np.maximum(30, rng.exponential(spec.resolve_mean_years * YEAR, n)).astype(np.int64)
+        resolve_delay = np.maximum(
+            TIMING["resolve_min_days"], rng.exponential(spec.resolve_mean_years * YEAR, n)
+        ).astype(np.int64)
         rediag = rng.random(n) < spec.rediagnose_share
-        rediag_delay = np.maximum(60, rng.exponential(3 * YEAR, n)).astype(np.int64)
+        rediag_delay = np.maximum(
+            TIMING["rediagnose_min_days"], rng.exponential(TIMING["rediagnose_mean_years"] * YEAR, n)
+        ).astype(np.int64)
         code_u = rng.random(n)
         xlin = _covariates(u, spec, c, u.extras["age_ref"], c.bmi_adult)
         denominator = (age_anchor >= 18) if spec.adults_only_target else np.ones(n, dtype=bool)
@@ -228,16 +240,10 @@ def _conditions(u: Universe, c: Clinical, seed: int) -> None:
 def _cancer(u: Universe, c: Clinical, seed: int) -> None:
     n = u.n
     rng = stream_rng(seed, "cancer")
-    spec = ConditionSpec(
-        "cancer",
-        CANCER_TARGET_5Y,
-        ((0, -11.0), (20, -9.3), (40, -7.0), (50, -5.7), (60, -4.6), (70, -3.7), (80, -3.0), (90, -2.6), (105, -2.4)),
-        male=0.1,
-        imd=0.02,
-        latent=0.15,
-        smoker=0.45,
-        ex_smoker=0.2,
-    )
+    model = dict(param("cancer.onset_model"))
+    knots = tuple(tuple(k) for k in model.pop("knots"))
+    spec = ConditionSpec("cancer", CANCER_TARGET_5Y, knots, **model)
+    timing = param("cancer.timing")
     xlin = _covariates(u, spec, c, u.extras["age_ref"], c.bmi_adult)
     logit_u = _logit(rng.random(n))
     spread = rng.random(n)
@@ -253,14 +259,17 @@ def _cancer(u: Universe, c: Clinical, seed: int) -> None:
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if five_year(mid) < spec.target else (lo, mid)
     day = _onset_day(spec, logit_u - (lo + hi) / 2 - xlin, spread, u.dob)
-    # a quarter of the people who died before ANCHOR died of a cancer diagnosed shortly before
-    fatal = (u.group == PAST_DECEASED) & (rng.random(n) < 0.2)
-    fatal_day = u.exit_day - np.maximum(14, rng.exponential(1.1 * YEAR, n)).astype(np.int64)
+    # some of the people who died before ANCHOR died of a cancer diagnosed shortly before
+    fatal = (u.group == PAST_DECEASED) & (rng.random(n) < param("cancer.fatal_share_of_past_deaths"))
+    fatal_day = u.exit_day - np.maximum(
+        timing["fatal_diagnosis_min_days"], rng.exponential(timing["fatal_diagnosis_mean_years"] * YEAR, n)
+    ).astype(np.int64)
     day = np.where(fatal, fatal_day, day)
     # site by sex (children: leukaemia, brain, lymphoma)
     male_w = np.array([_SITE_MALE[s] for s in _SITE_KEYS], dtype=float)
     female_w = np.array([_SITE_FEMALE[s] for s in _SITE_KEYS], dtype=float)
-    child_w = np.array([3 if s in ("leukaemia", "brain", "lymphoma") else 0.05 for s in _SITE_KEYS], dtype=float)
+    child_sites = param("cancer.child_site_weights")
+    child_w = np.array([child_sites.get(s, child_sites["other"]) for s in _SITE_KEYS], dtype=float)
     age_dx = cal.age_years(u.dob, np.minimum(day, cal.NEVER - 1))
     um = rng.random(n)
     site_m = np.searchsorted(np.cumsum(male_w) / male_w.sum(), um, side="right")
@@ -275,22 +284,33 @@ def _cancer(u: Universe, c: Clinical, seed: int) -> None:
     )
     unstaged = np.array([_SITE_STAGE[s][1] for s in _SITE_KEYS])[site]
     us, ue = rng.random(n), rng.random(n)
+    split = param("cancer.stage_split")
     stage = np.where(
         us < unstaged,
         4,
-        np.where(ue < early_share, np.where(rng.random(n) < 0.55, 0, 1), np.where(rng.random(n) < 0.45, 2, 3)),
+        np.where(
+            ue < early_share,
+            np.where(rng.random(n) < split["stage_1_of_early"], 0, 1),
+            np.where(rng.random(n) < split["stage_3_of_late"], 2, 3),
+        ),
     )
     lethality = np.array([_SITE_STAGE[s][2] for s in _SITE_KEYS])[site]
     hazard = _STAGE_HAZARD[stage] * lethality
     survival = (rng.exponential(1.0, n) / hazard * YEAR).astype(np.int64)
     death = day + survival
-    # lethal within 5 years of diagnosis only; people alive on ANCHOR survived their earlier cancer so far
-    death = np.where((death <= day + 5 * YEAR) & ~((u.group == PRESENT) & (death < cal.ANCHOR)), death, cal.NEVER)
+    # lethal within a few years of diagnosis only; people alive on ANCHOR survived their earlier cancer so far
+    death = np.where(
+        (death <= day + timing["lethal_window_years"] * YEAR) & ~((u.group == PRESENT) & (death < cal.ANCHOR)),
+        death,
+        cal.NEVER,
+    )
     has = day < cal.NEVER
     c.cancer_day = np.where(has, day, cal.NEVER)
     c.cancer_site = site.astype(np.int8)
     c.cancer_stage = stage.astype(np.int8)
-    c.cancer_death_day = np.where(has & (u.group != PAST_DECEASED), np.maximum(death, day + 7), cal.NEVER)
+    c.cancer_death_day = np.where(
+        has & (u.group != PAST_DECEASED), np.maximum(death, day + timing["death_min_days"]), cal.NEVER
+    )
 
 
 FRAILTY_SHARE_65 = tuple(param("frailty.share_65_plus"))  # at least mild / moderate / severe among 65+ on ANCHOR
@@ -307,20 +327,28 @@ def _frailty(u: Universe, c: Clinical, seed: int) -> None:
     morbidity = np.zeros(n)
     for name in ("diabetes_type2", "copd", "heart_failure", "ckd", "stroke_tia", "dementia", "chd", "af", "pad"):
         morbidity += c.onset[name] <= ref
-    z = rng.normal(0, 1, n) + 0.45 * u.latent + 0.35 * morbidity + 0.04 * (10 - u.imd)
-    z = z + np.where(u.group == PAST_DECEASED, 0.45, 0.0)
+    t, coding, ch = param("frailty.index_terms"), param("frailty.coding"), param("frailty.care_home_terms")
+    z = (
+        rng.normal(0, 1, n)
+        + t["latent"] * u.latent
+        + t["per_condition"] * morbidity
+        + t["per_imd_decile_below_10"] * (10 - u.imd)
+    )
+    z = z + np.where(u.group == PAST_DECEASED, t["died_before_anchor"], 0.0)
     age_a = cal.age_years(u.dob, cal.ANCHOR)
     f_anchor = z + FRAILTY_SLOPE * age_a
     old = (u.group == PRESENT) & (age_a >= 65)
     thresholds = [np.quantile(f_anchor[old], 1 - s) for s in FRAILTY_SHARE_65]
     frail_day = np.empty((3, n), dtype=np.int64)
     code_day = np.empty((3, n), dtype=np.int64)
-    first_review = 65 + rng.random(n) * 1.5
-    coded = rng.random(n) < 0.95
+    first_review = coding["first_review_age"] + rng.random(n) * coding["first_review_spread_years"]
+    coded = rng.random(n) < coding["coded_share"]
     for k, th in enumerate(thresholds):
         cross_age = (th - z) / FRAILTY_SLOPE
         frail_day[k] = np.where(
-            cross_age < 110, u.dob + np.round(np.maximum(cross_age, 40) * YEAR).astype(np.int64), cal.NEVER
+            cross_age < 110,
+            u.dob + np.round(np.maximum(cross_age, coding["earliest_age"]) * YEAR).astype(np.int64),
+            cal.NEVER,
         )
         code_age = np.maximum(cross_age, first_review)
         code_day[k] = np.where(coded & (cross_age < 110), u.dob + np.round(code_age * YEAR).astype(np.int64), cal.NEVER)
@@ -329,11 +357,15 @@ def _frailty(u: Universe, c: Clinical, seed: int) -> None:
         code_day[k] = np.where(code_day[k + 1] <= code_day[k], cal.NEVER, code_day[k])
     c.frailty_day, c.frailty_code_day = frail_day, code_day
     # care home: the frailest (dementia counts double), from 65
-    f_ch = z + 0.9 * (c.onset["dementia"] <= ref) + 0.6 * (c.onset["learning_disability"] <= ref)
+    f_ch = (
+        z
+        + ch["dementia"] * (c.onset["dementia"] <= ref)
+        + ch["learning_disability"] * (c.onset["learning_disability"] <= ref)
+    )
     th_ch = np.quantile((f_ch + FRAILTY_SLOPE * age_a)[old], 1 - CARE_HOME_SHARE_65)
     ch_age = (th_ch - f_ch) / FRAILTY_SLOPE
     c.care_home_day = np.where(
-        ch_age < 110, u.dob + np.round(np.maximum(ch_age, 65) * YEAR).astype(np.int64), cal.NEVER
+        ch_age < 110, u.dob + np.round(np.maximum(ch_age, ch["min_age"]) * YEAR).astype(np.int64), cal.NEVER
     )
     c.params["frailty_z"] = z.astype(np.float32)
 
@@ -348,26 +380,65 @@ def _social(u: Universe, c: Clinical, seed: int) -> None:
         a = min_age + rng.random(n) * (max_age - min_age)
         return u.dob + np.round(a * YEAR).astype(np.int64)
 
-    # carers: about 5% of adults, coded at some point in the years around ANCHOR
-    carer = (age >= 16) & (rng.random(n) < 0.075 * np.where(u.sex == 1, 1.3, 0.75))
-    lo_day = np.maximum(u.dob + 18 * 365, np.maximum(u.entry_day, cal.ANCHOR - 10 * 365))
-    carer_day = lo_day + (rng.random(n) * np.maximum(cal.ANCHOR + 4 * 365 - lo_day, 1)).astype(np.int64)
+    social = group("social")
+    # carers: a share of adults, coded at some point in the years around ANCHOR
+    cr = social["carer"]
+    carer = (age >= cr["min_age"]) & (
+        rng.random(n) < cr["adult_share"] * np.where(u.sex == 1, cr["female_ratio"], cr["male_ratio"])
+    )
+    lo_day = np.maximum(
+        u.dob + cr["coded_from_age"] * 365,
+        np.maximum(u.entry_day, cal.ANCHOR - cr["coded_from_years_before_anchor"] * 365),
+    )
+    carer_day = lo_day + (
+        rng.random(n) * np.maximum(cal.ANCHOR + cr["coded_to_years_after_anchor"] * 365 - lo_day, 1)
+    ).astype(np.int64)
     c.social["carer"] = np.where(carer, carer_day, cal.NEVER)
     c.carer_end_day = np.where(
-        carer & (rng.random(n) < 0.1), c.social["carer"] + rng.integers(365, 5 * 365, n), cal.NEVER
+        carer & (rng.random(n) < cr["stops_share"]),
+        c.social["carer"] + rng.integers(cr["stops_after_days"][0], cr["stops_after_days"][1], n),
+        cal.NEVER,
     )
-    homeless = (age >= 18) & (age < 75) & (rng.random(n) < 0.0015 * (1 + 0.35 * (10 - u.imd)) * np.exp(0.4 * u.latent))
+    hl = social["homeless"]
+    homeless = (
+        (age >= hl["min_age"])
+        & (age < hl["max_age"])
+        & (
+            rng.random(n)
+            < hl["base"] * (1 + hl["per_imd_decile_below_10"] * (10 - u.imd)) * np.exp(hl["log_per_latent"] * u.latent)
+        )
+    )
     c.social["homeless"] = np.where(
-        homeless, np.maximum(u.entry_day, np.minimum(code_at(18, 60), cal.ANCHOR + 3 * 365)), cal.NEVER
+        homeless,
+        np.maximum(
+            u.entry_day,
+            np.minimum(
+                code_at(hl["coded_age_min"], hl["coded_age_max"]),
+                cal.ANCHOR + hl["coded_by_years_after_anchor"] * 365,
+            ),
+        ),
+        cal.NEVER,
     )
-    vet_p = np.where(u.sex == 0, np.where(age >= 50, 0.075, 0.02), np.where(age >= 50, 0.006, 0.004))
+    vt = social["veteran"]
+    older = age >= vt["age_split"]
+    vet_p = np.where(
+        u.sex == 0,
+        np.where(older, vt["male_50_plus"], vt["male_under_50"]),
+        np.where(older, vt["female_50_plus"], vt["female_under_50"]),
+    )
     c.social["veteran"] = np.where(
-        (age >= 20) & (rng.random(n) < vet_p), u.entry_day + rng.integers(0, 730, n), cal.NEVER
+        (age >= vt["min_age"]) & (rng.random(n) < vet_p),
+        u.entry_day + rng.integers(0, vt["coded_within_days"], n),
+        cal.NEVER,
     )
-    grt = (rng.random(n) < 0.0012) & (u.imd <= 5)
-    c.social["gypsy_roma_traveller"] = np.where(grt, u.entry_day + rng.integers(0, 365, n), cal.NEVER)
-    asylum = (age >= 5) & (rng.random(n) < np.where(minority, 0.012, 0.0008))
-    c.social["asylum_refugee"] = np.where(asylum, u.entry_day + rng.integers(0, 365, n), cal.NEVER)
+    gr = social["gypsy_roma_traveller"]
+    grt = (rng.random(n) < gr["share"]) & (u.imd <= gr["max_imd_decile"])
+    c.social["gypsy_roma_traveller"] = np.where(
+        grt, u.entry_day + rng.integers(0, gr["coded_within_days"], n), cal.NEVER
+    )
+    ar = social["asylum_refugee"]
+    asylum = (age >= ar["min_age"]) & (rng.random(n) < np.where(minority, ar["minority_share"], ar["other_share"]))
+    c.social["asylum_refugee"] = np.where(asylum, u.entry_day + rng.integers(0, ar["coded_within_days"], n), cal.NEVER)
     for k, v in c.social.items():
         c.social[k] = np.where(v < cal.NEVER, np.maximum(v, u.dob + 365), cal.NEVER)
 
@@ -377,9 +448,11 @@ def _measurement_params(u: Universe, c: Clinical, seed: int) -> None:
     n = u.n
     rng = stream_rng(seed, "measurement")
     p = c.params
+    levels = group("person_levels")
+    bp, gl, lp, kd, pr = (levels[k] for k in ("blood_pressure", "glycaemia", "lipids", "kidney", "propensity"))
     # blood pressure: non-hypertensive personal offset; hypertensive control class
-    p["sbp_offset"] = rng.normal(0, 10, n).astype(np.float32)
-    p["dbp_offset"] = rng.normal(0, 5.5, n).astype(np.float32)
+    p["sbp_offset"] = rng.normal(0, bp["sbp_offset_sd"], n).astype(np.float32)
+    p["dbp_offset"] = rng.normal(0, bp["dbp_offset_sd"], n).astype(np.float32)
     everyone = np.arange(n)
     treated = rng.random(n) < probability(u, everyone, "antihypertensive_treated")
     u_class = rng.random(n)
@@ -391,37 +464,62 @@ def _measurement_params(u: Universe, c: Clinical, seed: int) -> None:
     very_high = param("care.htn_to_target.very_high_share")
     p["htn_treated"] = treated
     p["bp_class"] = np.where(u_class < to_target, 0, np.where(u_class < 1 - very_high, 1, 2)).astype(np.int8)
-    p["htn_classes"] = np.searchsorted([0.45, 0.80], rng.random(n), side="right").astype(np.int8) + 1
+    p["htn_classes"] = np.searchsorted(bp["drug_classes_cumulative"], rng.random(n), side="right").astype(np.int8) + 1
     # glycaemia (mmol/mol): log-normal personal mean for diabetes, with a poorly controlled tail
     poor = rng.random(n) >= probability(u, everyone, "diabetes_hba1c_controlled")
-    t2 = np.exp(np.log(np.where(poor, 72.0, 53.0)) + rng.normal(0, np.where(poor, 0.14, 0.10), n))
-    t1 = np.exp(np.log(64.0) + rng.normal(0, 0.15, n))
+    t2 = np.exp(
+        np.log(np.where(poor, gl["type2_poor_median"], gl["type2_controlled_median"]))
+        + rng.normal(0, np.where(poor, gl["type2_poor_log_sd"], gl["type2_controlled_log_sd"]), n)
+    )
+    t1 = np.exp(np.log(gl["type1_median"]) + rng.normal(0, gl["type1_log_sd"], n))
     p["hba1c_dm"] = np.where(c.onset["diabetes_type1"] < cal.NEVER, t1, t2).astype(np.float32)
-    p["hba1c_ndh"] = (42 + rng.integers(0, 6, n)).astype(np.float32)
-    p["hba1c_normal"] = (34 + rng.normal(0, 3, n)).clip(26, 41).astype(np.float32)
-    p["chol"] = (5.2 + rng.normal(0, 0.9, n) + 0.04 * u.latent).clip(2.6, 9.5).astype(np.float32)
-    p["hdl"] = (np.where(u.sex == 1, 1.55, 1.25) + rng.normal(0, 0.3, n)).clip(0.6, 2.6).astype(np.float32)
+    p["hba1c_ndh"] = (gl["ndh_min"] + rng.integers(0, gl["ndh_levels"], n)).astype(np.float32)
+    p["hba1c_normal"] = (
+        (gl["normal_mean"] + rng.normal(0, gl["normal_sd"], n))
+        .clip(gl["normal_min"], gl["normal_max"])
+        .astype(np.float32)
+    )
+    p["chol"] = (
+        (lp["cholesterol_mean"] + rng.normal(0, lp["cholesterol_sd"], n) + lp["cholesterol_per_latent"] * u.latent)
+        .clip(lp["cholesterol_min"], lp["cholesterol_max"])
+        .astype(np.float32)
+    )
+    p["hdl"] = (
+        (np.where(u.sex == 1, lp["hdl_female"], lp["hdl_male"]) + rng.normal(0, lp["hdl_sd"], n))
+        .clip(lp["hdl_min"], lp["hdl_max"])
+        .astype(np.float32)
+    )
     # kidney: CKD stage from the chosen code; personal eGFR within the stage
     stage = c.code_choice["ckd"].astype(int)
     lo = np.array([r[0] for r in CKD_STAGE_EGFR])[stage]
     hi = np.array([r[1] for r in CKD_STAGE_EGFR])[stage]
     p["egfr_ckd"] = (lo + rng.random(n) * (hi - lo)).astype(np.float32)
-    p["egfr_offset"] = rng.normal(0, 8, n).astype(np.float32)
-    base_acr = np.where(c.onset["ckd"] < cal.NEVER, 3.0, np.where(c.onset["diabetes"] < cal.NEVER, 1.6, 0.8))
-    p["acr"] = np.exp(np.log(base_acr) + rng.normal(0, 1.0, n)).astype(np.float32)
+    p["egfr_offset"] = rng.normal(0, kd["egfr_offset_sd"], n).astype(np.float32)
+    base_acr = np.where(
+        c.onset["ckd"] < cal.NEVER,
+        kd["acr_median_ckd"],
+        np.where(c.onset["diabetes"] < cal.NEVER, kd["acr_median_diabetes"], kd["acr_median_other"]),
+    )
+    p["acr"] = np.exp(np.log(base_acr) + rng.normal(0, kd["acr_log_sd"], n)).astype(np.float32)
     # how often this person is seen for blood pressure when hypertensive (1-3 times a year)
-    p["bp_per_year"] = np.searchsorted([0.3, 0.75], rng.random(n), side="right").astype(np.int8) + 1
-    p["never_bp"] = rng.random(n) < 0.07
+    p["bp_per_year"] = (
+        np.searchsorted(bp["visits_per_year_cumulative"], rng.random(n), side="right").astype(np.int8) + 1
+    )
+    p["never_bp"] = rng.random(n) < bp["never_measured_share"]
+
     # persistent personal utilisation factors (gamma, mean 1): last year's users are next year's users
     # the heaviest users are capped: no one is admitted every month for years on end
-    p_em = np.minimum(rng.gamma(0.65, 1 / 0.65, n), param("activity.caps.emergency_propensity_max"))
+    def gamma_mean_1(shape: float) -> np.ndarray:
+        return rng.gamma(shape, 1 / shape, n)
+
+    p_em = np.minimum(gamma_mean_1(pr["emergency_shape"]), param("activity.caps.emergency_propensity_max"))
     c.propensity["emergency"] = p_em.astype(np.float32)
     shape = param("activity.ae_propensity_shape")
-    c.propensity["ae"] = (np.sqrt(p_em) * rng.gamma(shape, 1 / shape, n) / 0.94).astype(np.float32)
-    c.propensity["elective"] = rng.gamma(2.0, 0.5, n).astype(np.float32)
-    c.propensity["outpatient"] = rng.gamma(1.5, 1 / 1.5, n).astype(np.float32)
-    c.propensity["community"] = rng.gamma(1.5, 1 / 1.5, n).astype(np.float32)
-    c.propensity["dna"] = rng.gamma(0.8, 1 / 0.8, n).astype(np.float32)
+    c.propensity["ae"] = (np.sqrt(p_em) * gamma_mean_1(shape) / pr["ae_normaliser"]).astype(np.float32)
+    c.propensity["elective"] = gamma_mean_1(pr["elective_shape"]).astype(np.float32)
+    c.propensity["outpatient"] = gamma_mean_1(pr["outpatient_shape"]).astype(np.float32)
+    c.propensity["community"] = gamma_mean_1(pr["community_shape"]).astype(np.float32)
+    c.propensity["dna"] = gamma_mean_1(pr["dna_shape"]).astype(np.float32)
 
 
 def end_of_life(u: Universe, c: Clinical) -> None:
@@ -439,12 +537,21 @@ def end_of_life(u: Universe, c: Clinical) -> None:
         np.where(frail | dementia, eol["palliative_register_frail_or_dementia"], eol["palliative_register_other"]),
     )
     pal = dead & (rng.random(n) < p_pal)
-    lead = np.where(cancer_death, rng.uniform(30, 420, n), rng.uniform(14, 720, n)).astype(np.int64)
+    lead_cancer, lead_other = eol["palliative_lead_days"]["cancer"], eol["palliative_lead_days"]["other"]
+    lead = np.where(
+        cancer_death, rng.uniform(lead_cancer[0], lead_cancer[1], n), rng.uniform(lead_other[0], lead_other[1], n)
+    ).astype(np.int64)
     c.palliative_day = np.where(pal, np.maximum(u.exit_day - lead, u.entry_day), cal.NEVER)
     # a few long-term palliative patients later coded "not currently indicated"
-    c.palliative_off_day = np.where(pal & (rng.random(n) < 0.04), c.palliative_day + 30, cal.NEVER)
+    c.palliative_off_day = np.where(
+        pal & (rng.random(n) < eol["palliative_not_indicated_share"]),
+        c.palliative_day + eol["palliative_not_indicated_after_days"],
+        cal.NEVER,
+    )
     # care home stays are bounded: people who die entered a care home at most a few years before
-    stay = np.maximum(30, rng.exponential(2.2 * YEAR, n)).astype(np.int64)
+    stay = np.maximum(
+        eol["care_home_stay_min_days"], rng.exponential(eol["care_home_stay_mean_years"] * YEAR, n)
+    ).astype(np.int64)
     c.care_home_day = np.where(dead, np.maximum(c.care_home_day, u.exit_day - stay), c.care_home_day)
     c.care_home_day = np.where(c.care_home_day > u.exit_day, cal.NEVER, c.care_home_day)
     in_care_home = c.care_home_day <= u.exit_day
@@ -471,8 +578,11 @@ def death_multiplier(u: Universe) -> np.ndarray:
     """Relative hazard of dying (on top of age): frailty, the shared factor and serious conditions,
     judged a few years ahead of the reference date so people who fall ill later are not 'immortal'."""
     c = u.clinical
-    ref = u.extras["ref_day"] + np.where(u.group == PAST_DECEASED, 0, int(4 * YEAR))
-    m = 0.3 * u.latent + 0.25 * (c.params["frailty_z"] - c.params["frailty_z"].mean())
+    ref = u.extras["ref_day"] + np.where(
+        u.group == PAST_DECEASED, 0, int(param("mortality.conditions_lookahead_years") * YEAR)
+    )
+    person = param("mortality.person_log_hazard")
+    m = person["latent"] * u.latent + person["frailty_index"] * (c.params["frailty_z"] - c.params["frailty_z"].mean())
     for name, w in param("mortality.condition_log_hazard").items():
         m = m + w * (c.onset[name] <= ref)
     m = (
@@ -481,4 +591,4 @@ def death_multiplier(u: Universe) -> np.ndarray:
         + param("mortality.care_home_log_hazard") * (c.care_home_day <= ref)
     )
     m = m + deprivation_log_hazard(u.imd)
-    return np.exp(np.minimum(m, np.log(12.0)))
+    return np.exp(np.minimum(m, np.log(param("mortality.max_relative_hazard"))))
