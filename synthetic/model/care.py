@@ -138,6 +138,16 @@ def build_regimens(u: Universe) -> Regimens:
     c, p, n = u.clinical, u.clinical.params, u.n
     rng = stream_rng(u.seed, "regimens")
     rx = group("prescribing")
+    tm = group("prescribing_timing")
+    days, years, offset = tm["start_days_after"], tm["start_years_after"], tm["offset_days"]
+    standard, long = tm["issue_days"]["standard"], tm["issue_days"]["long"]
+
+    def after_days(name: str) -> np.ndarray:
+        return rng.integers(days[name][0], days[name][1], n)
+
+    def after_years(name: str) -> np.ndarray:
+        return (rng.uniform(years[name][0], years[name][1], n) * YEAR).astype(np.int64)
+
     htn_rx, hf_rx, statin_rx, dm_rx = rx["hypertension"], rx["heart_failure"], rx["statin"], rx["diabetes"]
     parts: list[tuple] = []
     everyone = np.arange(n)
@@ -149,7 +159,7 @@ def build_regimens(u: Universe) -> Regimens:
         drug: npt.ArrayLike,
         start: np.ndarray,
         stop: np.ndarray,
-        interval: npt.ArrayLike = 28,
+        interval: npt.ArrayLike = standard,
         skip: npt.ArrayLike = rx["issue_missed_share"],
     ) -> None:
         who = np.flatnonzero(mask & (start < stop) & (start < cal.NEVER))
@@ -160,7 +170,7 @@ def build_regimens(u: Universe) -> Regimens:
 
     exit_ = u.exit_day
     u_interval = R(None)
-    interval = np.where(u_interval < rx["issue_every_28_days_share"], 28, 56)
+    interval = np.where(u_interval < rx["issue_every_28_days_share"], standard, long)
     # --- hypertension: 1-3 classes, A (ACEi/ARB) or C (CCB) first by age/ethnicity, then D, then B
     htn = c.onset["hypertension"]
     htn_stop = np.where(
@@ -184,9 +194,9 @@ def build_regimens(u: Universe) -> Regimens:
     c_drug = np.where(R(None) < htn_rx["amlodipine_5"], D["amlodipine_5"], D["amlodipine_10"])
     d_drug = np.where(R(None) < htn_rx["indapamide"], D["indapamide_2_5"], D["bendroflumethiazide_2_5"])
     n_classes = p["htn_classes"]
-    start1 = htn + rng.integers(14, 180, n)
-    start2 = htn + (rng.uniform(0.5, 4, n) * YEAR).astype(np.int64)
-    start3 = htn + (rng.uniform(1, 8, n) * YEAR).astype(np.int64)
+    start1 = htn + after_days("hypertension_first")
+    start2 = htn + after_years("hypertension_second")
+    start3 = htn + after_years("hypertension_third")
     add(treated, 1, np.where(c_first, c_drug, a_drug), start1, htn_stop, interval)
     add(treated & (n_classes >= 2), 2, np.where(c_first, a_drug, c_drug), start2, htn_stop, interval)
     bb_third = R(None) < htn_rx["beta_blocker_as_third"]
@@ -196,14 +206,14 @@ def build_regimens(u: Universe) -> Regimens:
         treated & (n_classes >= 3) & (R(None) < htn_rx["doxazosin_as_fourth"]),
         4,
         D["doxazosin_4"],
-        start3 + 365,
+        start3 + offset["doxazosin_after_third_class"],
         htn_stop,
         interval,
     )
     on_a = treated & (c_first & (n_classes >= 2) | ~c_first)
     # --- heart failure
     hf = c.onset["heart_failure"]
-    hf_start = hf + rng.integers(7, 120, n)
+    hf_start = hf + after_days("heart_failure")
     add(
         (hf < cal.NEVER) & ~on_a & (R(None) < hf_rx["ace_or_arb"]),
         5,
@@ -214,7 +224,14 @@ def build_regimens(u: Universe) -> Regimens:
     )
     add((hf < cal.NEVER) & (R(None) < hf_rx["beta_blocker"]), 6, D["bisoprolol_2_5"], hf_start, exit_, interval)
     add((hf < cal.NEVER) & (R(None) < hf_rx["loop_diuretic"]), 7, D["furosemide_40"], hf_start, exit_, interval)
-    add((hf < cal.NEVER) & (R(None) < hf_rx["mra"]), 8, D["spironolactone_25"], hf_start + 90, exit_, interval)
+    add(
+        (hf < cal.NEVER) & (R(None) < hf_rx["mra"]),
+        8,
+        D["spironolactone_25"],
+        hf_start + offset["mra_after_heart_failure_start"],
+        exit_,
+        interval,
+    )
     # --- anticoagulation for AF (most with CHA2DS2-VASc >= 2)
     af = c.onset["af"]
     af_idx = np.flatnonzero(af < cal.NEVER)
@@ -233,25 +250,25 @@ def build_regimens(u: Universe) -> Regimens:
         [D["apixaban_5"], D["rivaroxaban_20"], D["edoxaban_60"]],
         D["warfarin_3"],
     )
-    add(anticoag, 9, ac_drug, af + rng.integers(7, 90, n), exit_, interval)
-    add(anticoag & (ac_drug == D["warfarin_3"]), 10, D["warfarin_1"], af + rng.integers(7, 90, n), exit_, 56)
+    add(anticoag, 9, ac_drug, af + after_days("anticoagulant"), exit_, interval)
+    add(anticoag & (ac_drug == D["warfarin_3"]), 10, D["warfarin_1"], af + after_days("anticoagulant"), exit_, long)
     # --- statins: CVD, diabetes 40+, QRISK >= 10 (whichever comes first)
     cvd = np.minimum(np.minimum(c.onset["chd"], c.onset["stroke_tia"]), c.onset["pad"])
     dm = c.onset["diabetes"]
     statin_cvd = np.where(
         (cvd < cal.NEVER) & (R(None) < probability(u, everyone, "statin_secondary_prevention")),
-        cvd + rng.integers(7, 60, n),
+        cvd + after_days("statin_cvd"),
         cal.NEVER,
     )
     dm40 = np.maximum(dm, u.dob + int(40 * YEAR))
     # primary prevention is one personal decision (accepting a statin), whichever route offers it first
     accepts_statin = R(None) < probability(u, everyone, "statin_uptake")
-    statin_dm = np.where((dm < cal.NEVER) & accepts_statin, dm40 + rng.integers(30, 365, n), cal.NEVER)
-    k = qrisk_logit_constant(u, everyone, cal.ANCHOR + int(2 * YEAR))
+    statin_dm = np.where((dm < cal.NEVER) & accepts_statin, dm40 + after_days("statin_diabetes_from_40"), cal.NEVER)
+    k = qrisk_logit_constant(u, everyone, cal.ANCHOR + int(tm["qrisk_assessed_years_after_anchor"] * YEAR))
     offer = param("qrisk.statin_offer_risk")
     cross_age = 55 + (np.log(offer / (1 - offer)) - k) / QRISK_AGE_SLOPE
     cross_day = u.dob + (np.clip(cross_age, 25, 120) * YEAR).astype(np.int64)
-    statin_q = np.where((cross_age < 85) & accepts_statin, cross_day + rng.integers(30, 400, n), cal.NEVER)
+    statin_q = np.where((cross_age < 85) & accepts_statin, cross_day + after_days("statin_qrisk"), cal.NEVER)
     statin_start = np.minimum(np.minimum(statin_cvd, statin_dm), statin_q)
     statin_drug = np.where(
         statin_start == statin_cvd,
@@ -262,9 +279,7 @@ def build_regimens(u: Universe) -> Regimens:
             D["rosuvastatin_10"],
         ),
     )
-    statin_stop = np.where(
-        R(None) < statin_rx["stop"], statin_start + (rng.uniform(0.3, 4, n) * YEAR).astype(np.int64), exit_
-    )
+    statin_stop = np.where(R(None) < statin_rx["stop"], statin_start + after_years("statin_stop"), exit_)
     add(statin_start < cal.NEVER, 11, statin_drug, statin_start, np.minimum(statin_stop, exit_), interval)
     p["statin_start"] = np.where(statin_start < statin_stop, statin_start, cal.NEVER)
     # --- antiplatelets for CHD / stroke / PAD when not anticoagulated
@@ -276,7 +291,7 @@ def build_regimens(u: Universe) -> Regimens:
         D["clopidogrel_75"],
         D["aspirin_75"],
     )
-    add(ap, 12, ap_drug, cvd + rng.integers(1, 30, n), exit_, interval)
+    add(ap, 12, ap_drug, cvd + after_days("antiplatelet"), exit_, interval)
     # --- diabetes
     t1, t2 = c.onset["diabetes_type1"], c.onset["diabetes_type2"]
     dm_stop = np.where(c.resolve["diabetes_type2"] < cal.NEVER, c.resolve["diabetes_type2"], exit_)
@@ -284,7 +299,7 @@ def build_regimens(u: Universe) -> Regimens:
         (t2 < cal.NEVER) & (R(None) < dm_rx["metformin"]),
         13,
         np.where(R(None) < dm_rx["metformin_immediate_release"], D["metformin_500"], D["metformin_mr_500"]),
-        t2 + rng.integers(14, 180, n),
+        t2 + after_days("metformin"),
         dm_stop,
         interval,
     )
@@ -299,7 +314,7 @@ def build_regimens(u: Universe) -> Regimens:
         (t2 < cal.NEVER) & (R(None) < dm_rx["second_line"]),
         14,
         second_drug,
-        t2 + (rng.uniform(1, 6, n) * YEAR).astype(np.int64),
+        t2 + after_years("diabetes_second_line"),
         dm_stop,
         interval,
     )
@@ -307,19 +322,19 @@ def build_regimens(u: Universe) -> Regimens:
         (t2 < cal.NEVER) & (R(None) < dm_rx["insulin_type2"]),
         15,
         D["insulin_glargine"],
-        t2 + (rng.uniform(4, 15, n) * YEAR).astype(np.int64),
+        t2 + after_years("insulin_type2"),
         dm_stop,
-        56,
+        long,
     )
     add(
         t1 < cal.NEVER,
         16,
         np.where(R(None) < dm_rx["glargine_type1"], D["insulin_glargine"], D["insulin_detemir"]),
-        t1 + rng.integers(0, 30, n),
+        t1 + after_days("insulin_type1"),
         exit_,
-        56,
+        long,
     )
-    add(t1 < cal.NEVER, 17, D["insulin_aspart"], t1 + rng.integers(0, 30, n), exit_, 56)
+    add(t1 < cal.NEVER, 17, D["insulin_aspart"], t1 + after_days("insulin_type1"), exit_, long)
     # --- asthma (and COPD) inhalers; some children rely on their reliever with no preventer
     ast = c.onset["asthma"]
     ast_stop = np.where(
@@ -338,7 +353,7 @@ def build_regimens(u: Universe) -> Regimens:
         (ast < cal.NEVER) & (R(None) < rx["asthma"]["reliever"]),
         18,
         D["salbutamol_inhaler"],
-        ast + rng.integers(0, 30, n),
+        ast + after_days("asthma_reliever"),
         ast_stop,
         365.25 / saba_per_year,
         0.0,
@@ -368,9 +383,9 @@ def build_regimens(u: Universe) -> Regimens:
         ics,
         19,
         ics_drug,
-        ast + rng.integers(14, 120, n),
+        ast + after_days("asthma_preventer"),
         ast_stop,
-        np.where(R(None) < rx["asthma"]["preventer_28_day"], 28, 56),
+        np.where(R(None) < rx["asthma"]["preventer_28_day"], standard, long),
         rx["asthma"]["preventer_missed"],
     )
     copd = c.onset["copd"]
@@ -378,7 +393,7 @@ def build_regimens(u: Universe) -> Regimens:
         (copd < cal.NEVER) & (R(None) < rx["copd"]["reliever"]),
         20,
         D["salbutamol_inhaler"],
-        copd + rng.integers(0, 30, n),
+        copd + after_days("copd_reliever"),
         exit_,
         365.25 / np.exp(np.log(reliever["copd_median"]) + rng.normal(0, reliever["copd_log_sd"], n)),
         0.0,
@@ -387,9 +402,9 @@ def build_regimens(u: Universe) -> Regimens:
         (copd < cal.NEVER) & (R(None) < rx["copd"]["inhaled_maintenance"]),
         21,
         np.where(R(None) < rx["copd"]["trimbow_of_maintenance"], D["trimbow"], D["fluticasone_vilanterol"]),
-        copd + rng.integers(30, 365, n),
+        copd + after_days("copd_maintenance"),
         exit_,
-        28,
+        standard,
         rx["copd"]["maintenance_missed"],
     )
     # --- depression: antidepressant courses (some long-term)
@@ -402,7 +417,7 @@ def build_regimens(u: Universe) -> Regimens:
         (dep < cal.NEVER) & (R(None) < dep_rx["antidepressant"]),
         22,
         np.where(R(None) < dep_rx["citalopram"], D["citalopram_20"], D["sertraline_50"]),
-        dep + rng.integers(0, 45, n),
+        dep + after_days("antidepressant"),
         np.minimum(dep + course, exit_),
         interval,
     )
@@ -411,20 +426,30 @@ def build_regimens(u: Universe) -> Regimens:
     cr = np.minimum(
         np.where(R(None) < hf_rx["sglt2"], hf, cal.NEVER), np.where(R(None) < rx["ckd_sglt2"], ckd, cal.NEVER)
     )
-    add((cr < cal.NEVER) & (t2 >= cal.NEVER), 24, D["dapagliflozin_10"], cr + rng.integers(30, 365, n), exit_, interval)
+    add(
+        (cr < cal.NEVER) & (t2 >= cal.NEVER),
+        24,
+        D["dapagliflozin_10"],
+        cr + after_days("sglt2_cardio_renal"),
+        exit_,
+        interval,
+    )
     # --- frail older people: regular paracetamol
     mod = c.frailty_day[1]
     add(
         (mod < cal.NEVER) & (R(None) < rx["frail_paracetamol"]),
         23,
         D["paracetamol_500"],
-        mod + rng.integers(0, 365, n),
+        mod + after_days("frail_paracetamol"),
         exit_,
-        28,
+        standard,
     )
     # --- gastroprotection alongside antiplatelets / anticoagulants in older people, and for reflux
     age_a = cal.age_years(u.dob, cal.ANCHOR)
-    gp_start = np.minimum(np.where(ap, cvd + 30, cal.NEVER), np.where(anticoag, af + 60, cal.NEVER))
+    gp_start = np.minimum(
+        np.where(ap, cvd + offset["ppi_after_antiplatelet"], cal.NEVER),
+        np.where(anticoag, af + offset["ppi_after_af"], cal.NEVER),
+    )
     gastro = rx["gastroprotection"]
     gp_start = np.where((age_a >= 65) & (R(None) < gastro["older_on_antithrombotic"]), gp_start, cal.NEVER)
     reflux = np.where(
@@ -434,7 +459,7 @@ def build_regimens(u: Universe) -> Regimens:
             < gastro["reflux_at_30"]
             + gastro["reflux_per_year_after_30"] * np.clip(age_a - 30, 0, gastro["reflux_years_max"])
         ),
-        u.dob + ((30 + R(None) * 50) * YEAR).astype(np.int64),
+        u.dob + ((30 + R(None) * tm["reflux_onset_age_span_years"]) * YEAR).astype(np.int64),
         cal.NEVER,
     )
     # multimorbid older people collect more repeat medicines (the polypharmacy tail)
@@ -453,12 +478,33 @@ def build_regimens(u: Universe) -> Regimens:
     ):
         n_ltc += c.onset[name] <= cal.ANCHOR
     multi = (age_a >= 65) & (n_ltc >= 3)
-    multi_start = cal.ANCHOR - (R(None) * 6 * YEAR).astype(np.int64)
+    multi_start = cal.ANCHOR - (R(None) * tm["polypharmacy_window_years"] * YEAR).astype(np.int64)
     poly = rx["polypharmacy"]
-    add(multi & (R(None) < poly["paracetamol"]), 26, D["paracetamol_500"], multi_start, exit_, 28)
-    add(multi & (R(None) < poly["furosemide"]), 27, D["furosemide_40"], multi_start + 200, exit_, interval)
-    add(multi & (R(None) < poly["sertraline"]), 28, D["sertraline_50"], multi_start + 100, exit_, interval)
-    add(multi & treated & (R(None) < poly["doxazosin"]), 29, D["doxazosin_4"], multi_start + 300, htn_stop, interval)
+    add(multi & (R(None) < poly["paracetamol"]), 26, D["paracetamol_500"], multi_start, exit_, standard)
+    add(
+        multi & (R(None) < poly["furosemide"]),
+        27,
+        D["furosemide_40"],
+        multi_start + offset["polypharmacy_furosemide"],
+        exit_,
+        interval,
+    )
+    add(
+        multi & (R(None) < poly["sertraline"]),
+        28,
+        D["sertraline_50"],
+        multi_start + offset["polypharmacy_sertraline"],
+        exit_,
+        interval,
+    )
+    add(
+        multi & treated & (R(None) < poly["doxazosin"]),
+        29,
+        D["doxazosin_4"],
+        multi_start + offset["polypharmacy_doxazosin"],
+        htn_stop,
+        interval,
+    )
     reflux = np.where(multi & (R(None) < poly["ppi"]), np.minimum(reflux, multi_start), reflux)
     ppi_start = np.minimum(gp_start, reflux)
     add(
