@@ -67,7 +67,7 @@ dq-report: $(STAMP) $(MANIFEST)
 	$(BIN)/phm generate --patients 2000 --extract-date 2026-10-31 --out $(CI_REFRESH)/landing
 	$(BIN)/phm refresh --landing $(CI_REFRESH)/landing --warehouse $(CI_REFRESH)/warehouse/phm.duckdb || { \
 		$(BIN)/phm dq-report --out artifacts/dq-report \
-			--warehouse "$$(ls -t $(CI_REFRESH)/warehouse/.build/*.duckdb | head -1)"; exit 1; }
+			--warehouse "$$(ls -t $(CI_REFRESH)/warehouse/.build/*/build.duckdb | head -1)"; exit 1; }
 	$(BIN)/phm dq-report --warehouse $(CI_REFRESH)/warehouse/phm.duckdb --out artifacts/dq-report --fail-on-blocking
 
 dev: $(STAMP)

@@ -28,12 +28,16 @@ def prior_reference_date(reference_date: date) -> date:
         return reference_date.replace(year=reference_date.year - 1, day=28)
 
 
-def prior_rebuild_args(reference_date: date) -> list[str]:
-    """dbt arguments that rebuild the risk score and its inputs as of a year earlier, beside this run's tables."""
-    dbt_vars = {
+def prior_rebuild_vars(reference_date: date) -> dict[str, str]:
+    """dbt vars of the rebuild as of a year earlier, into schemas suffixed _prior."""
+    return {
         "reference_date": prior_reference_date(reference_date).isoformat(),
         "model_schema_suffix": PRIOR_SCHEMA_SUFFIX,
     }
+
+
+def prior_rebuild_args(dbt_vars: dict[str, str]) -> list[str]:
+    """dbt arguments that rebuild the risk score and its inputs as of a year earlier, beside this run's tables."""
     return [
         "run",
         "--select",

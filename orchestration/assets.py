@@ -73,6 +73,7 @@ def build_database(context: dg.AssetExecutionContext, settings: RefreshSettings)
         shutil.rmtree(build_dir)
     build_dir.mkdir(parents=True, mode=0o700)  # build files hold raw NHS numbers: their owner only
     path = settings.build_path(run_id)
+    path.parent.mkdir(mode=0o700, exist_ok=True)
     with connect(path) as con:
         create_meta(con)
         write_gate_reference(con)

@@ -24,10 +24,16 @@ from dagster_dbt import (
 from assets import dbt_results
 from assets.failpoints import failpoint
 from assets.paths import DBT_PROJECT_DIR
-from assets.risk_validation import prior_rebuild_args, record_risk_validation
+from assets.risk_validation import prior_rebuild_args, prior_rebuild_vars, record_risk_validation
 from assets.run_meta import connect, record_checks, record_stage
 from orchestration.assets import join_refresh, run_reference_date
-from orchestration.dbt_project import dbt_executable, dbt_for_build_file, dbt_project, dbt_target_for_build_file
+from orchestration.dbt_project import (
+    dbt_child_environment,
+    dbt_executable,
+    dbt_for_build_file,
+    dbt_project,
+    dbt_target_for_build_file,
+)
 from orchestration.resources import RefreshSettings
 
 
@@ -93,11 +99,12 @@ def phm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, setti
     run_id = join_refresh(context.run, settings)
     build_path = settings.build_path(run_id)
     dbt_vars = {"reference_date": run_reference_date(settings, run_id)}
-    invocation = dbt_for_build_file(dbt, build_path, settings.dbt_threads_or_default).cli(
-        ["build", "--vars", json.dumps(dbt_vars)],
-        context=context,
-        target_path=dbt_target_for_build_file(build_path, "build"),
-    )
+    with dbt_child_environment(build_path, dbt_vars):
+        invocation = dbt_for_build_file(dbt, build_path, settings.dbt_threads_or_default).cli(
+            ["build", "--vars", json.dumps(dbt_vars)],
+            context=context,
+            target_path=dbt_target_for_build_file(build_path, "build"),
+        )
     try:
         failpoint("dbt")  # dbt has started as a child process
         yield from invocation.stream()
@@ -136,15 +143,14 @@ def risk_validation(
     run_id = join_refresh(context.run, settings)
     build_path = settings.build_path(run_id)
     reference_date = date.fromisoformat(run_reference_date(settings, run_id))
-    prior = (
-        dbt_for_build_file(dbt, build_path, settings.dbt_threads_or_default)
-        .cli(
-            ["--quiet", *prior_rebuild_args(reference_date)],
+    prior_vars = prior_rebuild_vars(reference_date)
+    with dbt_child_environment(build_path, prior_vars):
+        started_prior = dbt_for_build_file(dbt, build_path, settings.dbt_threads_or_default).cli(
+            ["--quiet", *prior_rebuild_args(prior_vars)],
             raise_on_error=False,
             target_path=dbt_target_for_build_file(build_path, "prior_year"),
         )
-        .wait()
-    )
+    prior = started_prior.wait()
     if not prior.is_successful():
         raise dg.Failure(
             description=f"risk validation: the prior-year rebuild of the risk score failed: {prior.get_error()}"

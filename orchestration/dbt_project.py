@@ -7,8 +7,12 @@ orchestration/dbt_project.py` (`make setup`; `make` re-runs it when a model, mac
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
@@ -16,7 +20,7 @@ from dagster_dbt import DbtCliResource, DbtProject
 
 from assets.paths import DBT_PROJECT_DIR
 from assets.run_meta import duckdb_memory_limit
-from orchestration.dbt_child import DBT_PARENT_VARIABLE
+from orchestration.dbt_child import DBT_PARENT_VARIABLE, PARSED_MANIFEST_VARIABLE
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 dbt_project.prepare_if_dev()
@@ -51,8 +55,6 @@ def dbt_for_build_file(dbt: DbtCliResource, build_path: Path, threads: int | Non
         build_path.with_name(f"{build_path.stem}.profile"),
         threads,
     )
-    # dbt inherits this process's environment: phm-dbt compares its parent with it (orchestration/dbt_child.py).
-    os.environ[DBT_PARENT_VARIABLE] = str(os.getpid())
     return DbtCliResource(
         project_dir=dbt.project_dir,
         profiles_dir=str(profiles_dir),
@@ -62,6 +64,57 @@ def dbt_for_build_file(dbt: DbtCliResource, build_path: Path, threads: int | Non
         target=dbt.target,
         state_path=dbt.state_path,
     )
+
+
+@contextmanager
+def dbt_child_environment(build_path: Path, dbt_vars: dict[str, str]) -> Iterator[None]:
+    """While dbt is started (DbtCliResource.cli spawns it; it inherits this process's environment): the refresh's
+    process id, which phm-dbt compares with its parent, and where the parse for these vars is kept
+    (orchestration/dbt_child.py). Restored afterwards, so no other process started from here inherits them."""
+    given = {
+        DBT_PARENT_VARIABLE: str(os.getpid()),
+        PARSED_MANIFEST_VARIABLE: str(parsed_manifest_path(dbt_vars, build_path.stem)),
+    }
+    before = {name: os.environ.get(name) for name in given}
+    os.environ.update(given)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+# Vars read only when SQL is compiled (never in a config, a ref, a schema name or a test's arguments): a parse made
+# with any value of them serves every run. Every other var can change what parsing produces.
+COMPILE_TIME_VARS = frozenset({"reference_date"})
+
+
+def project_source_files(project_dir: Path = DBT_PROJECT_DIR) -> list[Path]:
+    """Every file dbt parses: models, macros, tests, seeds (at the repo top level) and the project files."""
+    seeds = project_dir.parent / "seeds"
+    folders = (project_dir / "models", project_dir / "macros", project_dir / "tests", seeds)
+    found = [p for folder in folders for p in folder.rglob("*") if p.suffix in (".sql", ".yml", ".csv")]
+    return sorted(found) + sorted(project_dir.glob("*.yml"))
+
+
+def parsed_manifest_path(dbt_vars: dict[str, str], database: str, project_dir: Path = DBT_PROJECT_DIR) -> Path:
+    """Where the parse of this project for these vars is kept: dbt re-parses the whole project (12 s or more) at
+    every invocation whose vars or profile differ from the last, which is every run. The name is a digest of all
+    that decides the parse: dbt's version, the project's folder and files, the parse-time vars and the database
+    name (the build file's stem, the same in every run); so an edited model, seed or macro, or another dbt, finds
+    no kept parse and parses afresh. phm-dbt keeps what that parse produced under this name."""
+    from dbt.version import __version__ as dbt_version
+
+    digest = hashlib.sha256()
+    parse_vars = {k: v for k, v in dbt_vars.items() if k not in COMPILE_TIME_VARS}
+    for part in (dbt_version, str(project_dir.resolve()), json.dumps(parse_vars, sort_keys=True), database):
+        digest.update(part.encode() + b"\0")
+    for path in project_source_files(project_dir):
+        digest.update(str(path.relative_to(project_dir.parent)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return project_dir / "target" / "parsed" / f"{digest.hexdigest()[:20]}.msgpack"
 
 
 def dbt_target_for_build_file(build_path: Path, invocation: str) -> Path:
@@ -76,16 +129,8 @@ def manifest_is_stale() -> bool:
     manifest = dbt_project.manifest_path
     if not manifest.exists():
         return True
-    seeds = DBT_PROJECT_DIR.parent / "seeds"
-    sources = [
-        p
-        for folder in (DBT_PROJECT_DIR / "models", DBT_PROJECT_DIR / "macros", DBT_PROJECT_DIR / "tests", seeds)
-        for p in folder.rglob("*")
-        if p.suffix in (".sql", ".yml", ".csv")
-    ]
-    sources += list(DBT_PROJECT_DIR.glob("*.yml"))
     built = manifest.stat().st_mtime
-    return any(p.stat().st_mtime > built for p in sources)
+    return any(p.stat().st_mtime > built for p in project_source_files())
 
 
 def dbt_executable() -> str:

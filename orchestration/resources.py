@@ -12,6 +12,8 @@ from assets.ingest import Drop
 from assets.paths import default_landing_dir, default_warehouse_path, resolve
 from assets.publish import DEFAULT_STORAGE_VERSION
 
+BUILD_FILE_NAME = "build.duckdb"
+
 
 class RefreshSettings(dg.ConfigurableResource):
     """Where the refresh reads its drop and writes its warehouse.
@@ -81,5 +83,7 @@ class RefreshSettings(dg.ConfigurableResource):
         return self.warehouse.parent / ".build"
 
     def build_path(self, run_id: str) -> Path:
-        """Each run builds in its own file; it holds raw NHS numbers, so it stays beside the warehouse."""
-        return self.build_dir() / f"{run_id}.duckdb"
+        """Each run builds in its own folder; the file holds raw NHS numbers, so it stays beside the warehouse. The
+        file's name is the same in every run: dbt names the database after it, so one parse of the project serves
+        every run (orchestration/dbt_project.py, parsed_manifest_path)."""
+        return self.build_dir() / run_id / BUILD_FILE_NAME

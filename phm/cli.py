@@ -612,7 +612,7 @@ def dq_report(
     warehouse: Path | None = typer.Option(
         None,
         "--warehouse",
-        help="The published warehouse, or a build file (warehouse/.build/<run_id>.duckdb) to report a blocked refresh.",
+        help="The published warehouse, or a build file (warehouse/.build/<run_id>/build.duckdb) to report a blocked refresh.",
     ),
     fail_on_blocking: bool = typer.Option(
         False, "--fail-on-blocking", help="Exit 1 if a blocking check failed (for CI)."

@@ -4,7 +4,7 @@ Writes DIR/index.html (self-contained apart from the vendored vega scripts copie
 with no internet), DIR/summary.md and DIR/summary.json, and beside them, linked from index.html, Great Expectations'
 data docs of the refresh's gate-1 and gate-2 validations (DIR/gx-data-docs/) and dbt's docs of the models
 (DIR/dbt-docs/index.html), which open offline too (phm/report_docs.py). Reads any DuckDB file with the meta schema:
-the published warehouse, or a build file (warehouse/.build/<run_id>.duckdb) to report a refresh that was blocked.
+the published warehouse, or a build file (warehouse/.build/<run_id>/build.duckdb) to report a refresh that was blocked.
 """
 
 from __future__ import annotations

@@ -8,33 +8,21 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
-import pytest
 import yaml
 
 from contracts.extracts import CONTRACT_PATH, SQL_TYPES
+from orchestration.dbt_child import DBT_PARENT_VARIABLE, PARSED_MANIFEST_VARIABLE
+from orchestration.dbt_project import dbt_executable, parsed_manifest_path
 from tests.helpers.spine_patients import DEFAULT_REGISTRATION, NHS_NUMBERS, PATIENTS
 
 REPO = Path(__file__).resolve().parents[2]
 DBT_PROJECT = REPO / "dbt_project"
 CONTRACT = CONTRACT_PATH
 REFERENCE_DATE = "2025-02-28"
-
-
-def dbt_executable() -> str:
-    """The venv's dbt: beside the running interpreter, else the repo venv, else PATH."""
-    for candidate in (Path(sys.executable).parent / "dbt", REPO / ".venv" / "bin" / "dbt"):
-        if candidate.exists():
-            return str(candidate)
-    found = shutil.which("dbt")
-    if not found:
-        pytest.skip("dbt executable not found")
-    return found
 
 
 def create_raw(db_path: Path, extra_gp_patients: list[dict] | None = None) -> None:
@@ -66,9 +54,18 @@ def create_raw(db_path: Path, extra_gp_patients: list[dict] | None = None) -> No
 
 
 def run_dbt(db_path: Path, work: Path, *args: str, reference_date: str = REFERENCE_DATE) -> subprocess.CompletedProcess:
-    # PHM_BUILD_DB is the bare file name, run from its folder: the rendered profile is then the same for every
-    # build here, so a later build can reuse the module build's parse (dbt re-parses fully when the profile changes).
-    env = {**os.environ, "PHM_BUILD_DB": db_path.name, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
+    """dbt as a refresh runs it (phm-dbt), on the kept parse of the project for this build file's name (a refresh's
+    own is build.duckdb, as are the hand-built files: one parse serves them all)."""
+    dbt_vars = {"reference_date": reference_date}
+    env = {
+        **os.environ,
+        "PHM_BUILD_DB": str(db_path),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DO_NOT_TRACK": "1",
+        "DBT_TARGET_PATH": str(work / "target"),
+        PARSED_MANIFEST_VARIABLE: str(parsed_manifest_path(dbt_vars, db_path.stem)),
+    }
+    env.pop(DBT_PARENT_VARIABLE, None)  # no refresh is its parent here
     cmd = [
         dbt_executable(),
         *args,
@@ -81,7 +78,7 @@ def run_dbt(db_path: Path, work: Path, *args: str, reference_date: str = REFEREN
         "--log-path",
         str(work / "logs"),
         "--vars",
-        json.dumps({"reference_date": reference_date}),
+        json.dumps(dbt_vars),
     ]
     return subprocess.run(cmd, env=env, cwd=db_path.parent, capture_output=True, text=True, timeout=300)
 
