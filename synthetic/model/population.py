@@ -135,8 +135,9 @@ def _sex_for_age(rng: np.random.Generator, age: np.ndarray) -> np.ndarray:
     female = rng.random(age.size) < FEMALE_SHARE[_band(age)]
     sex = np.where(female, 1, 0).astype(np.int8)
     u = rng.random(age.size)  # a handful of indeterminate (9) / not known (X)
-    sex[u < 0.0003] = 2
-    sex[(u >= 0.0003) & (u < 0.0005)] = 3
+    other = param("population.sex_other_cumulative")
+    sex[u < other["indeterminate"]] = 2
+    sex[(u >= other["indeterminate"]) & (u < other["not_known"])] = 3
     return sex
 
 
@@ -145,8 +146,9 @@ def _ethnicity(rng: np.random.Generator, district: np.ndarray, age: np.ndarray) 
     probs = _ETHNIC_BY_DISTRICT / _ETHNIC_BY_DISTRICT.sum(axis=1, keepdims=True)
     p_white_british = probs[district, 0]
     # younger people are more diverse than older people
-    tilt = np.where(age < 40, 1.25, np.where(age >= 65, 0.45, 1.0))
-    p_minority = np.clip((1 - p_white_british) * tilt, 0, 0.9)
+    t = param("population.ethnicity_age_tilt")
+    tilt = np.where(age < 40, t["under_40"], np.where(age >= 65, t["age_65_plus"], 1.0))
+    p_minority = np.clip((1 - p_white_british) * tilt, 0, t["minority_max"])
     minority = rng.random(n) < p_minority
     cum = np.cumsum(probs[:, 1:], axis=1)
     cum /= cum[:, -1:]
@@ -218,6 +220,7 @@ def draw_people(patients: int, seed: int) -> tuple[Universe, np.random.Generator
     dob = np.empty(n, dtype=np.int64)
     entry = np.empty(n, dtype=np.int64)
     exit_ = np.full(n, cal.NEVER, dtype=np.int64)
+    h = param("population.registration_history")
     died = np.zeros(n, dtype=bool)
     age_ref = np.empty(n)  # age at the group's reference moment (anchor / exit / entry)
 
@@ -227,29 +230,37 @@ def draw_people(patients: int, seed: int) -> tuple[Universe, np.random.Generator
     dob[s] = cal.ANCHOR - np.round(age * cal.DAYS_PER_YEAR).astype(np.int64)
     # registration start: born here since HISTORY_START, arrived since then (the mobile more often), or
     # registered from some point before HISTORY_START (long-standing residents)
-    arrived_recently = rng.random(n_present) < np.clip(MOVE_IN_RATE * 10 * MOBILITY[_band(age)] / 1.3, 0, 0.6)
-    before_history = np.maximum(cal.HISTORY_START - dob[s] - 7, 1)
-    long_standing = dob[s] + 7 + (rng.random(n_present) * before_history).astype(np.int64)
-    recent_lo = np.maximum(dob[s] + 7, cal.HISTORY_START)
+    arrived_recently = rng.random(n_present) < np.clip(
+        MOVE_IN_RATE * h["arrived_recently_years"] * MOBILITY[_band(age)] / h["mobility_normaliser"],
+        0,
+        h["arrived_recently_max"],
+    )
+    before_history = np.maximum(cal.HISTORY_START - dob[s] - h["min_age_days"], 1)
+    long_standing = dob[s] + h["min_age_days"] + (rng.random(n_present) * before_history).astype(np.int64)
+    recent_lo = np.maximum(dob[s] + h["min_age_days"], cal.HISTORY_START)
     recent = recent_lo + (rng.random(n_present) * np.maximum(cal.ANCHOR - recent_lo, 1)).astype(np.int64)
     born_since = dob[s] >= cal.HISTORY_START
-    born_here = born_since & (rng.random(n_present) < 0.85)
+    born_here = born_since & (rng.random(n_present) < h["born_here_share"])
     entry[s] = np.where(
         born_here,
-        dob[s] + rng.integers(7, 56, n_present),
+        dob[s] + rng.integers(h["registered_after_birth_days"][0], h["registered_after_birth_days"][1], n_present),
         np.where(arrived_recently | born_since, recent, long_standing),
     )
     entry[s] = np.minimum(entry[s], cal.ANCHOR - 1)
 
     s = slice(n_present, n_present + n_dead)
     death_w = AGE_BAND_PCT * np.exp(GOMPERTZ_SLOPE * (np.arange(AGE_BAND_PCT.size) * 5 + 2.5))
-    death_w[0] += AGE_BAND_PCT[0] * 0.9  # infant deaths
+    death_w[0] += AGE_BAND_PCT[0] * param("mortality.infant_death_weight")  # infant deaths
     age = np.minimum(_sample_ages(rng, n_dead, death_w), 106)
     exit_[s] = cal.HISTORY_START + (rng.random(n_dead) * (cal.ANCHOR - cal.HISTORY_START)).astype(np.int64)
     died[s] = True
     age_ref[s] = age
     dob[s] = exit_[s] - np.round(age * cal.DAYS_PER_YEAR).astype(np.int64)
-    entry[s] = np.maximum(dob[s] + 7, exit_[s] - (rng.exponential(25.0, n_dead) * cal.DAYS_PER_YEAR).astype(np.int64))
+    entry[s] = np.maximum(
+        dob[s] + h["min_age_days"],
+        exit_[s]
+        - (rng.exponential(h["past_deceased_registered_mean_years"], n_dead) * cal.DAYS_PER_YEAR).astype(np.int64),
+    )
 
     s = slice(n_present + n_dead, n_present + n_dead + n_moved)
     age = _sample_ages(rng, n_moved, AGE_BAND_PCT * MOBILITY)
@@ -257,12 +268,15 @@ def draw_people(patients: int, seed: int) -> tuple[Universe, np.random.Generator
     age_ref[s] = age
     dob[s] = exit_[s] - np.round(age * cal.DAYS_PER_YEAR).astype(np.int64)
     entry[s] = np.maximum(
-        dob[s] + 7, exit_[s] - 30 - (rng.exponential(6.0, n_moved) * cal.DAYS_PER_YEAR).astype(np.int64)
+        dob[s] + h["min_age_days"],
+        exit_[s]
+        - h["past_movers_min_days"]
+        - (rng.exponential(h["past_movers_registered_mean_years"], n_moved) * cal.DAYS_PER_YEAR).astype(np.int64),
     )
 
     s = slice(n_present + n_dead + n_moved, n_present + n_dead + n_moved + n_births)
     dob[s] = cal.ANCHOR + (rng.random(n_births) * (cal.HORIZON_END - cal.ANCHOR)).astype(np.int64)
-    entry[s] = dob[s] + rng.integers(7, 56, n_births)
+    entry[s] = dob[s] + rng.integers(h["registered_after_birth_days"][0], h["registered_after_birth_days"][1], n_births)
     age_ref[s] = 0.0
 
     s = slice(n_present + n_dead + n_moved + n_births, n)
@@ -282,12 +296,13 @@ def draw_people(patients: int, seed: int) -> tuple[Universe, np.random.Generator
     imd = geo.lsoa_imd_decile[lsoa]
     ethnicity = _ethnicity(rng, district, age_ref)
     practice1, practice2 = _practices(rng, seed, district)
-    switch = entry + ((0.25 + rng.random(n) * 15) * cal.DAYS_PER_YEAR).astype(np.int64)
+    sw = h["practice_switch_after_years"]
+    switch = entry + ((sw["min"] + rng.random(n) * sw["span"]) * cal.DAYS_PER_YEAR).astype(np.int64)
     switch = np.where(rng.random(n) < PRACTICE_SWITCH_SHARE, switch, cal.NEVER)
     opt_out = rng.random(n) < OPT_OUT_SHARE
     lsoa_missing = rng.random(n) < LSOA_MISSING_SHARE
     # the shared multimorbidity factor; people who died are, on average, the sicker ones
-    latent = rng.normal(0, 1, n) + np.where(group == PAST_DECEASED, 0.5, 0.0)
+    latent = rng.normal(0, 1, n) + np.where(group == PAST_DECEASED, param("mortality.past_deceased_latent_shift"), 0.0)
 
     u = Universe(
         seed=seed,
