@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -41,6 +42,8 @@ VALUE_KEYS = (
 REMOVED_NOTE = "sample values removed: they are patient data"
 SITE_NAME = "phm_report"
 STORE = "gx_validations"
+# The report reads the latest refresh's results; a month of nightly refreshes is kept for looking back.
+KEPT_RUNS = 31
 
 
 def kept_validation(outcome: ExpectationSuiteValidationResult, keep_unexpected_rows: bool = False) -> dict:
@@ -64,7 +67,8 @@ def run_store(warehouse_dir: Path, run_id: str) -> Path:
 
 
 def save_validations(warehouse_dir: Path, run_id: str, stage: str, records: Iterable[dict]) -> None:
-    """One JSON file per suite, each written whole (a re-executed gate replaces what it said before)."""
+    """One JSON file per suite, each written whole (a re-executed gate replaces what it said before); then only
+    the latest KEPT_RUNS refreshes' results are kept."""
     folder = run_store(warehouse_dir, run_id) / stage
     folder.mkdir(parents=True, exist_ok=True)
     for record in records:
@@ -72,6 +76,21 @@ def save_validations(warehouse_dir: Path, run_id: str, stage: str, records: Iter
         partial = path.with_suffix(".json.partial")
         partial.write_text(json.dumps(record), encoding="utf-8")
         os.replace(partial, path)
+    prune_runs(warehouse_dir, run_id)
+
+
+def prune_runs(warehouse_dir: Path, current_run_id: str) -> list[str]:
+    """Remove the results of all but the latest KEPT_RUNS refreshes (by when they were last written; never the
+    current one), so the store does not grow by every night; returns the run ids removed."""
+    runs = sorted(
+        (p for p in (warehouse_dir / STORE).iterdir() if p.is_dir() and p.name != current_run_id),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    removed = runs[KEPT_RUNS - 1 :]
+    for run in removed:
+        shutil.rmtree(run, ignore_errors=True)
+    return [run.name for run in removed]
 
 
 def load_validations(warehouse_dir: Path, run_id: str) -> list[dict]:

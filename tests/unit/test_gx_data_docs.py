@@ -4,11 +4,12 @@ beside the warehouse, and GX's site builder makes data docs of them again with n
 from __future__ import annotations
 
 import json
+import os
 from datetime import date
 
 import duckdb
 
-from expectations.data_docs import VALUE_KEYS, build_site, load_validations, save_validations
+from expectations.data_docs import KEPT_RUNS, STORE, VALUE_KEYS, build_site, load_validations, save_validations
 from expectations.mart_checks import load_registry
 from expectations.mart_suites import validate_marts
 from expectations.suites import validate_feed
@@ -67,3 +68,16 @@ def test_gate2_keeps_its_failing_checks_rows(tmp_path):
     assert [(r["check_id"], r["rows_failing"]) for r in result["result"]["details"]["unexpected_rows"]] == [
         ("target_lists_own_neighbourhood", 2)
     ]
+
+
+def test_only_the_latest_refreshes_results_are_kept(tmp_path):
+    record = {"suite_name": "gate1_gp_patients", "results": []}
+    for night in range(KEPT_RUNS + 3):
+        save_validations(tmp_path, f"run{night:02d}", "gate1", [record])
+        os.utime(tmp_path / STORE / f"run{night:02d}", (1_000_000 + night, 1_000_000 + night))
+    kept = sorted(p.name for p in (tmp_path / STORE).iterdir())
+    assert kept == [f"run{night:02d}" for night in range(3, KEPT_RUNS + 3)]
+    # The run being written is never removed, however old its folder looks.
+    os.utime(tmp_path / STORE / "run03", (1, 1))
+    save_validations(tmp_path, "run03", "gate2", [record])
+    assert (tmp_path / STORE / "run03" / "gate2" / "gate1_gp_patients.json").is_file()
