@@ -821,7 +821,8 @@ class Hospital:
             prio = np.select(
                 [r < prio_model[f"p{i}_cumulative"] for i in (1, 2, 3, 4)], [1, 2, 3, 4], 0
             )  # 0 = not recorded
-            wait_median = np.array(prio_model["wait_median_days"])[prio]
+            medians = prio_model["wait_median_days"]
+            wait_median = np.array([medians[k] for k in ("not_recorded", "p1", "p2", "p3", "p4")])[prio]
             wait = (
                 np.exp(np.log(wait_median) + prio_model["wait_log_sd"] * rng.standard_normal(person.size)).astype(
                     np.int64
