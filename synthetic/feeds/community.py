@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..core import calendar as cal
-from ..core.parameters import param
+from ..core.parameters import group, param
 from ..core.randomness import Keyed
 from ..core.schedule import episodes, expand, yearly_counts
 from ..model.inequality import rate_ratio
@@ -137,8 +137,12 @@ def csds(
     r = _contacts(u, states, years, CSDS_TEAMS, "csds", 7, in_drop, lo, hi, True)
     kr = Keyed(u.seed, "csds-status")
     v1, v2 = kr.uniforms(2, r["id"])
-    status = np.select([v1 < 0.05, v1 < 0.11, v1 < 0.13], [3, 2, 6], 5)
-    minutes = np.where(status >= 5, np.round(r["minutes"] * np.exp(0.35 * (v2 - 0.5) * 2)), np.nan)
+    st = param("community_records.csds_status_cumulative")
+    status = np.select(
+        [v1 < st["did_not_attend"], v1 < st["cancelled_by_patient"], v1 < st["arrived_late_seen"]], [3, 2, 6], 5
+    )
+    spread = param("community_records.csds_minutes_log_spread")
+    minutes = np.where(status >= 5, np.round(r["minutes"] * np.exp(spread * (v2 - 0.5) * 2)), np.nan)
     adult_team = np.array([CSDS_TEAMS[n]["adult_team"] for n in r["names"]])[r["service"].astype(int)]
     person = r["person"].astype(np.int64)
     provider = np.where(
@@ -161,7 +165,10 @@ def mhsds(
 ) -> dict[str, Any]:
     r = _contacts(u, states, years, MHSDS_SERVICES, "mhsds", 8, in_drop, lo, hi, False)
     v1 = Keyed(u.seed, "mhsds-status").uniform(r["id"])
-    status = np.select([v1 < 0.10, v1 < 0.17, v1 < 0.20], [3, 2, 6], 5)
+    st = param("community_records.mhsds_status_cumulative")
+    status = np.select(
+        [v1 < st["did_not_attend"], v1 < st["cancelled_by_patient"], v1 < st["arrived_late_seen"]], [3, 2, 6], 5
+    )
     return dict(
         id=r["id"],
         person=r["person"].astype(np.int64),
@@ -230,18 +237,27 @@ def social_care(
         parts["id"].append(_ids(np.full(person.size, kind), person, start, seq))
 
     # residential / nursing: council-funded care-home residents
+    rec = group("social_care_records")
+    cost_w, length_w = rec["weekly_cost"], rec["service_length"]
     ch = np.flatnonzero((c.care_home_day <= E) & (c.care_home_day < cal.NEVER))
-    funded = ch[kr.uniform(ch, 1) < 0.55]
+    funded = ch[kr.uniform(ch, 1) < rec["care_home_council_funded_share"]]
     nursing = (c.frailty_level(funded, c.care_home_day[funded]) >= 3) | (
         c.onset["dementia"][funded] <= c.care_home_day[funded]
     )
-    nursing = nursing & (kr.uniform(funded, 2) < 0.5)
+    nursing = nursing & (kr.uniform(funded, 2) < rec["nursing_share_of_eligible"])
     reason = np.where(
         c.onset["dementia"][funded] <= c.care_home_day[funded],
         2,
         np.where(c.onset["learning_disability"][funded] < cal.NEVER, 3, 0),
     )
-    cost = np.round(np.where(nursing, 950 + 450 * kr.uniform(funded, 3), 720 + 330 * kr.uniform(funded, 3)), 2)
+    cost = np.round(
+        np.where(
+            nursing,
+            cost_w["nursing"][0] + cost_w["nursing"][1] * kr.uniform(funded, 3),
+            cost_w["residential"][0] + cost_w["residential"][1] * kr.uniform(funded, 3),
+        ),
+        2,
+    )
     add(funded, np.where(nursing, 1, 0), c.care_home_day[funded], u.exit_day[funded], reason, cost, 1, 0)
     # per-year starts of home care, direct payments, supported living and carer support
     for year in years:
@@ -255,22 +271,33 @@ def social_care(
             person = st.idx[local]
             start = st.lo[local] + np.floor(rng.random(local.size) * (st.hi[local] - st.lo[local] + 1)).astype(np.int64)
             median = spec["median_days"]
-            length = np.exp(np.log(median) + 0.8 * rng.standard_normal(local.size)).astype(np.int64) + 14
+            length = (
+                np.exp(np.log(median) + length_w["log_sd"] * rng.standard_normal(local.size)).astype(np.int64)
+                + length_w["min_days"]
+            )
             r = rng.random(local.size)
             if stype == 2:
                 reason = np.where(
-                    f["dementia"][local], 2, np.where(f["learning_disability"][local], 3, np.where(r < 0.06, 1, 0))
+                    f["dementia"][local],
+                    2,
+                    np.where(f["learning_disability"][local], 3, np.where(r < rec["home_care_sensory_share"], 1, 0)),
                 )
-                cost = np.round(160 + 520 * rng.random(local.size), 2)
+                cost = np.round(cost_w["home_care"][0] + cost_w["home_care"][1] * rng.random(local.size), 2)
             elif stype == 3:
                 reason = np.where(f["learning_disability"][local], 3, np.where(f["smi"][local], 4, 0))
-                cost = np.round(200 + 600 * rng.random(local.size), 2)
+                cost = np.round(cost_w["direct_payment"][0] + cost_w["direct_payment"][1] * rng.random(local.size), 2)
             elif stype == 4:
                 reason = np.where(f["learning_disability"][local], 3, 4)
-                cost = np.round(900 + 1100 * rng.random(local.size), 2)
+                cost = np.round(
+                    cost_w["supported_living"][0] + cost_w["supported_living"][1] * rng.random(local.size), 2
+                )
             else:
                 reason = np.full(local.size, 5)
-                cost = np.where(r < 0.4, np.nan, np.round(15 + 70 * rng.random(local.size), 2))
+                cost = np.where(
+                    r < rec["carer_support_cost_missing_share"],
+                    np.nan,
+                    np.round(cost_w["carer_support"][0] + cost_w["carer_support"][1] * rng.random(local.size), 2),
+                )
             add(person, stype, start, start + length, reason, cost, 2 + stype, seq)
     # reablement after an emergency discharge home of someone 65+
     em = (spells["method"] >= 21) & (spells["method"] <= 28) & ~spells["open"] & (spells["dest"] == 19)
@@ -287,8 +314,9 @@ def social_care(
     )
     p, dis, sid = p[take], dis[take], sid[take]
     v = [x[take] for x in v]
-    start = dis + (v[1] * 3).astype(np.int64)
-    end = start + 14 + (v[2] * 28).astype(np.int64)
+    rb = rec["reablement"]
+    start = dis + (v[1] * rb["start_within_days"]).astype(np.int64)
+    end = start + rb["length_min_days"] + (v[2] * rb["length_spread_days"]).astype(np.int64)
     settled = dis + 91 <= E
     gone = (u.exit_day[p] <= dis + 91) | ((c.care_home_day[p] > dis) & (c.care_home_day[p] <= dis + 91))
     home91 = np.where(
@@ -300,7 +328,12 @@ def social_care(
     group_start = np.maximum.accumulate(np.where(first, np.arange(order.size), 0))
     rank = np.empty(order.size, dtype=np.int64)
     rank[order] = np.arange(order.size) - group_start
-    add(p, 5, start, end, 0, np.where(v[3] < 0.5, np.nan, np.round(250 + 250 * v[2], 2)), 9, rank, home91)
+    cost = np.where(
+        v[3] < rb["cost_missing_share"],
+        np.nan,
+        np.round(cost_w["reablement"][0] + cost_w["reablement"][1] * v[2], 2),
+    )
+    add(p, 5, start, end, 0, cost, 9, rank, home91)
 
     cols = {k: np.concatenate(v) for k, v in parts.items()}
     ok = (
@@ -313,7 +346,7 @@ def social_care(
     cols = {k: v[ok] for k, v in cols.items()}
     cols["end"] = np.where(cols["end"] > E, cal.NEVER, cols["end"])
     uf = Keyed(u.seed, "asc-fields").uniforms(2, cols["id"])
-    cols["reason"] = np.where(uf[0] < 0.03, -1, cols["reason"])
-    cols["unlinkable"] = uf[1] < 0.07  # social care records often lack a traced NHS number
+    cols["reason"] = np.where(uf[0] < rec["reason_not_recorded_share"], -1, cols["reason"])
+    cols["unlinkable"] = uf[1] < rec["unlinkable_share"]  # social care records often lack a traced NHS number
     cols["district"] = u.district[cols["person"]].astype(np.int64)
     return cols
