@@ -325,7 +325,11 @@ class Hospital:
         rng = np.random.default_rng(stream_rng(u.seed, "eol-spells").integers(1 << 62))
         # admissions crowd into the last months of life (C&P: most last-two-years bed-days in the last 3 months)
         back = (
-            7 + np.minimum(-eol["days_before_death_mean"] * np.log1p(-kr.uniform(rows, 20 + seq) * 0.999), 700)
+            H["timing"]["eol_spell_min_days_before_death"]
+            + np.minimum(
+                -eol["days_before_death_mean"] * np.log1p(-kr.uniform(rows, 20 + seq) * 0.999),
+                H["timing"]["eol_spell_max_extra_days"],
+            )
         ).astype(np.int64)
         day = np.maximum(u.exit_day[rows] - back, u.entry_day[rows])
         eol_cause = self._eol_cause(rows, day, kr.uniform(rows, 40 + seq))
@@ -468,7 +472,10 @@ class Hospital:
             on = c.onset[cond]
             who = np.flatnonzero((on >= self.lo - 400) & (on <= self.E))
             who = who[kr.uniform(who, 10 + slot) < share]
-            day = on[who] + (kr.uniform(who, 20 + slot) * 300 + 30).astype(np.int64)
+            day = on[who] + (
+                kr.uniform(who, 20 + slot) * H["timing"]["cardiac_procedure_after_onset_spread_days"]
+                + H["timing"]["cardiac_procedure_after_onset_min_days"]
+            ).astype(np.int64)
             parts.add(
                 person=who,
                 admit=day,
@@ -490,7 +497,7 @@ class Hospital:
         u1, u2, u3, u4, u5 = kr.uniforms(5, person, booked)
         mat = H["maternity"]
         delivered = u1 < mat["delivered"]
-        day = booked + (280 - gestation + (u2 - 0.5) * 28).astype(np.int64)
+        day = booked + (280 - gestation + (u2 - 0.5) * H["timing"]["delivery_spread_days"]).astype(np.int64)
         kind_pick = np.select(
             [u3 < mat[f"{k}_cumulative"] for k in ("normal", "caesarean_elective", "caesarean_emergency")], [0, 1, 2], 3
         )
@@ -512,7 +519,11 @@ class Hospital:
             bits=0,
         )
         ante = u5 < mat["antenatal_admission"]
-        aday = booked + 20 + (u4 * 150).astype(np.int64)
+        aday = (
+            booked
+            + H["timing"]["antenatal_admission_after_booking_min_days"]
+            + (u4 * H["timing"]["antenatal_admission_after_booking_spread_days"]).astype(np.int64)
+        )
         aicd = self._icd_ids(codes.ANTENATAL_ADMISSION, u2)
         parts.add(
             person=person[ante],
@@ -526,7 +537,11 @@ class Hospital:
             bits=0,
         )
         post = delivered & (u4 < mat["postnatal_readmission"])
-        pday = day + 5 + (u2 * 30).astype(np.int64)
+        pday = (
+            day
+            + H["timing"]["postnatal_readmission_min_days"]
+            + (u2 * H["timing"]["postnatal_readmission_spread_days"]).astype(np.int64)
+        )
         picd = self._icd_ids(codes.POSTNATAL_ADMISSION, u3)
         parts.add(
             person=person[post],
@@ -902,7 +917,9 @@ def discharge_destination(
         "sus_apc_spells", "discharge_destination", (DEST_DIED, DEST_HOME, DEST_OTHER_HOSPITAL, DEST_TEMPORARY)
     )
     resident = c.care_home_day[person] <= admit
-    moving_in = (c.care_home_day[person] > admit) & (c.care_home_day[person] <= discharge + 21)
+    moving_in = (c.care_home_day[person] > admit) & (
+        c.care_home_day[person] <= discharge + H["timing"]["care_home_move_after_discharge_days"]
+    )
     older = cal.age_years(u.dob[person], admit) >= 65
     temporary = d["other_hospital_share"] + d["temporary_residence_share"]
     step_down = emergency & older & (ud >= temporary) & (ud < temporary + d["older_emergency_to_care_home_share"])
