@@ -319,7 +319,8 @@ class Hospital:
         dead = np.flatnonzero(u.died & (u.exit_day < cal.NEVER) & (u.exit_day >= lo_bound) & (u.exit_day <= hi_bound))
         eol = group("activity.end_of_life")
         n_extra = np.minimum(
-            (kr.uniform(dead, 10) * (eol["extra_spells_max"] + 0.2)).astype(np.int64), eol["extra_spells_max"]
+            (kr.uniform(dead, 10) * (eol["extra_spells_max"] + eol["extra_spells_top_weight"])).astype(np.int64),
+            eol["extra_spells_max"],
         ) * (kr.uniform(dead, 11) < eol["share_with_extra_spells"])
         rows, seq = expand(dead, n_extra)
         rng = np.random.default_rng(stream_rng(u.seed, "eol-spells").integers(1 << 62))

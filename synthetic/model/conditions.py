@@ -34,7 +34,7 @@ class ConditionSpec:
     adults_only_target: bool = False
     male: float = 0.0
     imd: float = 0.0  # per decile below 10 (more deprived)
-    latent: float = 0.35
+    latent: float = 0.0  # per sd of the shared multimorbidity factor
     bmi: float = 0.0  # per kg/m2 above 27
     smoker: float = 0.0
     ex_smoker: float = 0.0

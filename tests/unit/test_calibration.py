@@ -85,6 +85,37 @@ def test_every_parameter_has_a_value_and_a_source():
     assert not missing, f"parameters without a value and a source: {missing}"
 
 
+# Float literals strictly between 0 and 1 that may stay in the generator's code: mechanics, not rates.
+MECHANICS_FLOATS = {
+    0.5: "centring a uniform draw, u - 0.5",
+    0.997: "a uniform capped below 1 before log1p(-u)",
+    0.999: "a uniform capped below 1 before log1p(-u)",
+    1e-6: "numerical guard",
+    1e-9: "numerical guard",
+    1e-12: "numerical guard",
+}
+MECHANICS_FLOATS_BY_FILE = {
+    "synthetic/feeds/drop.py": {0.001: "the CLI's default defect rate", 0.2: "the defect rate's upper bound"},
+    "synthetic/feeds/gp.py": {0.1: "QRISK is shown to one decimal, clipped at 0.1%"},
+    "synthetic/model/population.py": {0.3: "floor on the baseline deaths the mortality calibration solves for"},
+}
+
+
+def test_no_rate_or_share_is_a_literal_in_the_generator_code():
+    """Every probability, share or effect size below 1 lives in parameters.yaml: a float literal in
+    (0, 1) in synthetic/model or synthetic/feeds is only allowed as the mechanics listed above. (Integer
+    literals are not checked: ages, day counts and ids are too often definitions to tell apart.)"""
+    found = []
+    for path in sorted((ROOT / "synthetic").glob("[mf]*/*.py")):
+        rel = str(path.relative_to(ROOT))
+        allowed = MECHANICS_FLOATS | MECHANICS_FLOATS_BY_FILE.get(rel, {})
+        for node in ast.walk(ast.parse(path.read_text())):
+            literal = isinstance(node, ast.Constant) and type(node.value) is float and 0 < node.value < 1
+            if literal and node.value not in allowed:
+                found.append(f"{rel}:{node.lineno}: {node.value}")
+    assert not found, f"move these to synthetic/parameters.yaml with a source: {found}"
+
+
 def _imports(path: Path, package: str) -> set[str]:
     """Modules of `package` imported anywhere in the file (module level or inside functions)."""
     tree = ast.parse(path.read_text())
