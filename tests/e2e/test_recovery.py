@@ -58,7 +58,10 @@ import dagster as dg
 from tests.e2e.test_recovery import nightly_refresh_job
 with dg.DagsterInstance.get() as instance:
     options = dg.ReexecutionOptions.from_failure(sys.argv[1], instance)
-    dg.execute_job(dg.reconstructable(nightly_refresh_job), instance, reexecution_options=options)
+    result = dg.execute_job(dg.reconstructable(nightly_refresh_job), instance, reexecution_options=options)
+    for event in result.all_events:  # what stopped it, for the test's message, when it was not the failpoint
+        if event.is_step_failure:
+            print(event.step_key, event.event_specific_data.error.to_string()[-3000:], file=sys.stderr)
 """
 
 

@@ -174,7 +174,7 @@ def test_dbt_threads_and_memory_come_from_the_settings_then_the_environment_then
 
     def threads(setting: int | None) -> int:
         folder = profile_for_build_file(DBT_PROJECT_DIR, tmp_path / "b.duckdb", tmp_path / "profile", setting)
-        [output] = yaml.safe_load((folder / "profiles.yml").read_text())["phm"]["outputs"].values()
+        output = yaml.safe_load((folder / "profiles.yml").read_text())["phm"]["outputs"]["build"]
         assert output["path"] == str(tmp_path / "b.duckdb")
         assert output["settings"]["memory_limit"] == duckdb_memory_limit()  # the same cap as this process's DuckDB
         return output["threads"]
