@@ -11,9 +11,9 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 export DAGSTER_DISABLE_TELEMETRY := 1
 
-.PHONY: setup refresh test lint dq-report dev clean
+.PHONY: setup java refresh test lint dq-report dev clean
 
-setup: $(STAMP) $(MANIFEST) $(CHROMIUM)
+setup: $(STAMP) $(MANIFEST) $(CHROMIUM) java
 
 # Exact versions from constraints.txt (names and versions only).
 $(STAMP): pyproject.toml constraints.txt
@@ -39,6 +39,17 @@ $(CHROMIUM):
 	else \
 		echo "apt-get not found: install chromium at $(CHROMIUM) yourself, or the browser test fails"; \
 	fi
+
+# PySpark (dbt's spark target, issue 19) needs Java 17+: Debian's headless JRE, installed only when java is missing.
+java:
+	@command -v java >/dev/null 2>&1 || { \
+		if command -v apt-get >/dev/null 2>&1; then \
+			echo "installing Debian's openjdk-17-jre-headless for PySpark"; \
+			$(SUDO) apt-get install -y -qq openjdk-17-jre-headless >/dev/null 2>&1 || \
+			{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq openjdk-17-jre-headless; }; \
+		else \
+			echo "java not found and no apt-get: install Java 17 yourself, or the spark target cannot start"; \
+		fi; }
 
 refresh: $(STAMP) $(MANIFEST)
 	$(BIN)/phm refresh
