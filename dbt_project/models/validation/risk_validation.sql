@@ -92,13 +92,14 @@ select
     people_admitted,
     emergency_admissions,
     emergency_bed_days,
+    -- Ratios in double precision: Spark divides decimals (2.0, 1.0) to 6 decimal places, DuckDB gives a double.
     case when people_admitted > 0 and people_admitted < population_size
-         then (admitted_rank_sum - people_admitted * (people_admitted + 1) / 2.0)
-              / (people_admitted * 1.0 * (population_size - people_admitted))
+         then cast(admitted_rank_sum - people_admitted * (people_admitted + 1) / 2.0 as double)
+              / cast(people_admitted * 1.0 * (population_size - people_admitted) as double)
     end as auc_any_emergency_admission,
-    case when emergency_admissions > 0 then top_admissions * 1.0 / emergency_admissions end
+    case when emergency_admissions > 0 then cast(top_admissions * 1.0 as double) / emergency_admissions end
         as top5_share_emergency_admissions,
-    case when emergency_bed_days > 0 then top_bed_days * 1.0 / emergency_bed_days end
+    case when emergency_bed_days > 0 then cast(top_bed_days * 1.0 as double) / emergency_bed_days end
         as top5_share_emergency_bed_days,
     {{ threshold('risk_tier_high_pct') }} as top_percent,
     {{ reference_date() }} as prior_reference_date
