@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import warnings
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, overload
@@ -35,11 +36,19 @@ def print_error(error: Exception) -> None:
     console.print(Text(str(error), style="red"), soft_wrap=True)
 
 
+# Great Expectations imports PySpark when it is installed (for the spark engine), and PySpark warns at import that
+# it does not fully support pandas 3. Nothing here uses PySpark's pandas API, so the warning tells a user nothing.
+PYSPARK_PANDAS_WARNING = "PySpark does not yet fully support pandas"
+
+
 @app.callback()
-def _no_telemetry() -> None:
-    """Before any command: the tools a command starts send no usage statistics (patient data stays here)."""
+def _before_any_command() -> None:
+    """Before any command: the tools a command starts send no usage statistics (patient data stays here), and
+    neither this process nor its children print PySpark's pandas warning."""
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+    warnings.filterwarnings("ignore", message=PYSPARK_PANDAS_WARNING, category=FutureWarning)
+    os.environ.setdefault("PYTHONWARNINGS", f"ignore:{PYSPARK_PANDAS_WARNING}:FutureWarning")
 
 
 DEFAULT_PATIENTS = 20_000
