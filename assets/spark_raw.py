@@ -22,32 +22,34 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import jinja2
+import yaml
 
-from assets.paths import PROJECT_ROOT, resolve
+from assets.paths import DBT_PROJECT_DIR, PROJECT_ROOT, resolve
 from assets.sql_text import sql_string
 
 RAW_SCHEMA = "raw"
+SPARK_HOME_VARIABLE = "PHM_SPARK_HOME"
 
 
 def spark_home() -> Path:
     """Spark's working files (Derby metastore, warehouse dir): PHM_SPARK_HOME, default the ignored .cache/spark.
     The dbt profile's `spark` target reads the same variable (relative to the working directory, so run dbt from
     the repo top or set it to an absolute path)."""
-    return resolve(os.environ.get("PHM_SPARK_HOME", PROJECT_ROOT / ".cache" / "spark"))
+    return resolve(os.environ.get(SPARK_HOME_VARIABLE, PROJECT_ROOT / ".cache" / "spark"))
 
 
 def spark_conf(home: Path) -> dict[str, str]:
-    """The settings of the profile's `spark` target (dbt_project/profiles.yml); keep the two in step."""
-    return {
-        "spark.driver.memory": "2g",
-        "spark.sql.shuffle.partitions": "4",
-        "spark.ui.enabled": "false",
-        "spark.ui.showConsoleProgress": "false",
-        "spark.sql.session.timeZone": "UTC",
-        "spark.sql.ansi.enabled": "false",  # as dbt-spark forces it
-        "spark.sql.warehouse.dir": str(home / "warehouse"),
-        "spark.driver.extraJavaOptions": f"-Dderby.system.home={home / 'derby'}",
-    }
+    """The settings of the dbt profile's `spark` target (dbt_project/profiles.yml, the one place they are written),
+    its PHM_SPARK_HOME rendered as `home`, plus what dbt-spark itself sets on its session (ANSI mode off)."""
+    profiles = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())
+    given = profiles["phm"]["outputs"]["spark"]["server_side_parameters"]
+
+    def env_var(name: str, default: str | None = None) -> str:
+        return str(home) if name == SPARK_HOME_VARIABLE else os.environ.get(name, default or "")
+
+    conf = {key: jinja2.Template(str(value)).render(env_var=env_var) for key, value in given.items()}
+    return {**conf, "spark.sql.ansi.enabled": "false"}
 
 
 def raw_tables(con: duckdb.DuckDBPyConnection) -> list[str]:

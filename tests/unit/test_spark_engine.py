@@ -8,9 +8,11 @@ import decimal
 
 import duckdb
 import pytest
+import yaml
 
 from assets.engine_compare import compare, digest_rows, normalise, table_key
-from assets.spark_raw import export_raw
+from assets.paths import DBT_PROJECT_DIR
+from assets.spark_raw import export_raw, spark_conf
 
 
 def test_values_are_normalised_so_the_engines_type_choices_do_not_count():
@@ -57,3 +59,14 @@ def test_the_raw_export_refuses_a_file_without_the_person_key(tmp_path):
         con.execute("CREATE SCHEMA raw")
     with pytest.raises(ValueError, match="person_key"):
         export_raw(build, tmp_path / "parquet")
+
+
+def test_the_raw_session_is_configured_from_the_dbt_profile_alone(tmp_path, monkeypatch):
+    monkeypatch.setenv("PHM_SPARK_HOME", "/elsewhere")  # the home given is the one used, whatever the environment
+    conf = spark_conf(tmp_path)
+    profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())["phm"]["outputs"]["spark"]
+    assert set(profile["server_side_parameters"]) <= set(conf)
+    assert conf["spark.sql.warehouse.dir"] == f"{tmp_path}/warehouse"
+    assert conf["spark.driver.extraJavaOptions"] == f"-Dderby.system.home={tmp_path}/derby"
+    assert conf["spark.driver.memory"] == profile["server_side_parameters"]["spark.driver.memory"]
+    assert not any("{{" in value for value in conf.values())
