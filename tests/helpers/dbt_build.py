@@ -15,7 +15,7 @@ import duckdb
 import yaml
 
 from contracts.extracts import CONTRACT_PATH, SQL_TYPES
-from orchestration.dbt_child import DBT_PARENT_VARIABLE, PARSED_MANIFEST_VARIABLE
+from orchestration.dbt_child import PARSED_MANIFEST_VARIABLE
 from orchestration.dbt_project import dbt_executable, parsed_manifest_path
 from tests.helpers.spine_patients import DEFAULT_REGISTRATION, NHS_NUMBERS, PATIENTS
 
@@ -65,7 +65,6 @@ def run_dbt(db_path: Path, work: Path, *args: str, reference_date: str = REFEREN
         "DBT_TARGET_PATH": str(work / "target"),
         PARSED_MANIFEST_VARIABLE: str(parsed_manifest_path(dbt_vars, db_path.stem)),
     }
-    env.pop(DBT_PARENT_VARIABLE, None)  # no refresh is its parent here
     cmd = [
         dbt_executable(),
         *args,

@@ -13,7 +13,7 @@ from pathlib import Path
 from dbt.contracts.graph.manifest import Manifest
 
 from assets.paths import DBT_PROJECT_DIR
-from orchestration.dbt_child import DBT_PARENT_VARIABLE, PARSED_MANIFEST_VARIABLE, PARSED_MANIFESTS_KEPT, keep_parse
+from orchestration.dbt_child import PARSED_MANIFEST_VARIABLE, PARSED_MANIFESTS_KEPT, keep_parse
 from orchestration.dbt_project import dbt_executable, parsed_manifest_path
 
 NIGHT = {"reference_date": "2026-10-31"}
@@ -75,7 +75,6 @@ def _phm_dbt(*args: str, kept: Path, target: Path) -> subprocess.CompletedProces
         "PHM_BUILD_DB": str(target / "build.duckdb"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
-    env.pop(DBT_PARENT_VARIABLE, None)
     command = [dbt_executable(), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
 
