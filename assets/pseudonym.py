@@ -71,6 +71,17 @@ def person_id(nhs_number: str, key: bytes) -> str:
     return hmac.new(key, nhs_number.encode(), hashlib.sha256).hexdigest()
 
 
+SHA256_BLOCK_BYTES = 64
+
+
+def hmac_sha256_pads(key: bytes) -> tuple[bytes, bytes]:
+    """HMAC-SHA256's inner and outer padded keys (RFC 2104), so an engine with SHA-256 but no HMAC (Spark SQL's
+    sha2) computes the same person_id as `person_id`: sha256(outer || sha256(inner || message))."""
+    block = hashlib.sha256(key).digest() if len(key) > SHA256_BLOCK_BYTES else key
+    block = block.ljust(SHA256_BLOCK_BYTES, b"\0")
+    return bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
+
+
 def build_person_key(con: duckdb.DuckDBPyConnection, key: bytes) -> int:
     feeds = [f for f in load_contract().values() if "nhs_number" in f.column_names]
     union = " UNION ".join(f"SELECT nhs_number FROM raw.{f.name} WHERE nhs_number IS NOT NULL" for f in feeds)

@@ -7,16 +7,21 @@ each file as an external table `raw.<name>` in the Spark metastore, so `dbt buil
 (same warehouse dir and Derby metastore home, see `spark_conf`) and stopped afterwards: the embedded Derby
 metastore takes one JVM at a time, and dbt starts its own.
 
-Nothing on the DuckDB path imports this module. A later `phm refresh --engine spark` can call `export_raw` +
-`register_raw` between the gate and dbt, or replace `export_raw` by an ingest that writes Parquet itself.
+`phm refresh --engine spark` runs `stage_raw_on_spark` (in a child process: stage_raw_in_child) in place of the
+DuckDB person key: the accepted rows of every feed go to Parquet (ingest and gate 1 are still DuckDB's), and the
+person key is computed in Spark SQL from the registered tables, so no NHS number passes through Python. The DuckDB
+path imports nothing of PySpark.
 
-    python -m assets.spark_raw /path/to/.build/<run_id>/build.duckdb [--parquet-dir DIR]
+    python -m assets.spark_raw /path/to/.build/<run_id>/build.duckdb [--home DIR] [--parquet-dir DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,10 +30,15 @@ import duckdb
 import jinja2
 import yaml
 
+from assets.child_process import die_with_parent
 from assets.paths import DBT_PROJECT_DIR, PROJECT_ROOT, resolve
+from assets.previous_publication import PREVIOUS_SCHEMA
+from assets.pseudonym import hmac_sha256_pads, pseudonym_key
 from assets.sql_text import sql_string
+from contracts.extracts import load_contract
 
 RAW_SCHEMA = "raw"
+PERSON_KEY_TABLE = "person_key"
 SPARK_HOME_VARIABLE = "PHM_SPARK_HOME"
 
 
@@ -52,34 +62,82 @@ def spark_conf(home: Path) -> dict[str, str]:
     return {**conf, "spark.sql.ansi.enabled": "false"}
 
 
-def raw_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Every table and view of the build file's raw schema (the feeds that passed the gate, and person_key)."""
+def schema_tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
+    """Every table and view of one schema of the build file."""
     rows = con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY table_name", [RAW_SCHEMA]
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY table_name", [schema]
     ).fetchall()
     return [name for (name,) in rows]
 
 
-def export_raw(build_db: Path, parquet_dir: Path) -> dict[str, Path]:
-    """Copy each raw table of the build file to <parquet_dir>/<name>.parquet; return name -> file."""
+def export_schema(build_db: Path, schema: str, parquet_dir: Path) -> dict[str, Path]:
+    """Copy each table of one schema of the build file to <parquet_dir>/<name>.parquet; return name -> file."""
     parquet_dir.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
     with duckdb.connect(str(build_db), read_only=True) as con:
-        for name in raw_tables(con):
+        for name in schema_tables(con, schema):
             target = parquet_dir / f"{name}.parquet"
-            con.execute(f"COPY (SELECT * FROM {RAW_SCHEMA}.{name}) TO {sql_string(target)} (FORMAT parquet)")
+            con.execute(f"COPY (SELECT * FROM {schema}.{name}) TO {sql_string(target)} (FORMAT parquet)")
             files[name] = target
-    if "person_key" not in files:
+    return files
+
+
+def export_raw(build_db: Path, parquet_dir: Path, with_person_key: bool = True) -> dict[str, Path]:
+    """The raw schema's tables (the feeds that passed the gate) as Parquet; return name -> file. with_person_key:
+    the DuckDB refresh's raw.person_key must be among them (else Spark computes it: build_person_key_on_spark)."""
+    files = export_schema(build_db, RAW_SCHEMA, parquet_dir)
+    if with_person_key and PERSON_KEY_TABLE not in files:
         raise ValueError(f"{build_db} has no raw.person_key: not a build file of a refresh that passed ingest")
     return files
 
 
-def register_raw(spark: Any, files: dict[str, Path]) -> None:
-    """Register each Parquet file as the external table raw.<name> (dropping only the table, never the file)."""
-    spark.sql(f"CREATE DATABASE IF NOT EXISTS {RAW_SCHEMA}")
+def register_tables(spark: Any, schema: str, files: dict[str, Path]) -> None:
+    """Register each Parquet file as the external table <schema>.<name> (dropping only the table, never the file)."""
+    spark.sql(f"CREATE DATABASE IF NOT EXISTS {schema}")
     for name, path in sorted(files.items()):
-        spark.sql(f"DROP TABLE IF EXISTS {RAW_SCHEMA}.{name}")
-        spark.sql(f"CREATE TABLE {RAW_SCHEMA}.{name} USING parquet LOCATION {sql_string(path.resolve())}")
+        spark.sql(f"DROP TABLE IF EXISTS {schema}.{name}")
+        spark.sql(f"CREATE TABLE {schema}.{name} USING parquet LOCATION {sql_string(path.resolve())}")
+
+
+def register_raw(spark: Any, files: dict[str, Path]) -> None:
+    register_tables(spark, RAW_SCHEMA, files)
+
+
+def build_person_key_on_spark(spark: Any, key: bytes) -> int:
+    """raw.person_key in Spark: every NHS number of the accepted feeds with its HMAC-SHA256 under `key`, the same
+    person_id as assets.pseudonym.person_id, computed by Spark's sha2 over the padded keys (RFC 2104); the numbers
+    never leave Spark. Returns the number of people."""
+    from pyspark.sql import functions as F
+
+    feeds = [f.name for f in load_contract().values() if "nhs_number" in f.column_names]
+    numbers = None
+    for feed in feeds:
+        column = spark.table(f"{RAW_SCHEMA}.{feed}").select("nhs_number").where(F.col("nhs_number").isNotNull())
+        numbers = column if numbers is None else numbers.union(column)
+    if numbers is None:
+        raise ValueError("the extracts contract has no feed with an nhs_number column")
+    inner_pad, outer_pad = hmac_sha256_pads(key)
+    inner = F.sha2(F.concat(F.lit(bytearray(inner_pad)), F.encode("nhs_number", "UTF-8")), 256)
+    person_id = F.sha2(F.concat(F.lit(bytearray(outer_pad)), F.unhex(inner)), 256)
+    spark.sql(f"DROP TABLE IF EXISTS {RAW_SCHEMA}.{PERSON_KEY_TABLE}")
+    keyed = numbers.distinct().select("nhs_number", person_id.alias("person_id"))
+    keyed.write.format("parquet").saveAsTable(f"{RAW_SCHEMA}.{PERSON_KEY_TABLE}")
+    return int(spark.table(f"{RAW_SCHEMA}.{PERSON_KEY_TABLE}").count())
+
+
+def stage_raw_on_spark(build_db: Path, home: Path, key: bytes) -> int:
+    """What dbt reads on Spark, under `home`: the build file's accepted rows as Parquet tables raw.<feed>,
+    raw.person_key computed in Spark, and the last publication's list members (schema previous,
+    assets/previous_publication.py). Returns the number of people keyed."""
+    files = export_raw(build_db, home / RAW_SCHEMA, with_person_key=False)
+    previous = export_schema(build_db, PREVIOUS_SCHEMA, home / PREVIOUS_SCHEMA)
+    spark = local_session(home)
+    try:
+        register_raw(spark, files)
+        register_tables(spark, PREVIOUS_SCHEMA, previous)
+        return build_person_key_on_spark(spark, key)
+    finally:
+        spark.stop()
 
 
 def local_session(home: Path) -> Any:
@@ -96,14 +154,40 @@ def local_session(home: Path) -> Any:
     return spark
 
 
+def stage_raw_in_child(build_db: Path, home: Path) -> int:
+    """stage_raw_on_spark in a child process (the pseudonym key read from the same environment), which dies with
+    this one: Spark's embedded Derby metastore stays booted in a JVM until that JVM exits, and dbt's Spark session
+    opens it next. Returns the number of people keyed."""
+    command = [sys.executable, "-m", "assets.spark_raw", str(build_db), "--home", str(home)]
+    command += ["--person-key-on-spark", "--parent-pid", str(os.getpid())]
+    done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.splitlines() if line.strip() and not line.startswith(("\t", " "))]
+        raise RuntimeError(f"the Spark raw stage failed (exit {done.returncode}): {' | '.join(lines[-3:])}")
+    return int(json.loads(done.stdout.strip().splitlines()[-1])["people"])
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("build_db", type=Path, help="a refresh's .build/<run_id>/build.duckdb")
+    parser.add_argument("--home", type=Path, help="Spark's working folder (default PHM_SPARK_HOME, else .cache/spark)")
     parser.add_argument("--parquet-dir", type=Path, help="where the raw Parquet files go (default <home>/raw)")
+    parser.add_argument(
+        "--person-key-on-spark",
+        action="store_true",
+        help="a Spark refresh's raw stage: compute raw.person_key in Spark (PHM_PSEUDONYM_KEY) rather than copy the "
+        "build file's, and register the last publication's list members",
+    )
+    parser.add_argument("--parent-pid", default="", help="the refresh's process id: exit when it dies")
     args = parser.parse_args(argv)
-    home = spark_home()
-    parquet_dir = resolve(args.parquet_dir) if args.parquet_dir else home / "raw"
-    files = export_raw(resolve(args.build_db), parquet_dir)
+    die_with_parent(args.parent_pid, "the Spark raw stage")
+    home = resolve(args.home) if args.home else spark_home()
+    build_db = resolve(args.build_db)
+    if args.person_key_on_spark:
+        people = stage_raw_on_spark(build_db, home, pseudonym_key().key)
+        print(json.dumps({"people": people}))
+        return
+    files = export_raw(build_db, resolve(args.parquet_dir) if args.parquet_dir else home / RAW_SCHEMA)
     spark = local_session(home)
     try:
         register_raw(spark, files)

@@ -43,6 +43,15 @@ def run_drop(settings: RefreshSettings, run_id: str) -> Drop:
     return Drop.open(Path(path).parent, extract_date)
 
 
+def run_engine(settings: RefreshSettings, run_id: str) -> str:
+    """The engine this run's dbt builds on, chosen when the run started (a re-execution keeps it)."""
+    with connect(settings.build_path(run_id), read_only=True) as con:
+        rows = con.execute(
+            "SELECT value FROM meta.run_settings WHERE run_id = ? AND setting = 'engine'", [run_id]
+        ).fetchall()
+    return rows[0][0] if rows else "duckdb"
+
+
 def run_reference_date(settings: RefreshSettings, run_id: str) -> str:
     """The date every clinical rule is evaluated at in this run (the extract date unless rebuilding the past)."""
     with connect(settings.build_path(run_id), read_only=True) as con:
@@ -64,6 +73,7 @@ def build_database(context: dg.AssetExecutionContext, settings: RefreshSettings)
     run_id = join_refresh(context.run, settings)
     drop = settings.drop()
     reference_date = settings.reference_date_for(drop)
+    engine = settings.engine_or_default
     corrupt = set_aside_if_corrupt(settings.warehouse)
     if corrupt is not None:
         context.log.warning(f"the published warehouse did not open: moved aside to {corrupt}; publishing a new one")
@@ -83,11 +93,13 @@ def build_database(context: dg.AssetExecutionContext, settings: RefreshSettings)
             "INSERT INTO meta.run_context VALUES (?, ?, ?, ?, ?)",
             [run_id, drop.extract_date, reference_date, str(drop.path), json.dumps(drop.manifest)],
         )
+        con.execute("INSERT INTO meta.run_settings VALUES (?, 'engine', ?)", [run_id, engine])
     record_stage(path, run_id, "build_database", started)
     return dg.MaterializeResult(
         metadata={
             "build_file": str(path),
             "extract_date": drop.extract_date.isoformat(),
+            "engine": engine,
             "previous_target_list_rows": previous_members,
             **({"corrupt_warehouse_moved_to": str(corrupt)} if corrupt else {}),
         }
@@ -188,19 +200,26 @@ RAW_KEYS = [dg.AssetKey(["raw", name]) for name in RAW_FEEDS]
     key=["raw", "person_key"],
     deps=RAW_KEYS,
     group_name="ingest",
-    description="Keyed pseudonym (HMAC-SHA256) of every valid NHS number in the accepted feeds.",
+    description="Keyed pseudonym (HMAC-SHA256) of every valid NHS number in the accepted feeds. On the Spark "
+    "engine the accepted rows go to Parquet tables of the run's Spark metastore first and the key is computed there.",
 )
 def person_key(context: dg.AssetExecutionContext, settings: RefreshSettings) -> dg.MaterializeResult:
     started = time.time()
     run_id = join_refresh(context.run, settings)
     build_path = settings.build_path(run_id)
     key = pseudonym_key()
+    if run_engine(settings, run_id) == "spark":
+        from assets.spark_raw import stage_raw_in_child
+
+        people = stage_raw_in_child(build_path, settings.spark_home(run_id))
+    else:
+        with connect(build_path) as con:
+            people = build_person_key(con, key.key)
     with connect(build_path) as con:
-        n = build_person_key(con, key.key)
         con.execute("DELETE FROM meta.run_settings WHERE run_id = ? AND setting = 'pseudonym_key'", [run_id])
         con.execute("INSERT INTO meta.run_settings VALUES (?, 'pseudonym_key', ?)", [run_id, key.description])
     record_stage(build_path, run_id, "person_key", started)
-    return dg.MaterializeResult(metadata={"people": n})
+    return dg.MaterializeResult(metadata={"people": people})
 
 
 def published_warehouse_asset(upstream: list[dg.AssetKey]) -> dg.AssetsDefinition:

@@ -21,12 +21,12 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from assets import dbt_results
+from assets import dbt_results, spark_landing
 from assets.failpoints import failpoint
 from assets.paths import DBT_PROJECT_DIR
 from assets.risk_validation import prior_rebuild_args, prior_rebuild_vars, record_risk_validation
 from assets.run_meta import connect, record_checks, record_stage
-from orchestration.assets import join_refresh, run_reference_date
+from orchestration.assets import join_refresh, run_engine, run_reference_date
 from orchestration.dbt_project import (
     dbt_child_environment,
     dbt_executable,
@@ -94,13 +94,18 @@ TRANSLATOR = PhmDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset
 )
 def phm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: RefreshSettings) -> Iterator[Any]:
     """dbt build (seeds, models, tests) on this run's build file, as of the run's reference date. Every test's
-    outcome (and every test that did not run) goes to meta.check_results, stage 'dbt', even when the build fails."""
+    outcome (and every test that did not run) goes to meta.check_results, stage 'dbt', even when the build fails.
+    On the Spark engine dbt builds in the run's Spark metastore and the published schemas then land in the build
+    file (assets/spark_landing.py), where gate 2 and publish read them as they read a DuckDB build."""
     started = time.time()
     run_id = join_refresh(context.run, settings)
     build_path = settings.build_path(run_id)
     dbt_vars = {"reference_date": run_reference_date(settings, run_id)}
-    with dbt_child_environment(build_path, dbt_vars):
-        invocation = dbt_for_build_file(dbt, build_path, settings.dbt_threads_or_default).cli(
+    spark_home = settings.spark_home(run_id) if run_engine(settings, run_id) == "spark" else None
+    with dbt_child_environment(build_path, dbt_vars, spark_home):
+        invocation = dbt_for_build_file(
+            dbt, build_path, settings.dbt_threads_or_default, "spark" if spark_home else None
+        ).cli(
             ["build", "--vars", json.dumps(dbt_vars)],
             context=context,
             target_path=dbt_target_for_build_file(build_path, "build"),
@@ -114,7 +119,15 @@ def phm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, setti
             invocation.process.terminate()
             invocation.process.wait(timeout=60)
         record_test_results(build_path, run_id, invocation)
+    if spark_home is not None:
+        land_from_spark(build_path, spark_home, spark_landing.LANDED_SCHEMAS)
     record_stage(build_path, run_id, "dbt_build", started)
+
+
+def land_from_spark(build_path: Path, spark_home: Path, schemas: tuple[str, ...]) -> None:
+    """The tables of `schemas` Spark built, into the build file under their DuckDB names (the DuckDB manifest's)."""
+    tables = spark_landing.tables_to_land(dbt_project.manifest_path, spark_home, schemas)
+    spark_landing.land_tables(build_path, tables)
 
 
 def record_test_results(build_path: Path, run_id: str, invocation: DbtCliInvocation) -> None:
@@ -144,8 +157,11 @@ def risk_validation(
     build_path = settings.build_path(run_id)
     reference_date = date.fromisoformat(run_reference_date(settings, run_id))
     prior_vars = prior_rebuild_vars(reference_date)
-    with dbt_child_environment(build_path, prior_vars):
-        started_prior = dbt_for_build_file(dbt, build_path, settings.dbt_threads_or_default).cli(
+    spark_home = settings.spark_home(run_id) if run_engine(settings, run_id) == "spark" else None
+    with dbt_child_environment(build_path, prior_vars, spark_home):
+        started_prior = dbt_for_build_file(
+            dbt, build_path, settings.dbt_threads_or_default, "spark" if spark_home else None
+        ).cli(
             ["--quiet", *prior_rebuild_args(prior_vars)],
             raise_on_error=False,
             target_path=dbt_target_for_build_file(build_path, "prior_year"),
@@ -155,6 +171,8 @@ def risk_validation(
         raise dg.Failure(
             description=f"risk validation: the prior-year rebuild of the risk score failed: {prior.get_error()}"
         )
+    if spark_home is not None:
+        land_from_spark(build_path, spark_home, spark_landing.VALIDATION_SCHEMAS)
     with connect(build_path) as con:
         row = record_risk_validation(con, run_id, reference_date)
     record_stage(build_path, run_id, "risk_validation", started)

@@ -3,7 +3,8 @@
 A refresh runs dbt as a child process (dagster-dbt). When the refresh is killed (SIGKILL, out of memory, a lost
 session) nothing in it can stop that child, which would go on building into a build file no one will read,
 holding its lock and two cores. Linux's PR_SET_PDEATHSIG asks the kernel to SIGKILL this process when its parent
-dies; it is set here, before dbt starts, and dbt then runs in this same process. Elsewhere it is plain dbt.
+dies (assets/child_process.py); it is set here, before dbt starts, and dbt then runs in this same process. Elsewhere
+it is plain dbt.
 
 It also spares dbt its parse: given a kept parse of the project (PHM_DBT_PARSED_MANIFEST, named by
 orchestration/dbt_project.py's parsed_manifest_path after everything that decides it), dbt runs on it through
@@ -13,19 +14,18 @@ dbt's own programmatic runner (dbtRunner with a manifest); without one, dbt pars
 
 from __future__ import annotations
 
-import ctypes
 import os
 import shutil
-import signal
 import sys
 import time
 from pathlib import Path
+
+from assets.child_process import die_with_parent
 
 # Set by the refresh to its own process id before it starts dbt (orchestration/dbt_project.py).
 DBT_PARENT_VARIABLE = "PHM_DBT_PARENT"
 # Set by the refresh before it starts dbt: where the parse for this invocation is (or will be) kept.
 PARSED_MANIFEST_VARIABLE = "PHM_DBT_PARSED_MANIFEST"
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 PARSED_MANIFESTS_KEPT = 6
 
 
@@ -63,12 +63,7 @@ def keep_parse(parsed: Path, since: float) -> None:
 
 
 def main() -> None:
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        # The refresh may have died before the request was in place (then this process has a new parent).
-        expected = os.environ.get(DBT_PARENT_VARIABLE, "")
-        if expected.isdigit() and os.getppid() != int(expected):
-            sys.exit("phm-dbt: the refresh that started dbt has gone")
+    die_with_parent(os.environ.get(DBT_PARENT_VARIABLE, ""), "phm-dbt")
     parsed = Path(os.environ[PARSED_MANIFEST_VARIABLE]) if os.environ.get(PARSED_MANIFEST_VARIABLE) else None
     if parsed is not None and parsed.is_file():
         code = run_on_parsed_manifest(parsed, sys.argv[1:])

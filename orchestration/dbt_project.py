@@ -20,6 +20,7 @@ from dagster_dbt import DbtCliResource, DbtProject
 
 from assets.paths import DBT_PROJECT_DIR
 from assets.run_meta import duckdb_memory_limit
+from assets.spark_raw import SPARK_HOME_VARIABLE
 from orchestration.dbt_child import DBT_PARENT_VARIABLE, PARSED_MANIFEST_VARIABLE
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -47,8 +48,11 @@ def profile_for_build_file(profiles_dir: Path, build_path: Path, out_dir: Path, 
     return out_dir
 
 
-def dbt_for_build_file(dbt: DbtCliResource, build_path: Path, threads: int | None = None) -> DbtCliResource:
-    """The configured dbt resource, writing to this run's build file (a profile of its own beside the file)."""
+def dbt_for_build_file(
+    dbt: DbtCliResource, build_path: Path, threads: int | None = None, target: str | None = None
+) -> DbtCliResource:
+    """The configured dbt resource, writing to this run's build file (a profile of its own beside the file), or to
+    another output of the profile (`target`, e.g. spark)."""
     profiles_dir = profile_for_build_file(
         Path(dbt.profiles_dir or dbt.project_dir),
         build_path,
@@ -61,20 +65,24 @@ def dbt_for_build_file(dbt: DbtCliResource, build_path: Path, threads: int | Non
         dbt_executable=dbt.dbt_executable,
         global_config_flags=dbt.global_config_flags,
         profile=dbt.profile,
-        target=dbt.target,
+        target=target or dbt.target,
         state_path=dbt.state_path,
     )
 
 
 @contextmanager
-def dbt_child_environment(build_path: Path, dbt_vars: dict[str, str]) -> Iterator[None]:
+def dbt_child_environment(build_path: Path, dbt_vars: dict[str, str], spark_home: Path | None = None) -> Iterator[None]:
     """While dbt is started (DbtCliResource.cli spawns it; it inherits this process's environment): the refresh's
     process id, which phm-dbt compares with its parent, and where the parse for these vars is kept
-    (orchestration/dbt_child.py). Restored afterwards, so no other process started from here inherits them."""
+    (orchestration/dbt_child.py); for a Spark build, the run's Spark home the profile's spark output reads.
+    Restored afterwards, so no other process started from here inherits them."""
+    database = build_path.stem if spark_home is None else f"{build_path.stem}:spark"  # another adapter's parse
     given = {
         DBT_PARENT_VARIABLE: str(os.getpid()),
-        PARSED_MANIFEST_VARIABLE: str(parsed_manifest_path(dbt_vars, build_path.stem)),
+        PARSED_MANIFEST_VARIABLE: str(parsed_manifest_path(dbt_vars, database)),
     }
+    if spark_home is not None:
+        given[SPARK_HOME_VARIABLE] = str(spark_home)
     before = {name: os.environ.get(name) for name in given}
     os.environ.update(given)
     try:

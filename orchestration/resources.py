@@ -13,6 +13,9 @@ from assets.paths import default_landing_dir, default_warehouse_path, resolve
 from assets.publish import DEFAULT_STORAGE_VERSION
 
 BUILD_FILE_NAME = "build.duckdb"
+# Where dbt builds the models. Ingest and gate 1 run on DuckDB for both; on Spark the raw rows go to Parquet, the
+# person key is computed in Spark SQL, and dbt builds there (assets/spark_raw.py, assets/spark_landing.py).
+ENGINES = ("duckdb", "spark")
 
 
 class RefreshSettings(dg.ConfigurableResource):
@@ -22,7 +25,7 @@ class RefreshSettings(dg.ConfigurableResource):
     follow a changed environment. An empty setting means its environment variable, else the project default:
     landing_dir PHM_LANDING_DIR (<project>/landing), warehouse_path PHM_WAREHOUSE (<project>/warehouse/phm.duckdb),
     storage_version PHM_STORAGE_VERSION (assets/publish.py), export_patient_level PHM_EXPORT_PATIENT_LEVEL=1,
-    dbt_threads PHM_DBT_THREADS (dbt_project/profiles.yml).
+    dbt_threads PHM_DBT_THREADS (dbt_project/profiles.yml), engine PHM_ENGINE (duckdb).
     A deployment may also give any of them as dg.EnvVar("...") in its own Definitions.
     landing_dir holds <extract_date>/ drops; extract_date empty = the latest drop. reference_date empty = the
     extract date; an earlier one rebuilds the figures as they stood then (point-in-time rebuild)."""
@@ -37,6 +40,8 @@ class RefreshSettings(dg.ConfigurableResource):
     export_patient_level: bool | None = None
     # dbt's worker threads (0: PHM_DBT_THREADS, else the profile's threads).
     dbt_threads: int = 0
+    # The engine dbt builds on: duckdb or spark (ENGINES above).
+    engine: str = ""
 
     @property
     def landing(self) -> Path:
@@ -65,6 +70,13 @@ class RefreshSettings(dg.ConfigurableResource):
             raise ValueError(f"PHM_DBT_THREADS must be a whole number above 0, got {given!r}")
         return int(given) if given else None
 
+    @property
+    def engine_or_default(self) -> str:
+        given = self.engine or os.environ.get("PHM_ENGINE", "") or ENGINES[0]
+        if given not in ENGINES:
+            raise ValueError(f"engine {given!r} is not one of {', '.join(ENGINES)} (setting engine or PHM_ENGINE)")
+        return given
+
     def drop(self) -> Drop:
         return Drop.open(self.landing, date.fromisoformat(self.extract_date) if self.extract_date else None)
 
@@ -87,3 +99,8 @@ class RefreshSettings(dg.ConfigurableResource):
         file's name is the same in every run: dbt names the database after it, so one parse of the project serves
         every run (orchestration/dbt_project.py, parsed_manifest_path)."""
         return self.build_dir() / run_id / BUILD_FILE_NAME
+
+    def spark_home(self, run_id: str) -> Path:
+        """A Spark refresh's local metastore, warehouse folder and raw Parquet: in the run's build folder (owner
+        only: the raw rows hold NHS numbers), removed with it."""
+        return self.build_path(run_id).parent / "spark"

@@ -156,6 +156,12 @@ def refresh(
         "--reference-date",
         help="Evaluate every rule as of this date (default: the extract date), e.g. to rebuild last quarter's figures.",
     ),
+    engine: str | None = typer.Option(
+        None,
+        "--engine",
+        help="Where dbt builds the models: duckdb (default, or PHM_ENGINE) or spark (dbt-spark, the profile's spark "
+        "output; the marts land in the same DuckDB warehouse).",
+    ),
 ) -> None:
     """Ingest, gate, build and publish; exit 0 only if the warehouse was published."""
     from phm.refresh import run_refresh
@@ -190,8 +196,18 @@ def refresh(
             )
     else:
         landing_dir = resolve(landing)
+    from orchestration.resources import ENGINES
+
+    if engine is not None and engine not in ENGINES:
+        print_error(ValueError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}"))
+        raise typer.Exit(2)
     outcome = run_refresh(
-        landing_dir, warehouse_path, day, console, reference_date=_parse_date(reference_date, "--reference-date")
+        landing_dir,
+        warehouse_path,
+        day,
+        console,
+        reference_date=_parse_date(reference_date, "--reference-date"),
+        engine=engine,
     )
     raise typer.Exit(0 if outcome.published else 1)
 
@@ -258,9 +274,17 @@ def _run_query(con: duckdb.DuckDBPyConnection, query: str, limit: int) -> bool:
 def bench(
     sizes: str = typer.Option("100000,1000000,3000000", "--sizes", help="Comma-separated population sizes."),
     out: Path = typer.Option(Path("bench"), "--out", help="Folder for bench.json, bench.md and the warehouses."),
+    engines: str = typer.Option(
+        "duckdb", "--engines", help="Comma-separated engines to refresh each size on: duckdb, spark (slower here)."
+    ),
 ) -> None:
     """Time a refresh per stage and its peak memory at each size, against the load-once floor; query latency."""
+    from orchestration.resources import ENGINES
     from phm.bench import machine, markdown, run
+
+    chosen_engines = tuple(e.strip() for e in engines.split(",") if e.strip())
+    if not chosen_engines or any(e not in ENGINES for e in chosen_engines):
+        raise typer.BadParameter(f"{engines!r}: give engines from {', '.join(ENGINES)}", param_hint="--engines")
 
     try:
         chosen = [int(s.replace("_", "")) for s in sizes.split(",") if s.strip()]
@@ -268,7 +292,7 @@ def bench(
         raise typer.BadParameter(
             f"{sizes!r} is not a comma-separated list of whole numbers", param_hint="--sizes"
         ) from None
-    results = run(chosen, resolve(out))
+    results = run(chosen, resolve(out), chosen_engines)
     console.print(Text(markdown(results, machine())))
     console.print(f"written: {resolve(out) / 'bench.json'}, {resolve(out) / 'bench.md'}")
     raise typer.Exit(0 if all(r.published for r in results) else 1)

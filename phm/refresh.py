@@ -29,6 +29,7 @@ class RefreshOutcome:
     warehouse: Path
     build_file: Path
     failures: list[str] = field(default_factory=list)
+    engine: str = "duckdb"  # where dbt built the models
 
 
 def run_refresh(
@@ -38,6 +39,7 @@ def run_refresh(
     console: Console,
     log_level: str = "CRITICAL",
     reference_date: date | None = None,
+    engine: str | None = None,
 ) -> RefreshOutcome:
     """Dagster's own event log stays quiet (log_level); the summary says what happened and why."""
     import dagster as dg
@@ -57,6 +59,7 @@ def run_refresh(
         warehouse_path=str(warehouse_path),
         extract_date=extract_date.isoformat() if extract_date else "",
         reference_date=reference_date.isoformat() if reference_date else "",
+        engine=engine or "",
     )
     started = time.time()
     log_path = warehouse_path.parent / "logs" / "last_refresh.log"
@@ -84,7 +87,7 @@ def run_refresh(
                 release_run_lock(warehouse_path)  # a run that failed before publishing still ends here
     build_file = settings.build_path(result.run_id)
     published = result.success and _published_run(warehouse_path) == result.run_id
-    outcome = RefreshOutcome(published, result.run_id, warehouse_path, build_file)
+    outcome = RefreshOutcome(published, result.run_id, warehouse_path, build_file, engine=settings.engine_or_default)
     if not published:
         outcome.failures = _failures(result, build_file)
     _print_summary(outcome, console, time.time() - started)
@@ -251,7 +254,7 @@ def _print_summary(outcome: RefreshOutcome, console: Console, seconds: float) ->
     row = dict(zip(names, log, strict=False))
     console.print(
         f"[bold green]Published[/] {outcome.warehouse} (run {outcome.run_id}, extract {row['extract_date']}, "
-        f"figures as of {row['reference_date']}, "
+        f"figures as of {row['reference_date']}, built on {outcome.engine}, "
         f"{seconds:.0f} s); NHS numbers only in {identity_path(outcome.warehouse).name} beside it (owner-only)"
     )
     feeds = Table(title="feeds")

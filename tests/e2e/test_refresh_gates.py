@@ -13,13 +13,13 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-import orchestration.assets
 from assets.paths import identity_path
 from phm.cli import app
 from phm.refresh import run_refresh
 from phm.warehouse import open_reader
 from tests.helpers.drops import digest, minimal_rows, write_manifest
 from tests.helpers.hand_drop import EARLIER, FIRST, SECOND, add_drop
+from tests.helpers.person_key_faults import BLOCKED_BY, key_one_person_twice_on_duckdb
 
 pytestmark = pytest.mark.slow  # end to end: a refresh of a generated or hand-made drop (still in make test)
 
@@ -139,26 +139,13 @@ def test_a_failing_dbt_error_test_blocks_naming_the_test(published, tmp_path, mo
     """A pseudonymisation defect (one person keyed twice) passes gate 1, since every feed is clean, and breaks
     the error-severity uniqueness test dbt runs on raw.person_key."""
     _, _, warehouse, _ = published
-    build_person_key = orchestration.assets.build_person_key
-
-    def key_one_person_twice(con, key):
-        people = build_person_key(con, key)
-        con.execute("INSERT INTO raw.person_key SELECT * FROM raw.person_key LIMIT 1")
-        return people
-
-    monkeypatch.setattr(orchestration.assets, "build_person_key", key_one_person_twice)
+    key_one_person_twice_on_duckdb(monkeypatch)
     landing = tmp_path / "landing"
     add_drop(landing, SECOND)
     before = digest(warehouse)
     outcome = run_refresh(landing, warehouse, SECOND, Console(quiet=True))
     assert not outcome.published
-    assert any(
-        r.startswith(
-            "dbt test blocked table raw.person_key: test source_unique_raw_person_key_person_id "
-            "column person_id (1 rows failing)"
-        )
-        for r in outcome.failures
-    ), outcome.failures
+    assert any(r.startswith(BLOCKED_BY) for r in outcome.failures), outcome.failures
     assert digest(warehouse) == before
     with duckdb.connect(str(outcome.build_file), read_only=True) as con:
         gates = dict(

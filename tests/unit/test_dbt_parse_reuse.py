@@ -13,8 +13,9 @@ from pathlib import Path
 from dbt.contracts.graph.manifest import Manifest
 
 from assets.paths import DBT_PROJECT_DIR
+from assets.spark_raw import SPARK_HOME_VARIABLE
 from orchestration.dbt_child import PARSED_MANIFEST_VARIABLE, PARSED_MANIFESTS_KEPT, keep_parse
-from orchestration.dbt_project import dbt_executable, parsed_manifest_path
+from orchestration.dbt_project import dbt_child_environment, dbt_executable, parsed_manifest_path
 
 NIGHT = {"reference_date": "2026-10-31"}
 
@@ -100,3 +101,18 @@ def test_a_run_given_a_kept_parse_runs_on_it_without_parsing(tmp_path):
     assert listed.returncode == 0, listed.stdout[-3000:] + listed.stderr[-3000:]
     assert "person" not in listed.stdout.split()
     assert "only_in_the_kept_parse" not in Manifest.from_msgpack(kept.read_bytes()).nodes["model.phm.person"].tags
+
+
+def test_a_spark_build_is_given_its_spark_home_and_a_parse_of_its_own(tmp_path, monkeypatch):
+    """dbt parses with the adapter's own macros, so a DuckDB parse must never serve a Spark build (or the reverse);
+    the variables are set only while dbt starts."""
+    for name in (PARSED_MANIFEST_VARIABLE, SPARK_HOME_VARIABLE):
+        monkeypatch.delenv(name, raising=False)
+    build = tmp_path / "build.duckdb"
+    seen = {}
+    for engine, home in (("duckdb", None), ("spark", tmp_path / "spark")):
+        with dbt_child_environment(build, NIGHT, home):
+            seen[engine] = (os.environ[PARSED_MANIFEST_VARIABLE], os.environ.get(SPARK_HOME_VARIABLE))
+    assert seen["duckdb"][0] != seen["spark"][0]
+    assert seen["duckdb"][1] is None and seen["spark"][1] == str(tmp_path / "spark")
+    assert PARSED_MANIFEST_VARIABLE not in os.environ and SPARK_HOME_VARIABLE not in os.environ

@@ -1,10 +1,13 @@
-"""The Spark engine's pure parts (issue 19), without starting Spark: the raw export from a build file, and the
-engine-neutral table digest that compares a Spark build with the DuckDB build."""
+"""The Spark engine's pure parts (issue 19), without starting Spark: the raw export from a build file, the
+engine-neutral table digest that compares a Spark build with the DuckDB build, the person key's padded keys, landing
+Spark's tables in the build file, and the engine setting."""
 
 from __future__ import annotations
 
 import datetime as dt
 import decimal
+import hashlib
+import json
 
 import duckdb
 import pytest
@@ -12,7 +15,10 @@ import yaml
 
 from assets.engine_compare import compare, digest_rows, normalise, table_key
 from assets.paths import DBT_PROJECT_DIR
+from assets.pseudonym import hmac_sha256_pads, person_id
+from assets.spark_landing import LandedTable, SparkTableMissing, land_tables, tables_to_land
 from assets.spark_raw import export_raw, spark_conf
+from orchestration.resources import RefreshSettings
 
 
 def test_values_are_normalised_so_the_engines_type_choices_do_not_count():
@@ -70,3 +76,89 @@ def test_the_raw_session_is_configured_from_the_dbt_profile_alone(tmp_path, monk
     assert conf["spark.driver.extraJavaOptions"] == f"-Dderby.system.home={tmp_path}/derby"
     assert conf["spark.driver.memory"] == profile["server_side_parameters"]["spark.driver.memory"]
     assert not any("{{" in value for value in conf.values())
+
+
+def test_the_padded_keys_give_the_same_person_id_as_hmac():
+    """Spark's person key is sha256(outer || sha256(inner || nhs_number)) over these pads (assets/spark_raw.py)."""
+    for key in (b"short", b"k" * 64, b"a much longer key than one sha-256 block of sixty-four bytes, hashed first"):
+        inner, outer = hmac_sha256_pads(key)
+        assert len(inner) == len(outer) == 64
+        for number in ("9434765919", "4010232137"):
+            by_pads = hashlib.sha256(outer + hashlib.sha256(inner + number.encode()).digest()).hexdigest()
+            assert by_pads == person_id(number, key)
+
+
+def write_manifest(path, nodes):
+    path.write_text(json.dumps({"nodes": {n["unique_id"]: n for n in nodes}}))
+    return path
+
+
+def node(kind, name, schema, materialized):
+    return {
+        "unique_id": f"{kind}.phm.{name}",
+        "resource_type": kind,
+        "name": name,
+        "alias": name,
+        "schema": schema,
+        "config": {"materialized": materialized, "enabled": True},
+    }
+
+
+def test_the_tables_to_land_are_the_manifests_tables_of_the_landed_schemas_under_sparks_names(tmp_path):
+    manifest = write_manifest(
+        tmp_path / "manifest.json",
+        [
+            node("model", "person", "marts", "table"),
+            node("model", "stg_gp_events", "staging", "view"),
+            node("model", "int_registers", "intermediate", "table"),
+            node("seed", "user-markdrussell-COPD_admission", "reference", "seed"),
+        ],
+    )
+    tables = tables_to_land(manifest, tmp_path / "spark", ["marts", "reference"])
+    warehouse = tmp_path / "spark" / "warehouse"
+    assert [(t.schema, t.name, t.location) for t in tables] == [
+        ("marts", "person", warehouse / "marts.db" / "person"),
+        (
+            "reference",
+            "user-markdrussell-COPD_admission",
+            warehouse / "reference.db" / "user_markdrussell_copd_admission",
+        ),
+    ]
+
+
+def test_landing_copies_sparks_parquet_and_refuses_a_table_spark_did_not_write(tmp_path):
+    location = tmp_path / "warehouse" / "marts.db" / "person"
+    location.mkdir(parents=True)
+    with duckdb.connect() as con:
+        for part in range(2):  # Spark writes one file per partition
+            con.execute(f"COPY (SELECT {part} AS n, 'p{part}' AS person_id) TO '{location}/part-{part}.parquet'")
+    build = tmp_path / "build.duckdb"
+    person = LandedTable("marts", "person", location)
+    assert land_tables(build, [person]) == {"marts.person": 2}
+    with duckdb.connect(str(build), read_only=True) as con:
+        assert con.execute("SELECT person_id FROM marts.person ORDER BY n").fetchall() == [("p0",), ("p1",)]
+    unbuilt = LandedTable("marts", "pathway_status", tmp_path / "warehouse" / "marts.db" / "pathway_status")
+    with pytest.raises(SparkTableMissing, match=r"marts\.pathway_status"):
+        land_tables(build, [person, unbuilt])
+
+
+def test_the_engine_is_a_setting_with_a_checked_value(monkeypatch):
+    monkeypatch.delenv("PHM_ENGINE", raising=False)
+    assert RefreshSettings().engine_or_default == "duckdb"
+    monkeypatch.setenv("PHM_ENGINE", "spark")
+    assert RefreshSettings().engine_or_default == "spark"
+    assert RefreshSettings(engine="duckdb").engine_or_default == "duckdb"
+    with pytest.raises(ValueError, match="PHM_ENGINE"):
+        _ = RefreshSettings(engine="postgres").engine_or_default
+
+
+def test_the_command_line_refuses_an_unknown_engine_before_any_work(tmp_path):
+    from typer.testing import CliRunner
+
+    from phm.cli import app
+
+    landing = tmp_path / "landing"  # never read: the engine is checked first
+    refused = CliRunner().invoke(app, ["refresh", "--landing", str(landing), "--engine", "postgres"])
+    assert refused.exit_code == 2 and "--engine must be one of duckdb, spark" in refused.output
+    bench = CliRunner().invoke(app, ["bench", "--sizes", "10", "--out", str(tmp_path), "--engines", "duckdb,oracle"])
+    assert bench.exit_code == 2 and not (tmp_path / "bench.json").exists()

@@ -26,7 +26,7 @@ current_counts as (
         neighbourhood,
         practice_code,
         count(*) as list_size,
-        sum(case when new_since_last_refresh then 1 else 0 end) as new_since_last
+        cast(sum(case when new_since_last_refresh then 1 else 0 end) as {{ dbt.type_bigint() }}) as new_since_last
     from current_members
     group by list_name, neighbourhood, practice_code
 ),

@@ -25,10 +25,10 @@ select
     population.neighbourhood,
     population.practice_code,
     members.person_id,
-    row_number() over (
+    cast(row_number() over (
         partition by members.list_name, population.neighbourhood
         order by members.sort_key_1 desc, members.sort_key_2 desc, members.sort_key_3 desc, members.person_id asc
-    ) as priority_rank,
+    ) as {{ dbt.type_bigint() }}) as priority_rank,  -- bigint on every engine (Spark's row_number is an int)
     members.reasons,
     members.recommended_action,
     previous_members.person_id is null as new_since_last_refresh,

@@ -226,14 +226,16 @@ select
     coalesce({{ indicator_id }}_denominator, false) as {{ indicator_id }}_denominator,
     coalesce({{ indicator_id }}_numerator, false) as {{ indicator_id }}_numerator,
     {%- endfor %}
-    -- Counts behind the spell- and tumour-counted indicators (0 outside their denominators).
-    case when copd_emergency_admissions_denominator then copd_emergency_admissions_12m else 0 end
-        as copd_emergency_admissions_spells,
-    case when cyp_oral_health_extraction_denominator then cyp_tooth_extraction_admissions_12m else 0 end
-        as cyp_oral_health_extraction_spells,
-    case when is_adult then staged_tumours else 0 end as cancer_staged_tumours,
-    case when is_adult then early_stage_tumours else 0 end as cancer_early_stage_tumours,
-    case when is_adult then unstaged_tumours else 0 end as cancer_unstaged_tumours,
+    -- Counts behind the spell- and tumour-counted indicators (0 outside their denominators), as bigint on every
+    -- engine (a DuckDB sum is a 128-bit integer, Spark's a bigint).
+    cast(case when copd_emergency_admissions_denominator then copd_emergency_admissions_12m else 0 end
+        as {{ dbt.type_bigint() }}) as copd_emergency_admissions_spells,
+    cast(case when cyp_oral_health_extraction_denominator then cyp_tooth_extraction_admissions_12m else 0 end
+        as {{ dbt.type_bigint() }}) as cyp_oral_health_extraction_spells,
+    cast(case when is_adult then staged_tumours else 0 end as {{ dbt.type_bigint() }}) as cancer_staged_tumours,
+    cast(case when is_adult then early_stage_tumours else 0 end as {{ dbt.type_bigint() }})
+        as cancer_early_stage_tumours,
+    cast(case when is_adult then unstaged_tumours else 0 end as {{ dbt.type_bigint() }}) as cancer_unstaged_tumours,
     has_type1_opt_out,
     {{ reference_date() }} as reference_date
 from flags

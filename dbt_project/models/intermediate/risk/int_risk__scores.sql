@@ -51,7 +51,9 @@ ranked as (
         population.person_id,
         round(coalesce(scored.risk_score, 0), 2) as risk_score,
         scored.score_breakdown,
-        row_number() over (order by coalesce(scored.risk_score, 0) desc, population.person_id) as risk_rank,
+        -- bigint on every engine (Spark's row_number is an int)
+        cast(row_number() over (order by coalesce(scored.risk_score, 0) desc, population.person_id)
+            as {{ dbt.type_bigint() }}) as risk_rank,
         count(*) over () as population_size
     from population
     left join scored
