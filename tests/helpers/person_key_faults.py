@@ -2,7 +2,7 @@
 
 Every feed is clean, so gate 1 passes; dbt's error-severity uniqueness test on raw.person_key then fails on the
 engine that built it, and the refresh names it as BLOCKED_BY (tests/e2e/test_refresh_gates.py on DuckDB,
-tests/e2e/test_spark_engine.py on both engines).
+tests/e2e/test_spark_engine.py on Spark).
 """
 
 from __future__ import annotations
@@ -45,6 +45,3 @@ def key_one_person_twice_on_spark(monkeypatch: pytest.MonkeyPatch) -> None:
         return people
 
     monkeypatch.setattr(assets.spark_raw, "stage_raw_in_child", faulty)
-
-
-KEY_ONE_PERSON_TWICE = {"duckdb": key_one_person_twice_on_duckdb, "spark": key_one_person_twice_on_spark}
