@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -23,6 +25,16 @@ REPO = Path(__file__).resolve().parents[2]
 DBT_PROJECT = REPO / "dbt_project"
 CONTRACT = CONTRACT_PATH
 REFERENCE_DATE = "2025-02-28"
+# What a copy of the project leaves out: dbt's outputs and any database file.
+PROJECT_COPY_IGNORE = shutil.ignore_patterns("target", "logs", "dbt_packages", "__pycache__", ".user.yml", "*.duckdb")
+
+
+def copy_project(root: Path, folders: Sequence[str] = ("seeds", "dbt_project")) -> Path:
+    """These top-level folders of the repository under root (for a test that edits a seed or a model in a copy);
+    returns root."""
+    for folder in folders:
+        shutil.copytree(REPO / folder, root / folder, ignore=PROJECT_COPY_IGNORE)
+    return root
 
 
 def create_raw(db_path: Path, extra_gp_patients: list[dict] | None = None) -> None:

@@ -5,7 +5,6 @@ kept parse uses it rather than parsing again."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -16,14 +15,13 @@ from assets.paths import DBT_PROJECT_DIR
 from assets.spark_raw import SPARK_HOME_VARIABLE
 from orchestration.dbt_child import PARSED_MANIFEST_VARIABLE, PARSED_MANIFESTS_KEPT, keep_parse
 from orchestration.dbt_project import dbt_child_environment, dbt_executable, parsed_manifest_path
+from tests.helpers.dbt_build import copy_project
 
 NIGHT = {"reference_date": "2026-10-31"}
 
 
 def _project_copy(tmp_path: Path) -> Path:
-    shutil.copytree(DBT_PROJECT_DIR.parent / "seeds", tmp_path / "seeds")
-    shutil.copytree(DBT_PROJECT_DIR, tmp_path / "dbt_project", ignore=shutil.ignore_patterns("target", "logs"))
-    return tmp_path / "dbt_project"
+    return copy_project(tmp_path) / "dbt_project"
 
 
 def test_the_kept_parse_is_named_by_what_decides_the_parse(tmp_path):

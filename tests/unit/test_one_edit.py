@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -27,7 +26,7 @@ import duckdb
 import pytest
 
 from contracts.extracts import SQL_TYPES, load_contract
-from tests.helpers.dbt_build import dbt_executable
+from tests.helpers.dbt_build import copy_project, dbt_executable
 
 REPO = Path(__file__).resolve().parents[2]
 NEW_CODE = "2E"  # not an NHS Data Dictionary admission method: a stand-in for the next one
@@ -37,10 +36,10 @@ REMOVED_INDICATOR = "cyp_mental_health_contact"
 @pytest.fixture(scope="module")
 def copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project's packages, seeds and dbt project in a temporary directory, with the two seed edits."""
-    root = tmp_path_factory.mktemp("one_edit") / "project"
-    ignore = shutil.ignore_patterns("target", "logs", "dbt_packages", "__pycache__", ".user.yml", "*.duckdb")
-    for folder in ("contracts", "expectations", "synthetic", "seeds", "dbt_project"):
-        shutil.copytree(REPO / folder, root / folder, ignore=ignore)
+    root = copy_project(
+        tmp_path_factory.mktemp("one_edit") / "project",
+        ("contracts", "expectations", "synthetic", "seeds", "dbt_project"),
+    )
     with open(root / "seeds" / "code_values.csv", "a", newline="") as f:
         csv.writer(f, lineterminator="\n").writerow(
             ["sus_apc_spells", "admission_method", NEW_CODE, "Emergency admission: a new code", "test edit"]
