@@ -7,8 +7,9 @@ For each size it generates (and caches under .cache/bench/) a synthetic drop, th
   * query latency (median and p95 over repeated runs) of what users do: one neighbourhood's list, an indicator by
     IMD quintile for one practice, one person's pathway reasons, and the web page's main request (a signed-in
     lead's list page, served by `phm serve`'s app on a loopback port).
-It writes JSON and a Markdown table (ratios refresh / floor and between the two largest sizes) with the machine it
-ran on. Measurements only: nothing here is asserted; tests run it at a small size as a smoke test.
+With several engines (`--engines duckdb,spark`) each size is refreshed on each; the targets and the scaling ratio
+are judged on the DuckDB refreshes. It writes JSON and a Markdown table (ratios refresh / floor and between the two
+largest sizes) with the machine it ran on. Measurements only: nothing here is asserted; tests run it at a small size as a smoke test.
 """
 
 from __future__ import annotations
