@@ -38,9 +38,6 @@ SHARED_BUILD_GROUPS = {
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups in its own hook
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # The Spark module is the longest group (two Spark refreshes, about 13 minutes of one worker): first in line,
-    # so the other worker runs the rest beside it rather than it running alone at the end.
-    items.sort(key=lambda item: item.get_closest_marker("spark") is None)
     for item in items:
         shared = [group for fixture, group in SHARED_BUILD_GROUPS.items() if fixture in item.fixturenames]
         item.add_marker(pytest.mark.xdist_group(shared[0] if shared else item.nodeid.split("::")[0]))
