@@ -52,6 +52,11 @@ def run_engine(settings: RefreshSettings, run_id: str) -> str:
     return rows[0][0] if rows else "duckdb"
 
 
+def run_spark_home(settings: RefreshSettings, run_id: str) -> Path | None:
+    """The run's Spark home when it builds on Spark (assets/spark_raw.py), else None."""
+    return settings.spark_home(run_id) if run_engine(settings, run_id) == "spark" else None
+
+
 def run_reference_date(settings: RefreshSettings, run_id: str) -> str:
     """The date every clinical rule is evaluated at in this run (the extract date unless rebuilding the past)."""
     with connect(settings.build_path(run_id), read_only=True) as con:
@@ -208,10 +213,11 @@ def person_key(context: dg.AssetExecutionContext, settings: RefreshSettings) -> 
     run_id = join_refresh(context.run, settings)
     build_path = settings.build_path(run_id)
     key = pseudonym_key()
-    if run_engine(settings, run_id) == "spark":
+    spark_home = run_spark_home(settings, run_id)
+    if spark_home is not None:
         from assets.spark_raw import stage_raw_in_child
 
-        people = stage_raw_in_child(build_path, settings.spark_home(run_id))
+        people = stage_raw_in_child(build_path, spark_home)
     else:
         with connect(build_path) as con:
             people = build_person_key(con, key.key)

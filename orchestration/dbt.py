@@ -26,7 +26,7 @@ from assets.failpoints import failpoint
 from assets.paths import DBT_PROJECT_DIR
 from assets.risk_validation import prior_rebuild_args, prior_rebuild_vars, record_risk_validation
 from assets.run_meta import connect, record_checks, record_stage
-from orchestration.assets import join_refresh, run_engine, run_reference_date
+from orchestration.assets import join_refresh, run_reference_date, run_spark_home
 from orchestration.dbt_project import (
     dbt_child_environment,
     dbt_executable,
@@ -101,15 +101,10 @@ def phm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, setti
     run_id = join_refresh(context.run, settings)
     build_path = settings.build_path(run_id)
     dbt_vars = {"reference_date": run_reference_date(settings, run_id)}
-    spark_home = settings.spark_home(run_id) if run_engine(settings, run_id) == "spark" else None
-    with dbt_child_environment(build_path, dbt_vars, spark_home):
-        invocation = dbt_for_build_file(
-            dbt, build_path, settings.dbt_threads_or_default, "spark" if spark_home else None
-        ).cli(
-            ["build", "--vars", json.dumps(dbt_vars)],
-            context=context,
-            target_path=dbt_target_for_build_file(build_path, "build"),
-        )
+    spark_home = run_spark_home(settings, run_id)
+    invocation = start_dbt(
+        dbt, settings, run_id, spark_home, dbt_vars, ["build", "--vars", json.dumps(dbt_vars)], "build", context=context
+    )
     try:
         failpoint("dbt")  # dbt has started as a child process
         yield from invocation.stream()
@@ -122,6 +117,25 @@ def phm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, setti
     if spark_home is not None:
         land_from_spark(build_path, spark_home, spark_landing.LANDED_SCHEMAS)
     record_stage(build_path, run_id, "dbt_build", started)
+
+
+def start_dbt(
+    dbt: DbtCliResource,
+    settings: RefreshSettings,
+    run_id: str,
+    spark_home: Path | None,
+    dbt_vars: dict[str, str],
+    args: list[str],
+    invocation: str,
+    **cli_options: Any,
+) -> DbtCliInvocation:
+    """dbt started for this run: on its build file, or on Spark with the run's Spark home when it has one; its
+    target folder named after the invocation."""
+    build_path = settings.build_path(run_id)
+    with dbt_child_environment(build_path, dbt_vars, spark_home):
+        return dbt_for_build_file(
+            dbt, build_path, settings.dbt_threads_or_default, "spark" if spark_home else None
+        ).cli(args, target_path=dbt_target_for_build_file(build_path, invocation), **cli_options)
 
 
 def land_from_spark(build_path: Path, spark_home: Path, schemas: tuple[str, ...]) -> None:
@@ -157,16 +171,11 @@ def risk_validation(
     build_path = settings.build_path(run_id)
     reference_date = date.fromisoformat(run_reference_date(settings, run_id))
     prior_vars = prior_rebuild_vars(reference_date)
-    spark_home = settings.spark_home(run_id) if run_engine(settings, run_id) == "spark" else None
-    with dbt_child_environment(build_path, prior_vars, spark_home):
-        started_prior = dbt_for_build_file(
-            dbt, build_path, settings.dbt_threads_or_default, "spark" if spark_home else None
-        ).cli(
-            ["--quiet", *prior_rebuild_args(prior_vars)],
-            raise_on_error=False,
-            target_path=dbt_target_for_build_file(build_path, "prior_year"),
-        )
-    prior = started_prior.wait()
+    spark_home = run_spark_home(settings, run_id)
+    prior_args = ["--quiet", *prior_rebuild_args(prior_vars)]
+    prior = start_dbt(
+        dbt, settings, run_id, spark_home, prior_vars, prior_args, "prior_year", raise_on_error=False
+    ).wait()
     if not prior.is_successful():
         raise dg.Failure(
             description=f"risk validation: the prior-year rebuild of the risk score failed: {prior.get_error()}"

@@ -20,7 +20,7 @@ from rich.console import Console
 
 from assets.engine_compare import compare, duckdb_digests, normalise
 from assets.paths import identity_path
-from orchestration.resources import ENGINES
+from orchestration.resources import ENGINES, RefreshSettings
 from phm.refresh import run_refresh
 from tests.helpers.drops import digest
 from tests.helpers.person_key_faults import BLOCKED_BY, key_one_person_twice_on_spark
@@ -98,7 +98,8 @@ def test_the_spark_refresh_records_its_engine_and_keeps_spark_files_in_the_build
         assert con.execute(
             "SELECT value FROM meta.run_settings WHERE run_id = ? AND setting = 'engine'", [outcome.run_id]
         ).fetchall() == [("spark",)]
-    spark_home = outcome.build_file.parent / "spark"
+    spark_home = RefreshSettings(warehouse_path=str(refreshed["spark"][1])).spark_home(outcome.run_id)
+    assert spark_home.parent == outcome.build_file.parent
     assert (spark_home / "warehouse" / "marts.db" / "person").is_dir()
     assert oct(outcome.build_file.parent.stat().st_mode & 0o777) == oct(0o700)  # raw Parquet holds NHS numbers
 
