@@ -2,9 +2,10 @@
 what happened in the following 12 months (clinical spec, "Risk of unplanned care and risk tiers").
 
 The prior-year score is the same dbt models rebuilt with `reference_date` one year earlier, into schemas suffixed
-`_prior` (macro generate_schema_name) of the same build file, reusing this run's seeds and staging views. The dbt
-model `risk_validation` runs in the same invocation and compares it with this run's 12-month utilisation. This
-module holds the dbt arguments and stores the result as one row per refresh in meta.risk_validation.
+`_prior` (macro generate_schema_name) of the same build file, reusing this run's seeds, staging views and
+reference-date-free models (the concept codes). The dbt model `risk_validation` runs in the same invocation and
+compares it with this run's 12-month utilisation. This module holds the dbt arguments and stores the result as one
+row per refresh in meta.risk_validation.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ PRIOR_SCHEMA_SUFFIX = "_prior"
 SCORES = ("risk_score", "age", "admitted_last_year")
 RISK_MART = "person_risk"
 VALIDATION_SELECTOR = "tag:risk_validation"
+# Models built from seeds only: the rebuild reuses this run's tables (dbt_project.yml, generate_schema_name).
+REFERENCE_DATE_FREE_SELECTOR = "tag:reference_date_free"
 
 
 def prior_reference_date(reference_date: date) -> date:
@@ -43,7 +46,7 @@ def prior_rebuild_args(dbt_vars: dict[str, str]) -> list[str]:
         "--select",
         f"+{RISK_MART} {VALIDATION_SELECTOR}",
         "--exclude",
-        "resource_type:seed path:models/staging",
+        f"resource_type:seed path:models/staging {REFERENCE_DATE_FREE_SELECTOR}",
         "--vars",
         json.dumps(dbt_vars),
     ]
