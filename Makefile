@@ -55,7 +55,7 @@ refresh: $(STAMP) $(MANIFEST)
 	$(BIN)/phm refresh
 
 test: $(STAMP) $(MANIFEST) $(CHROMIUM)
-	$(BIN)/pytest -q --durations=15 -n auto --dist loadgroup
+	$(BIN)/pytest -q --durations=15 -n auto --dist loadgroup --no-loadscope-reorder
 
 # ruff (lint, format), mypy (types), import-linter (one-way package layers), sqlfluff on the dbt SQL (dbt templater,
 # DuckDB dialect, dbt_project/.sqlfluff; the indicator macros read one seed, loaded into a scratch file first):

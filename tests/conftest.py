@@ -38,6 +38,10 @@ SHARED_BUILD_GROUPS = {
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups in its own hook
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The Spark module is the longest group (two Spark refreshes): first in line, so the other worker runs the rest
+    # beside it rather than it running alone at the end. `make test` passes --no-loadscope-reorder, or pytest-xdist
+    # would hand out the groups with the most tests first, whatever this order.
+    items.sort(key=lambda item: item.get_closest_marker("spark") is None)
     for item in items:
         shared = [group for fixture, group in SHARED_BUILD_GROUPS.items() if fixture in item.fixturenames]
         item.add_marker(pytest.mark.xdist_group(shared[0] if shared else item.nodeid.split("::")[0]))

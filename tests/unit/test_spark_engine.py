@@ -69,13 +69,20 @@ def test_the_raw_export_refuses_a_file_without_the_person_key(tmp_path):
 
 def test_the_raw_session_is_configured_from_the_dbt_profile_alone(tmp_path, monkeypatch):
     monkeypatch.setenv("PHM_SPARK_HOME", "/elsewhere")  # the home given is the one used, whatever the environment
+    monkeypatch.delenv("PHM_SPARK_JAVA_OPTIONS", raising=False)
     conf = spark_conf(tmp_path)
     profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())["phm"]["outputs"]["spark"]
     assert set(profile["server_side_parameters"]) <= set(conf)
     assert conf["spark.sql.warehouse.dir"] == f"{tmp_path}/warehouse"
-    assert conf["spark.driver.extraJavaOptions"] == f"-Dderby.system.home={tmp_path}/derby"
+    assert conf["spark.driver.extraJavaOptions"].split() == [f"-Dderby.system.home={tmp_path}/derby"]
     assert conf["spark.driver.memory"] == profile["server_side_parameters"]["spark.driver.memory"]
     assert not any("{{" in value for value in conf.values())
+    monkeypatch.setenv("PHM_SPARK_JAVA_OPTIONS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
+    assert spark_conf(tmp_path)["spark.driver.extraJavaOptions"].split() == [
+        f"-Dderby.system.home={tmp_path}/derby",
+        "-XX:TieredStopAtLevel=1",
+        "-XX:+UseSerialGC",
+    ]
 
 
 def test_the_padded_keys_give_the_same_person_id_as_hmac():
