@@ -76,6 +76,14 @@ def generate(
     out: Path = typer.Option(..., "--out", help="Landing directory; the drop goes in OUT/<extract-date>/."),
     defect_rate: float = typer.Option(0.001, "--defect-rate", help="Share of rows per injected defect kind."),
     csv: bool = typer.Option(False, "--csv", help="Write CSV instead of Parquet."),
+    shard: int = typer.Option(
+        0,
+        "--shard",
+        min=0,
+        help="Shard K of a population too large for one process: its own people, NHS numbers and ids, none "
+        "shared with the other shards of the same --patients and --seed (0: the plain drop). Shards 0..K-1, each "
+        "in its own landing directory, together make about K x PATIENTS registered people.",
+    ),
 ) -> None:
     """Write one synthetic landing drop (every feed of the contract, plus manifest.json)."""
     from contracts.extracts import load_contract
@@ -86,7 +94,14 @@ def generate(
     started = time.time()
     with generation_progress(console, len(load_contract())) as on_progress:
         manifest = generate_drop(
-            patients, seed, day, resolve(out), defect_rate, "csv" if csv else "parquet", on_progress=on_progress
+            patients,
+            seed,
+            day,
+            resolve(out),
+            defect_rate,
+            "csv" if csv else "parquet",
+            on_progress=on_progress,
+            shard=shard,
         )
     table = Table(title=f"drop {resolve(out) / day.isoformat()} ({time.time() - started:.1f} s)")
     table.add_column("feed")

@@ -17,6 +17,10 @@ How it hangs together:
   for case finding); prescriptions 2 years; hospital, community, mental health and social care 5 years;
   the RTT list is a snapshot of pathways open on the extract date.
 * Deterministic files: fixed row order, fixed writer settings, written to a temporary name and renamed.
+* Scale: one world is held in memory (about 1 GB per 200k patients), so a larger population is written as
+  shards (`generate_drop(..., shard=K)`, `phm generate --shard K`): shard K has its own people, with person
+  serials K * universe_size(patients) onwards, and NHS numbers and event ids no other shard of the same
+  (patients, seed) has; shard 0 is the plain drop. Serials up to 90 million are addressable (drop.max_serials).
 
 Layout: core/ (calendar, keyed randomness, schedules, reference data, code tables, parameters.py reading
 parameters.yaml), model/ (population, conditions, care = prescribing, inequality = who gets which care, activity

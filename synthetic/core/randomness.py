@@ -38,6 +38,19 @@ def stream_rng(seed: int, name: str, *keys: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(entropy)))
 
 
+def shard_seed(seed: int, shard: int) -> int:
+    """The seed every draw of shard `shard` of the world of `seed` is keyed by: the seed itself for shard 0
+    (so shard 0 is the unsharded world), else a 63-bit hash of (seed, shard), so each shard has its own people."""
+    if shard < 0:
+        raise ValueError("shard must be >= 0")
+    if shard == 0:
+        return int(seed)
+    with np.errstate(over="ignore"):
+        h = _mix(np.array([int(seed) & 0xFFFFFFFFFFFFFFFF], dtype=np.uint64))
+        h = _mix(h ^ np.uint64(name_id("shard")) ^ (np.uint64(shard) << _S32))
+    return int(h[0] >> np.uint64(1))
+
+
 def _mix(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
     """splitmix64 finaliser on a uint64 array (wrapping arithmetic)."""
     x = x + _GOLDEN

@@ -30,6 +30,22 @@ PETERBOROUGH = 4  # index in reference.DISTRICTS
 CSDS_TEAMS = param("community_services")
 MHSDS_SERVICES = param("mental_health_services")
 SOCIAL_CARE_SERVICES = param("social_care_services")  # new episodes a year (residential/nursing follow care-home moves)
+CSDS_KIND, MHSDS_KIND = 7, 8  # the contact ids' kind field
+
+
+def contact_seq_limit(services: dict) -> int:
+    """Bound on a contact id's sequence: service (2 digits, below the number of services) | episode of the
+    year (2) | contact (2)."""
+    return len(services) * 100 * 100
+
+
+def max_serials() -> int:
+    """Person serials the contact ids can address (6-digit sequences: the block goes in the sequence and day
+    fields, hospital.id_blocks)."""
+    from .hospital import ID_PERSON, id_blocks
+
+    kind = max(CSDS_KIND, MHSDS_KIND)
+    return min(id_blocks(6, contact_seq_limit(s), kind) for s in (CSDS_TEAMS, MHSDS_SERVICES)) * ID_PERSON
 
 
 def _features(u: Universe, st: YearState) -> dict:
@@ -122,7 +138,14 @@ def _contacts(
             if rows.size and (seq[rows].max() >= 100 or k.max() >= 100):
                 raise OverflowError(f"{name}: too many episodes or contacts for the contact id")
             out["id"].append(
-                _ids(np.full(rows.size, kind), person[rows], start[rows], (j * 100 + seq[rows]) * 100 + k, 6)
+                _ids(
+                    np.full(rows.size, kind),
+                    u.serial(person[rows]),
+                    start[rows],
+                    (j * 100 + seq[rows]) * 100 + k,
+                    6,
+                    contact_seq_limit(services),
+                )
             )
             if with_duration:
                 out["minutes"].append(np.full(rows.size, spec["minutes"], dtype=np.float64))
@@ -134,7 +157,7 @@ def _contacts(
 def csds(
     u: Universe, states: dict[int, YearState], years: Iterable[int], in_drop: np.ndarray, lo: int, hi: int
 ) -> dict[str, Any]:
-    r = _contacts(u, states, years, CSDS_TEAMS, "csds", 7, in_drop, lo, hi, True)
+    r = _contacts(u, states, years, CSDS_TEAMS, "csds", CSDS_KIND, in_drop, lo, hi, True)
     kr = Keyed(u.seed, "csds-status")
     v1, v2 = kr.uniforms(2, r["id"])
     st = param("community_records.csds_status_cumulative")
@@ -163,7 +186,7 @@ def csds(
 def mhsds(
     u: Universe, states: dict[int, YearState], years: Iterable[int], in_drop: np.ndarray, lo: int, hi: int
 ) -> dict[str, Any]:
-    r = _contacts(u, states, years, MHSDS_SERVICES, "mhsds", 8, in_drop, lo, hi, False)
+    r = _contacts(u, states, years, MHSDS_SERVICES, "mhsds", MHSDS_KIND, in_drop, lo, hi, False)
     v1 = Keyed(u.seed, "mhsds-status").uniform(r["id"])
     st = param("community_records.mhsds_status_cumulative")
     status = np.select(
@@ -234,7 +257,7 @@ def social_care(
         parts["reason"].append(np.broadcast_to(reason, person.shape).astype(np.int8))
         parts["cost"].append(np.broadcast_to(cost, person.shape).astype(np.float64))
         parts["home91"].append(np.full(person.shape, -1, dtype=np.int8) if home91 is None else home91)
-        parts["id"].append(_ids(np.full(person.size, kind), person, start, seq))
+        parts["id"].append(_ids(np.full(person.size, kind), u.serial(person), start, seq))
 
     # residential / nursing: council-funded care-home residents
     rec = group("social_care_records")

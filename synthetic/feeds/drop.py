@@ -19,17 +19,20 @@ import polars as pl
 from contracts.extracts import file_sha256, load_contract
 
 from ..core import calendar as cal
+from ..core.nhs_number import MAX_SERIALS as NHS_MAX_SERIALS
 from ..core.parameters import param
 from ..core.randomness import Keyed
 from ..core.reference import geography
 from ..model.care import DRUGS, build_regimens
-from ..model.population import ETHNIC_CATEGORIES, SEX_CODES, Universe
+from ..model.population import ETHNIC_CATEGORIES, SEX_CODES, Universe, universe_size
 from ..model.world import build_universe
 from ..model.yearly import YearState, year_state
 from .community import REASONS, SERVICE_TYPES, csds, mhsds, social_care
+from .community import max_serials as contact_max_serials
 from .defects import inject
 from .gp import HOSPITAL_LOOKBACK_YEARS, antenatal_bookings, gp_events, medication_issues, registrations, window_start
 from .hospital import CALIBRATION_YEAR, PROVIDERS, Hospital
+from .hospital import MAX_SERIALS as ID_MAX_SERIALS
 
 GENERATOR = {"name": "phm-synthetic", "version": "1"}
 # build order: primary care, then hospital (A&E and social care reuse the hospital spells), then community
@@ -52,10 +55,15 @@ UNTRACED_SHARE = param("linkage.untraced_hospital_share")  # hospital records wi
 log = logging.getLogger(__name__)
 
 
+def max_serials() -> int:
+    """Person serials a population (all its shards together) can have: the NHS numbers and every id layout."""
+    return min(NHS_MAX_SERIALS, ID_MAX_SERIALS, contact_max_serials())
+
+
 @lru_cache(maxsize=1)
-def universe(patients: int, seed: int) -> Universe:
-    """The synthetic world for (patients, seed), kept for the next drop of the same world."""
-    u = build_universe(patients, seed)
+def universe(patients: int, seed: int, shard: int = 0) -> Universe:
+    """The synthetic world for (patients, seed) (or its shard), kept for the next drop of the same world."""
+    u = build_universe(patients, seed, shard)
     u.extras["states"] = {}
     u.extras["regimens"] = build_regimens(u)
     u.extras["nhs_str"] = pl.Series("nhs_number", u.nhs).cast(pl.String)
@@ -352,13 +360,20 @@ def exact_repeats(df: pl.DataFrame) -> int:
     return candidates.height - candidates.unique().height
 
 
-def _check(patients: int, extract_date: dt.date, defect_rate: float, file_format: str) -> int:
+def _check(patients: int, extract_date: dt.date, defect_rate: float, file_format: str, shard: int = 0) -> int:
     if file_format not in ("parquet", "csv"):
         raise ValueError("file_format must be 'parquet' or 'csv'")
     if not 0 <= defect_rate < 0.2:
         raise ValueError("defect_rate must be in [0, 0.2)")
     if int(patients) < 1:
         raise ValueError("patients must be >= 1")
+    if int(shard) < 0:
+        raise ValueError("shard must be >= 0")
+    if (int(shard) + 1) * universe_size(int(patients)) > max_serials():
+        raise ValueError(
+            f"shard {shard} of {patients:,} patients ({universe_size(int(patients)):,} people a shard) needs serials "
+            f"beyond the {max_serials():,} a population can have"
+        )
     E = cal.to_day(extract_date)
     if not cal.EARLIEST_EXTRACT <= E <= cal.LATEST_EXTRACT:
         raise ValueError(
@@ -376,14 +391,15 @@ def write_feeds(
     file_format: str,
     feeds: tuple[str, ...],
     on_progress: Callable[[str], None] | None = None,
+    shard: int = 0,
 ) -> dict:
     """Build, damage (defects) and write some feeds of a drop; returns feed -> (file info, defects).
     on_progress("world") once the people are simulated, then on_progress(feed) as each feed is written."""
     from .writer import conform, write_feed
 
-    E = _check(patients, extract_date, defect_rate, file_format)
+    E = _check(patients, extract_date, defect_rate, file_format, shard)
     t0 = time.perf_counter()
-    u = universe(int(patients), int(seed))
+    u = universe(int(patients), int(seed), int(shard))
     log.info("universe of %d people ready in %.1fs", u.n, time.perf_counter() - t0)
     if on_progress:
         on_progress("world")
@@ -438,7 +454,7 @@ def write_feeds(
         t2 = time.perf_counter()
         nullable_nhs = load_contract()[feed].column("nhs_number").nullable
         unlinkable = int(df["nhs_number"].null_count()) if nullable_nhs else 0
-        df, defects = inject(feed, df, defect_rate, seed, E)
+        df, defects = inject(feed, df, defect_rate, u.seed, E)  # a shard's own seed: its own defects
         if load_contract()[feed].key is None:
             # Two identical issues or codes on one day happen in the simulation as in GP systems; the gate
             # quarantines such repeats (rule duplicate_row), so the manifest declares them like any defect.
@@ -481,15 +497,19 @@ def generate_drop(
     defect_rate: float = 0.001,
     file_format: str = "parquet",
     on_progress: Callable[[str], None] | None = None,
+    shard: int = 0,
 ) -> dict:
     """Write one extract drop to <out_dir>/<extract_date>/ (eleven feeds + manifest.json); return the manifest.
     on_progress: called with "world", then with each feed's name as it is written (FEED_ORDER).
+    shard: K > 0 writes shard K of a population larger than one process holds (model.population.draw_people):
+    its own people, with NHS numbers and ids no other shard of the same (patients, seed) has; shard 0 is the
+    plain drop. Drops of shards 0..K-1 together are one population of about K * patients registered people.
 
     Deterministic: the same (patients, seed, extract_date, defect_rate) give byte-identical files. Two
     drops of the same (patients, seed) describe the same people; only defects depend on the date."""
     if isinstance(extract_date, dt.datetime):
         extract_date = extract_date.date()
-    _check(patients, extract_date, defect_rate, file_format)
+    _check(patients, extract_date, defect_rate, file_format, shard)
     assert set(FEED_ORDER) == set(load_contract()), "the generator must write every feed of the contract"
     drop_dir = Path(out_dir) / extract_date.isoformat()
     drop_dir.mkdir(parents=True, exist_ok=True)
@@ -500,11 +520,23 @@ def generate_drop(
     for feed in FEED_ORDER:
         (drop_dir / f"{feed}.{other}").unlink(missing_ok=True)
     results = write_feeds(
-        int(patients), int(seed), extract_date, drop_dir, float(defect_rate), file_format, FEED_ORDER, on_progress
+        int(patients),
+        int(seed),
+        extract_date,
+        drop_dir,
+        float(defect_rate),
+        file_format,
+        FEED_ORDER,
+        on_progress,
+        int(shard),
     )
+    generator = {**GENERATOR, "seed": int(seed), "patients": int(patients), "defect_rate": float(defect_rate)}
+    if shard:  # (shard 0's manifest is the plain drop's)
+        size = universe_size(int(patients))
+        generator.update(shard=int(shard), first_serial=int(shard) * size, people=size)
     manifest = {
         "extract_date": extract_date.isoformat(),
-        "generator": {**GENERATOR, "seed": int(seed), "patients": int(patients), "defect_rate": float(defect_rate)},
+        "generator": generator,
         "feeds": {feed: results[feed][0] for feed in load_contract()},
         "defects": [d for feed in load_contract() for d in results[feed][1]],
     }

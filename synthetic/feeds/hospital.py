@@ -584,7 +584,7 @@ class Hospital:
         discharge = np.minimum(discharge, exit_)
         spell_id = _ids(
             s["kind"],
-            person,
+            u.serial(person),
             s["admit"] - np.where(s["ae_minute"] >= 0, (s["ae_minute"] + s["ae_duration"]) // 1440, 0),
             s["seq"],
         )
@@ -626,7 +626,7 @@ class Hospital:
         dep1 = arr1 + spells["ae_duration"][via]
         cause_snomed = np.array([self.snomed(codes.EMERGENCY_CAUSE[n][1]) for n in names], dtype=np.int32)
         diag1 = cause_snomed[spells["cause"][via]]
-        id1 = _ids(spells["kind"][via], p1, arrive_day, spells["seq"][via])
+        id1 = _ids(spells["kind"][via], u.serial(p1), arrive_day, spells["seq"][via])
         adm1 = np.ones(p1.size, dtype=bool)
         # (2) attendances not followed by a spell, per calendar year
         minor_weights = H["ae_minor_diagnosis_weights_by_age_band"]
@@ -657,7 +657,7 @@ class Hospital:
             out["arr"].append(day * 1440 + minute)
             out["dep"].append(day * 1440 + minute + duration + sdec * sdec_model["extra_minutes"])
             out["diag"].append(minor_ids[pick])
-            out["id"].append(_ids(np.full(person.size, 2), person, day, seq))
+            out["id"].append(_ids(np.full(person.size, 2), u.serial(person), day, seq))
             out["admitted"].append(sdec)
         p2 = np.concatenate(out["person"])
         person = np.concatenate([p1, p2])
@@ -755,7 +755,7 @@ class Hospital:
             out["day"].append(day)
             out["spec"].append(pick[rows])
             out["first"].append(k == 0)
-            out["id"].append(_ids(np.full(rows.size, 3), person[rows], start[rows], seq[rows] * 100 + k, 4))
+            out["id"].append(_ids(np.full(rows.size, 3), u.serial(person[rows]), start[rows], seq[rows] * 100 + k, 4))
         # antenatal clinics for women who booked
         person_b, booked, _ = self.bookings
         kr = Keyed(u.seed, "antenatal-op")
@@ -769,7 +769,7 @@ class Hospital:
         out["day"].append(day)
         out["spec"].append(np.full(rows.size, spec.index("obstetrics")))
         out["first"].append(k == 0)
-        out["id"].append(_ids(np.full(rows.size, 4), person_b[rows], booked[rows], k, 4))
+        out["id"].append(_ids(np.full(rows.size, 4), u.serial(person_b[rows]), booked[rows], k, 4))
         person, day, sp, first, app_id = (np.concatenate(out[k]) for k in ("person", "day", "spec", "first", "id"))
         del out
         kr = Keyed(u.seed, "op-status")
@@ -850,7 +850,9 @@ class Hospital:
             out["start"].append(start[still_open])
             out["tfc"].append(pick[still_open])
             out["prio"].append(prio[still_open])
-            out["id"].append(_ids(np.full(still_open.sum(), 5), person[still_open], start[still_open], seq[still_open]))
+            out["id"].append(
+                _ids(np.full(still_open.sum(), 5), u.serial(person[still_open]), start[still_open], seq[still_open])
+            )
         person = np.concatenate(out["person"])
         ok = in_drop[person] & (np.concatenate(out["start"]) >= u.entry_day[person])
         pid = np.concatenate(out["id"])[ok]
@@ -884,7 +886,7 @@ class Hospital:
             ]
         )
         return dict(
-            id=_ids(np.full(who.size, 6), who, d[who], np.zeros(who.size, dtype=np.int64)),
+            id=_ids(np.full(who.size, 6), u.serial(who), d[who], np.zeros(who.size, dtype=np.int64)),
             person=who,
             day=d[who],
             site=site_code,
@@ -959,17 +961,78 @@ def _arrival_minutes(rng: np.random.Generator, n: int) -> np.ndarray:
     return hour * 60 + (rng.random(n) * 60).astype(np.int64)
 
 
-def _ids(
-    kind: npt.ArrayLike, person: npt.ArrayLike, day: npt.ArrayLike, seq: npt.ArrayLike, seq_digits: int = 3
-) -> np.ndarray:
-    """Stable numeric ids: kind | person serial (7 digits) | day number (5 digits) | sequence.
-    Derived from who and when, never from a running counter, so the same event has the same id in
-    every extract."""
-    kind = np.asarray(kind, dtype=np.int64)
+# Event id layout (encoding widths, not parameters of the world): kind (1 digit) | person serial (7 digits) |
+# day number since 1970 (5 digits) | sequence (seq_digits). Serials from 10^7 on (block b = serial // 10^7)
+# keep the layout with the serial's last 7 digits and the block stored where the id has room, so the ids of
+# serials below 10^7 never change and no two ids meet:
+# * by default in the kind field, as kind + 10 * b (10 > the largest kind);
+# * when the caller bounds its sequence (seq_limit, for 6-digit sequences, whose ids have no room for a larger
+#   kind field in int64), in the sequence field, b % slots as a multiple of seq_limit (slots = 10^seq_digits //
+#   seq_limit), and in the upper half of the day field, 50,000 * (b // slots) (days stay below 50,000: 2106).
+ID_PERSON = 10**7
+ID_DAY = 10**5
+ID_KINDS = 10
+ID_DAY_HALF = ID_DAY // 2
+INT64_MAX = int(np.iinfo(np.int64).max)
+
+
+def id_blocks(seq_digits: int, seq_limit: int | None = None, largest_kind: int = ID_KINDS - 1) -> int:
+    """How many blocks of 10^7 person serials an id layout holds (0: not even block 0 fits int64)."""
     width = 10**seq_digits
-    seq = np.asarray(seq, dtype=np.int64)
-    if seq.size and not ((seq < width).all() and (seq >= 0).all()):
+    kind_values = (INT64_MAX + 1) // (ID_PERSON * ID_DAY * width)  # kind field values 0..kind_values-1 fit
+    if seq_limit is None:
+        return max((kind_values - 1 - largest_kind) // ID_KINDS + 1, 0)
+    if largest_kind >= kind_values:
+        return 0
+    return (width // seq_limit) * (ID_DAY // ID_DAY_HALF)
+
+
+MAX_SERIALS = min(id_blocks(3), id_blocks(4)) * ID_PERSON  # the layouts hospital and social care ids use
+
+
+def _ids(
+    kind: npt.ArrayLike,
+    person: npt.ArrayLike,
+    day: npt.ArrayLike,
+    seq: npt.ArrayLike,
+    seq_digits: int = 3,
+    seq_limit: int | None = None,
+) -> np.ndarray:
+    """Stable numeric ids: kind | person serial (7 digits) | day number (5 digits) | sequence, from the
+    person's serial in the whole population (Universe.serial), with larger serials laid out as described
+    above. Derived from who and when, never from a running counter, so the same event has the same id in
+    every extract. seq_limit: the caller's bound on seq (below 10^seq_digits), needed for 6-digit sequences."""
+    k = np.asarray(kind, dtype=np.int64)
+    p = np.asarray(person, dtype=np.int64)
+    d = np.asarray(day, dtype=np.int64)
+    q = np.asarray(seq, dtype=np.int64)
+    width = 10**seq_digits
+    limit = width if seq_limit is None else int(seq_limit)
+    if not 0 < limit <= width:
+        raise ValueError(f"seq_limit must be in 1..{width:,}")
+    if q.size and not ((q < limit).all() and (q >= 0).all()):
         raise OverflowError("sequence number overflows its id field")
-    return (
-        (kind * 10_000_000 + np.asarray(person, dtype=np.int64)) * 100_000 + np.asarray(day, dtype=np.int64)
-    ) * width + seq
+    day_limit = ID_DAY if seq_limit is None else ID_DAY_HALF
+    if d.size and not ((d >= 0).all() and (d < day_limit).all()):
+        raise OverflowError(f"day number outside 0..{day_limit - 1:,} overflows its id field")
+    if k.size and not ((k >= 0).all() and (k < ID_KINDS).all()):
+        raise ValueError("id kinds are one digit")
+    if p.size and int(p.min()) < 0:
+        raise ValueError("person serials are >= 0")
+    top = int(p.max()) if p.size else 0
+    blocks = id_blocks(seq_digits, seq_limit, int(k.max()) if k.size else 0)
+    if top >= blocks * ID_PERSON:
+        raise OverflowError(
+            f"person serial {top:,} overflows the id layout with {seq_digits}-digit sequences"
+            f"{'' if seq_limit is None else f' below {seq_limit:,}'}: serials up to {blocks * ID_PERSON - 1:,}"
+        )
+    if top >= ID_PERSON:
+        block = p // ID_PERSON
+        p = p - block * ID_PERSON
+        if seq_limit is None:
+            k = k + ID_KINDS * block
+        else:
+            slots = width // limit
+            q = q + limit * (block % slots)
+            d = d + ID_DAY_HALF * (block // slots)
+    return ((k * ID_PERSON + p) * ID_DAY + d) * width + q

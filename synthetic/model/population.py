@@ -18,7 +18,7 @@ import numpy.typing as npt
 from ..core import calendar as cal
 from ..core.nhs_number import make_nhs_numbers
 from ..core.parameters import array, param
-from ..core.randomness import stream_rng
+from ..core.randomness import shard_seed, stream_rng
 from ..core.reference import DISTRICTS, geography
 from .clinical import Clinical
 
@@ -70,6 +70,7 @@ class Universe:
     nhs: np.ndarray  # int64 NHS numbers
     clinical: Clinical = field(init=False)  # set by conditions.assign_clinical
     extras: dict[str, Any] = field(default_factory=dict)
+    first_serial: int = 0  # serial of person 0 in the whole population (shards: draw_people)
 
     @property
     def n(self) -> int:
@@ -89,6 +90,10 @@ class Universe:
 
     def practice_at(self, idx: np.ndarray, day: np.ndarray) -> np.ndarray:
         return np.where(day >= self.switch_day[idx], self.practice2[idx], self.practice1[idx])
+
+    def serial(self, person: npt.ArrayLike) -> np.ndarray:
+        """Serials in the whole population of persons of this universe: what event ids are made from."""
+        return self.first_serial + np.asarray(person, dtype=np.int64)
 
     def active_between(self, lo: int, hi: int) -> np.ndarray:
         """Persons registered at some point in [lo, hi]."""
@@ -189,19 +194,37 @@ def _practices(rng: np.random.Generator, seed: int, district: np.ndarray) -> tup
     return first, second
 
 
-def draw_people(patients: int, seed: int) -> tuple[Universe, np.random.Generator]:
-    """Everyone in the synthetic world for (patients, seed), before conditions and future exits (world.py
-    adds those); returns the population stream, which future exits continue."""
-    if patients < 1:
-        raise ValueError("patients must be >= 1")
-    rng = stream_rng(seed, "population")
+def group_sizes(patients: int) -> list[int]:
+    """People per group (present, past deceased, past moved, births, arrivals) of the world of `patients`."""
     years_before = (cal.ANCHOR - cal.HISTORY_START) / cal.DAYS_PER_YEAR
     years_after = (cal.HORIZON_END - cal.ANCHOR) / cal.DAYS_PER_YEAR
-    n_present = patients
-    n_dead = round(DEATH_RATE * patients * years_before)
-    n_moved = round(MOVE_OUT_RATE * patients * years_before)
-    n_births = round(BIRTH_RATE * patients * years_after)
-    n_arrivals = round(MOVE_IN_RATE * patients * years_after)
+    return [
+        patients,
+        round(DEATH_RATE * patients * years_before),
+        round(MOVE_OUT_RATE * patients * years_before),
+        round(BIRTH_RATE * patients * years_after),
+        round(MOVE_IN_RATE * patients * years_after),
+    ]
+
+
+def universe_size(patients: int) -> int:
+    """Everyone in the world of `patients` (about 1.5 times `patients`): the serials one shard takes."""
+    return sum(group_sizes(patients))
+
+
+def draw_people(patients: int, seed: int, shard: int = 0) -> tuple[Universe, np.random.Generator]:
+    """Everyone in the synthetic world for (patients, seed), before conditions and future exits (world.py
+    adds those); returns the population stream, which future exits continue.
+
+    shard K > 0: one of several worlds of `patients` that together form a larger population: its draws are
+    keyed by shard_seed(seed, K) (its own people), its person serials are K * universe_size(patients)
+    onwards and its NHS numbers come from those serials and `seed`, so shards of one seed never share an
+    NHS number or an event id. Shard 0 is the unsharded world."""
+    if patients < 1:
+        raise ValueError("patients must be >= 1")
+    world_seed = shard_seed(seed, shard)
+    rng = stream_rng(world_seed, "population")
+    n_present, n_dead, n_moved, n_births, n_arrivals = group_sizes(patients)
     group = np.repeat(
         np.array([PRESENT, PAST_DECEASED, PAST_MOVED, FUTURE_ENTRANT, FUTURE_ENTRANT], dtype=np.int8),
         [n_present, n_dead, n_moved, n_births, n_arrivals],
@@ -295,7 +318,7 @@ def draw_people(patients: int, seed: int) -> tuple[Universe, np.random.Generator
     district = geo.lsoa_district[lsoa]
     imd = geo.lsoa_imd_decile[lsoa]
     ethnicity = _ethnicity(rng, district, age_ref)
-    practice1, practice2 = _practices(rng, seed, district)
+    practice1, practice2 = _practices(rng, world_seed, district)
     sw = h["practice_switch_after_years"]
     switch = entry + ((sw["min"] + rng.random(n) * sw["span"]) * cal.DAYS_PER_YEAR).astype(np.int64)
     switch = np.where(rng.random(n) < PRACTICE_SWITCH_SHARE, switch, cal.NEVER)
@@ -305,7 +328,7 @@ def draw_people(patients: int, seed: int) -> tuple[Universe, np.random.Generator
     latent = rng.normal(0, 1, n) + np.where(group == PAST_DECEASED, param("mortality.past_deceased_latent_shift"), 0.0)
 
     u = Universe(
-        seed=seed,
+        seed=world_seed,
         patients=patients,
         group=group,
         dob=dob,
@@ -323,7 +346,8 @@ def draw_people(patients: int, seed: int) -> tuple[Universe, np.random.Generator
         died=died,
         opt_out=opt_out,
         latent=latent.astype(np.float32),
-        nhs=make_nhs_numbers(np.arange(n), seed),
+        nhs=make_nhs_numbers(shard * n + np.arange(n), seed),
+        first_serial=shard * n,
     )
     u.extras["age_ref"] = age_ref
     u.extras["ref_day"] = np.where(group == PRESENT, cal.ANCHOR, np.where(group == FUTURE_ENTRANT, entry, exit_))

@@ -11,9 +11,10 @@ from .conditions import assign_clinical, death_multiplier, end_of_life
 from .population import Universe, draw_people, future_exits
 
 
-def build_universe(patients: int, seed: int) -> Universe:
-    """Everyone in the synthetic world for (patients, seed); independent of any extract date."""
-    u, rng = draw_people(patients, seed)
+def build_universe(patients: int, seed: int, shard: int = 0) -> Universe:
+    """Everyone in the synthetic world for (patients, seed) (shard: population.draw_people); independent of
+    any extract date."""
+    u, rng = draw_people(patients, seed, shard)
     assign_clinical(u)
     future_exits(u, rng, death_multiplier(u))
     end_of_life(u, u.clinical)
