@@ -44,15 +44,12 @@ daily_values as (
     group by observations.person_id, observations.concept, observations.event_date
 ),
 
+-- One row per person and concept: the latest day (unique per person and concept after daily_values), found by an
+-- aggregate rather than a window, which would sort every daily value (about 40 million at 3M people).
 latest_daily_values as (
-    select person_id, concept, event_date, value
-    from (
-        select
-            daily_values.*,
-            row_number() over (partition by person_id, concept order by event_date desc) as recency_rank
-        from daily_values
-    ) as ranked
-    where recency_rank = 1
+    select person_id, concept, max(event_date) as event_date, max_by(value, event_date) as value
+    from daily_values
+    group by person_id, concept
 ),
 
 latest_values as (
@@ -108,18 +105,18 @@ bp_readings as (
         {{ in_lookback('bp_lookback_months', 'bp.bp_date') }} as is_in_bp_window,
         (bp.systolic >= {{ threshold('htn_red_sbp') }} or bp.diastolic >= {{ threshold('htn_red_dbp') }}) as is_severe,
         (bp.systolic >= {{ threshold('htn_red_repeat_sbp') }} or bp.diastolic >= {{ threshold('htn_red_repeat_dbp') }}) as is_high,
-        (bp.systolic >= {{ threshold('possible_undiag_sbp') }} and bp.diastolic >= {{ threshold('possible_undiag_dbp') }}) as is_raised,
-        row_number() over (partition by bp.person_id order by bp.bp_date desc) as recency_rank
+        (bp.systolic >= {{ threshold('possible_undiag_sbp') }} and bp.diastolic >= {{ threshold('possible_undiag_dbp') }}) as is_raised
     from {{ ref('int_clinical__bp_readings_all') }} as bp
 ),
 
 bp_summary as (
     select
         person_id,
-        max(case when recency_rank = 1 then bp_date end) as last_bp_date,
-        max(case when recency_rank = 1 then systolic end) as last_bp_systolic,
-        max(case when recency_rank = 1 then diastolic end) as last_bp_diastolic,
-        max(case when recency_rank = 1 and is_home_or_ambulatory then 1 else 0 end) = 1 as last_bp_is_home_or_ambulatory,
+        -- the latest reading: one per person and day (int_clinical__bp_readings_all), so max_by has no ties
+        max(bp_date) as last_bp_date,
+        max_by(systolic, bp_date) as last_bp_systolic,
+        max_by(diastolic, bp_date) as last_bp_diastolic,
+        coalesce(max_by(is_home_or_ambulatory, bp_date), false) as last_bp_is_home_or_ambulatory,
         sum(case when is_in_bp_window then 1 else 0 end) as bp_readings_12m,
         sum(case when is_in_bp_window and is_severe then 1 else 0 end) as bp_severe_readings_12m,
         max(case when is_in_bp_window and is_severe then bp_date end) as latest_severe_bp_date,
