@@ -2,8 +2,9 @@
 
 One set-based pass per feed evaluates every row-level rule of the registry (expectations/rules.py): rows
 breaking a quarantining rule go to quarantine.<feed> with the rules they broke; raw.<feed>, all that dbt reads, is
-a view of the rest. Whether the feed may be used at all is the Great Expectations suite's decision
-(expectations/suites.py), taken on the same rules and thresholds.
+a view of the rest. The rows breaking any rule stay in gate_flags.<feed> with one flag per rule, so the Great
+Expectations suite (expectations/suites.py), which decides whether the feed may be used at all, judges the SQL-stated
+rules from this one scan instead of scanning the feed again for each.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import duckdb
 
 from assets.sql_text import sql_string
 from contracts.extracts import Feed
-from expectations.rules import GATE_REF, SEEDS, row_rules
+from expectations.rules import GATE_FLAGS, GATE_REF, SEEDS, flag_column, row_rules
 
 
 @dataclass(frozen=True)
@@ -62,9 +63,10 @@ def write_gate_reference(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def quarantine_feed(con: duckdb.DuckDBPyConnection, feed: Feed, extract_date: str) -> QuarantineOutcome:
-    """One scan of landing.<feed> evaluates every rule and keeps only the rows that break one (few); the per-rule
-    counts and quarantine.<feed> come from those. raw.<feed> is a view of the landed rows minus the quarantined
-    ones, so the feed is stored once (landing) and the accepted rows are never sorted or copied."""
+    """One scan of landing.<feed> evaluates every rule and keeps only the rows that break one (few), with a flag per
+    rule, in gate_flags.<feed>; the per-rule counts and quarantine.<feed> come from those. raw.<feed> is a view of the
+    landed rows minus the quarantined ones, so the feed is stored once (landing) and the accepted rows are never
+    sorted or copied."""
     rules = row_rules(feed, extract_date)
     flag_columns = []
     repeat_tables = []
@@ -82,12 +84,14 @@ def quarantine_feed(con: duckdb.DuckDBPyConnection, feed: Feed, extract_date: st
             expr = f"_row_number IN (SELECT _row_number FROM _repeats{i})"
         else:
             expr = f"COALESCE({rule.predicate}, FALSE)"
-        flag_columns.append((f"_r{i}", expr, rule))
+        flag_columns.append((flag_column(i), expr, rule))
     flags_sql = ", ".join(f"{expr} AS {name}" for name, expr, _ in flag_columns)
     any_flag = " OR ".join(name for name, _, _ in flag_columns) or "FALSE"
     columns = ", ".join(feed.column_names)
+    flagged = f"{GATE_FLAGS}.{feed.name}"
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {GATE_FLAGS}")
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _broken AS SELECT * FROM "
+        f"CREATE OR REPLACE TABLE {flagged} AS SELECT * FROM "
         f"(SELECT {columns}, _row_number, {flags_sql} FROM landing.{feed.name}) WHERE {any_flag}"
     )
 
@@ -99,7 +103,7 @@ def quarantine_feed(con: duckdb.DuckDBPyConnection, feed: Feed, extract_date: st
     con.execute(
         f"CREATE OR REPLACE TABLE quarantine.{feed.name} AS "
         f"SELECT {columns}, _row_number, concat_ws('; ', {reasons}) AS broken_rules "
-        f"FROM _broken WHERE {any_broken} ORDER BY _row_number"
+        f"FROM {flagged} WHERE {any_broken} ORDER BY _row_number"
     )
     con.execute(
         f"CREATE OR REPLACE VIEW raw.{feed.name} AS SELECT {columns} FROM landing.{feed.name} "
@@ -108,9 +112,9 @@ def quarantine_feed(con: duckdb.DuckDBPyConnection, feed: Feed, extract_date: st
 
     sums = ", ".join(f"count(*) FILTER (WHERE {name})" for name, _, _ in flag_columns)
     counts = con.execute(
-        f"SELECT (SELECT count(*) FROM landing.{feed.name}), count(*) FILTER (WHERE {any_broken}), {sums} FROM _broken"
+        f"SELECT (SELECT count(*) FROM landing.{feed.name}), count(*) FILTER (WHERE {any_broken}), {sums} FROM {flagged}"
     ).fetchall()[0]
-    for table in ["_broken", *repeat_tables]:
+    for table in repeat_tables:
         con.execute(f"DROP TABLE {table}")
     received, quarantined, per_rule = counts[0], counts[1], counts[2:]
     by_rule: dict[tuple[str, str | None], int] = {}

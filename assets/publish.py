@@ -5,8 +5,8 @@ reference, and meta with the history of earlier refreshes), flushed to disk, the
 warehouse/phm.duckdb in one step. Readers holding the old file keep reading it; a refresh that fails anywhere
 before the rename leaves the published file byte-identical. The NHS number never leaves the build file except
 in restricted.person_identity, which is published in a file of its own beside the warehouse (identity.duckdb,
-owner-only permissions), attached only to export an identifiable list; raw, landing and quarantine schemas are
-never published.
+owner-only permissions), attached only to export an identifiable list; the raw, landing, quarantine and gate_flags
+schemas are never published.
 """
 
 from __future__ import annotations

@@ -20,6 +20,15 @@ SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
 # Schema in the build file holding the small reference tables rules join to (written by ingest).
 GATE_REF = "gate_ref"
+# Schema in the build file holding, per feed, the landed rows that break any row rule with one flag per rule
+# (written by the quarantine pass, assets/gate.py; read by the gate-1 suite, expectations/suites.py). Never published.
+GATE_FLAGS = "gate_flags"
+
+
+def flag_column(position: int) -> str:
+    """The column of gate_flags.<feed> that is TRUE where a row breaks the rule at this position of row_rules()."""
+    return f"breaks_rule_{position}"
+
 
 REGEX = {
     "ods": "[A-Z][A-Z0-9]{2,5}",

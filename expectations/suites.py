@@ -2,8 +2,9 @@
 
 Each expectation carries its rule id, column, severity and threshold in `meta`, so a validation result maps
 back to the rule that the quarantine pass applied. Row-level rules are stated with `mostly = 1 - max failure
-rate`; where GX cannot say a rule natively on DuckDB (regex, modulus-11, joins), an unexpected-rows query
-built from the rule's own SQL predicate returns the breaking rows only when their share passes the threshold.
+rate`; where GX cannot say a rule natively on DuckDB (regex, modulus-11, joins, repeated keys), an unexpected-rows
+query returns the rows the quarantine pass flagged with the rule's own SQL predicate (gate_flags.<feed>, one scan
+of the feed for every rule), only when their share passes the threshold.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from contracts.extracts import load_contract
 from expectations import gx_duckdb
 from expectations.data_docs import kept_validation
 from expectations.results import CheckResult
-from expectations.rules import GATE_REF, Rule, feed_rules, row_rules
+from expectations.rules import GATE_FLAGS, GATE_REF, Rule, feed_rules, flag_column, row_rules
 
 
 def _as_datetime(bound: tuple[str, str] | None) -> datetime | None:
@@ -56,7 +57,9 @@ def _mostly(rule: Rule, rows: int, non_null: dict[str, int]) -> float:
     return max(0.0, 1.0 - rate)
 
 
-def _row_expectation(rule: Rule, practice_codes: list[str], rows: int, non_null: dict[str, int]) -> gxe.Expectation:
+def _row_expectation(
+    rule: Rule, position: int, practice_codes: list[str], rows: int, non_null: dict[str, int]
+) -> gxe.Expectation:
     mostly = _mostly(rule, rows, non_null)
     meta = _meta(rule)
     form = rule.gx_form or ("sql",)
@@ -73,32 +76,20 @@ def _row_expectation(rule: Rule, practice_codes: list[str], rows: int, non_null:
         if isinstance(lo, tuple) or isinstance(hi, tuple):
             lo, hi = _as_datetime(lo), _as_datetime(hi)
         return gxe.ExpectColumnValuesToBeBetween(column=column, min_value=lo, max_value=hi, mostly=mostly, meta=meta)
-    if kind == "unique":
-        return _repeats_expectation(rule, list(form[1]), compare_all_null=form[2:] == ("never",), meta=meta)
-    # GX reads {batch} as its placeholder: literal braces in the predicate (regex repeats) are doubled.
-    assert rule.predicate is not None  # a rule with no GX-native form is stated by its SQL predicate
-    predicate = rule.predicate.replace("{", "{{").replace("}", "}}")
-    query = (
-        f"SELECT * FROM {{batch}} WHERE {predicate} AND "
-        f"(SELECT avg(CASE WHEN {predicate} THEN 1.0 ELSE 0.0 END) FROM {{batch}}) > {rule.threshold.max_failure_rate}"
-    )
-    return gxe.UnexpectedRowsExpectation(unexpected_rows_query=query, description=rule.threshold.description, meta=meta)
+    return _flagged_rows_expectation(rule, position, meta)
 
 
-def _repeats_expectation(rule: Rule, columns: list[str], compare_all_null: bool, meta: dict) -> gxe.Expectation:
-    """The repeats of a key (or, for a keyless feed, of a whole row): one unexpected row per copy after the first,
-    as the quarantine pass counts them, returned only when they are more than the threshold allows. One GROUP BY:
-    GX's own compound-unique expectation took 11.7 s on a 13-million-row feed (gp_events at 1M) against 7.1 s for this. Unless compare_all_null
-    (an exact repeat of a row with empty values is still a repeat), rows whose key is wholly empty are left to the
-    not-null rules, as GX's unique expectations leave them."""
-    key = ", ".join(columns)
-    where = "" if compare_all_null else "WHERE NOT (" + " AND ".join(f"{c} IS NULL" for c in columns) + ") "
+def _flagged_rows_expectation(rule: Rule, position: int, meta: dict) -> gxe.Expectation:
+    """A rule GX cannot state natively on DuckDB, judged from the quarantine pass (assets/gate.py): it evaluated the
+    rule's SQL predicate, or for repeats its GROUP BY of the key, on every row in the one scan that evaluates all
+    the rules, and kept each breaking row in gate_flags.<feed> with a flag per rule. The unexpected rows are the
+    flagged ones, returned only when their share of every row received passes the threshold. Scanning the feed
+    again for each rule cost most of gate 1's time (GX runs each query twice: once to count, once for the rows).
+    Repeats count as the quarantine pass counts them: each copy after the first, a wholly empty key included."""
+    flagged, flag = f"{GATE_FLAGS}.{rule.feed}", flag_column(position)
     query = (
-        f"WITH key_groups AS (SELECT {key}, count(*) AS copies FROM {{batch}} {where}"
-        f"GROUP BY {key} HAVING count(*) > 1) "
-        "SELECT key_groups.* EXCLUDE (copies), unnest(range(copies - 1)) AS repeat_number FROM key_groups "
-        f"WHERE (SELECT sum(copies - 1) FROM key_groups) > {rule.threshold.max_failure_rate} * "
-        "(SELECT count(*) FROM {batch})"
+        f"SELECT * FROM {flagged} WHERE {flag} AND (SELECT count(*) FROM {flagged} WHERE {flag}) > "
+        f"{rule.threshold.max_failure_rate} * (SELECT count(*) FROM {{batch}})"
     )
     return gxe.UnexpectedRowsExpectation(unexpected_rows_query=query, description=rule.threshold.description, meta=meta)
 
@@ -136,8 +127,8 @@ def build_suite(
                     meta=_meta(rule),
                 )
             )
-    for rule in row_rules(feed, extract_date):
-        suite.add_expectation(_row_expectation(rule, practice_codes, rows, non_null))
+    for position, rule in enumerate(row_rules(feed, extract_date)):
+        suite.add_expectation(_row_expectation(rule, position, practice_codes, rows, non_null))
     return suite
 
 

@@ -54,7 +54,16 @@ def test_clean_drop_publishes_marts_and_a_refresh_log(published):
         assert con.execute("SELECT count(*) FROM marts.person").fetchall()[0][0] == 2
         schemas = {r[0] for r in con.execute("SELECT DISTINCT schema_name FROM duckdb_tables()").fetchall()}
         assert schemas >= {"marts", "meta", "reference"}
-        assert not schemas & {"restricted", "raw", "landing", "quarantine", "staging", "intermediate", "gate_ref"}
+        assert not schemas & {
+            "restricted",
+            "raw",
+            "landing",
+            "quarantine",
+            "gate_flags",
+            "staging",
+            "intermediate",
+            "gate_ref",
+        }
         # no NHS number in the warehouse analysts read
         assert con.execute("SELECT count(*) FROM duckdb_columns() WHERE column_name = 'nhs_number'").fetchall() == [
             (0,)
