@@ -73,12 +73,18 @@ def quarantine_feed(con: duckdb.DuckDBPyConnection, feed: Feed, extract_date: st
     for i, rule in enumerate(rules):
         if rule.rule_id in ("duplicate_key", "duplicate_row"):
             # duplicate_key: the feed's key; duplicate_row (keyless feeds): every column. The first row of each
-            # group is kept; the later ones (few) are listed, and flagged by a lookup.
-            key = ", ".join(feed.key or feed.column_names)
+            # group is kept; the later ones (few) are listed, and flagged by a lookup. The groups are counted
+            # first and only the repeated ones (few) are joined back for their later rows: listing every group's
+            # rows took 22 s of the 13-million-row gp_events at 1M. Nulls match, as GROUP BY groups them.
+            key_columns = feed.key or feed.column_names
+            key = ", ".join(key_columns)
+            same_key = " AND ".join(f"landed.{c} IS NOT DISTINCT FROM repeated.{c}" for c in key_columns)
             con.execute(
                 f"CREATE OR REPLACE TEMP TABLE _repeats{i} AS "
-                f"SELECT unnest(list(_row_number ORDER BY _row_number)[2:]) AS _row_number "
-                f"FROM landing.{feed.name} GROUP BY {key} HAVING count(*) > 1"
+                f"WITH repeated AS (SELECT {key}, min(_row_number) AS first_row FROM landing.{feed.name} "
+                f"GROUP BY {key} HAVING count(*) > 1) "
+                f"SELECT landed._row_number FROM landing.{feed.name} AS landed "
+                f"INNER JOIN repeated ON {same_key} WHERE landed._row_number > repeated.first_row"
             )
             repeat_tables.append(f"_repeats{i}")
             expr = f"_row_number IN (SELECT _row_number FROM _repeats{i})"
