@@ -45,7 +45,8 @@ daily_values as (
 ),
 
 -- One row per person and concept: the latest day (unique per person and concept after daily_values), found by an
--- aggregate rather than a window, which would sort every daily value (about 40 million at 3M people).
+-- aggregate rather than a window, which would sort every daily value (about 40 million at 3M people). max_by's
+-- value is never null here (plausible values only): DuckDB's max_by skips a null value, Spark's returns it.
 latest_daily_values as (
     select person_id, concept, max(event_date) as event_date, max_by(value, event_date) as value
     from daily_values
@@ -112,7 +113,8 @@ bp_readings as (
 bp_summary as (
     select
         person_id,
-        -- the latest reading: one per person and day (int_clinical__bp_readings_all), so max_by has no ties
+        -- the latest reading: one per person and day (int_clinical__bp_readings_all), so max_by has no ties; its
+        -- values are never null there (a reading has both values; the home flag is coalesced), as max_by needs
         max(bp_date) as last_bp_date,
         max_by(systolic, bp_date) as last_bp_systolic,
         max_by(diastolic, bp_date) as last_bp_diastolic,
