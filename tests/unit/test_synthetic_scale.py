@@ -19,6 +19,7 @@ from synthetic.feeds.community import CSDS_TEAMS, MHSDS_SERVICES, contact_seq_li
 from synthetic.feeds.drop import FEED_ORDER, max_serials
 from synthetic.feeds.hospital import _ids, id_blocks
 from synthetic.model.population import universe_size
+from tests.helpers.golden import ID_COLUMNS
 
 BLOCK = 10**7
 INT64_MAX = int(np.iinfo(np.int64).max)
@@ -247,16 +248,6 @@ def test_an_england_sized_population_is_addressable():
 E = dt.date(2024, 3, 31)
 SEED = 7
 PATIENTS = 300
-ID_COLUMNS = {
-    "sus_apc_spells": "spell_id",
-    "ecds_attendances": "attendance_id",
-    "sus_op_appointments": "appointment_id",
-    "rtt_waiting_list": "pathway_id",
-    "cancer_registrations": "tumour_id",
-    "csds_contacts": "contact_id",
-    "mhsds_contacts": "contact_id",
-    "asc_services": "service_id",
-}
 
 
 def _files(drop) -> dict[str, str]:
