@@ -31,15 +31,6 @@ PATIENTS, SEED, EXTRACT_DATE = 300, 19, date(2026, 10, 31)
 NEXT_DATE = date(2026, 11, 30)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def small_drop_jvm():
-    """The driver JVM options the profile suggests for small drops (dbt_project/profiles.yml): on 300 people the
-    optimising JIT compiler costs more CPU than the data. Results do not depend on them."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PHM_SPARK_JAVA_OPTIONS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
-        yield
-
-
 @pytest.fixture(scope="module")
 def refreshed(tmp_path_factory):
     """engine -> (landing, warehouse, outcome) of the same generated drop."""
