@@ -89,11 +89,12 @@ class Rule:
     rule_id: str
     feed: str
     column: str | None
-    predicate: str | None  # TRUE when the row breaks the rule; None for feed-level rules
+    # TRUE when the row breaks the rule; None for feed-level rules and for repeats (the quarantine pass groups the key)
+    predicate: str | None
     quarantines: bool  # failing rows go to quarantine (False: kept and only counted, e.g. unlinkable)
     threshold: Threshold
     # How the GX suite states it natively: ("not_null",), ("in_set", values), ("between", lo, hi),
-    # ("unique", columns); None = an unexpected-rows query built from the predicate.
+    # ("in_practice_map",); None = judged from the quarantine pass's flag for the rule (gate_flags.<feed>).
     gx_form: tuple | None = None
 
     @property
@@ -233,10 +234,10 @@ def row_rules(feed: Feed, extract_date: str) -> list[Rule]:
         )
     if feed.key:
         # Only the repeats are defects: the first row of a key (in a stable order) is kept.
-        add("duplicate_key", ",".join(feed.key), None, ("unique", feed.key))
+        add("duplicate_key", ",".join(feed.key), None)
     else:
         # A keyless feed's exact repeats (a row sent twice); nulls compare equal, as in the quarantine pass.
-        add("duplicate_row", ",".join(feed.column_names), None, ("unique", tuple(feed.column_names), "never"))
+        add("duplicate_row", ",".join(feed.column_names), None)
     return rules
 
 
