@@ -2,17 +2,18 @@
 
 Every page that shows patients sits under /n/<neighbourhood-slug>/ and is served only to a signed-in user bound to
 that neighbourhood (config/users.yaml); any other neighbourhood's URL gets 403 whatever is typed. The warehouse is
-opened per request (phm.warehouse.open_reader), so the page keeps answering while a refresh publishes and shows
-the new data from the next request on.
+read through a cursor per request on the file the path names now (phm.warehouse.PublishedReader), so the page
+keeps answering while a refresh publishes and shows the new data from the next request on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
 import secrets
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -30,7 +31,7 @@ from starlette.templating import Jinja2Templates
 
 from phm import audit, lists, users
 from phm.lists import slugify
-from phm.warehouse import IdentityMissing, WarehouseMissing, open_reader, published_refresh
+from phm.warehouse import IdentityMissing, PublishedReader, WarehouseMissing, published_refresh
 from phm.web import charts
 
 HERE = Path(__file__).parent
@@ -81,9 +82,11 @@ def create_app(settings: Settings) -> Starlette:
         # Looked up on every request: removing someone from the users file ends their access at once.
         return users.lookup(settings.users_file, username) if username else None
 
+    readers = {identity: PublishedReader(settings.warehouse, identity=identity) for identity in (False, True)}
+
     def reader(identity: bool = False) -> duckdb.DuckDBPyConnection:
         try:
-            return open_reader(settings.warehouse, identity=identity)
+            return readers[identity].cursor()
         except (WarehouseMissing, IdentityMissing) as e:
             raise HTTPException(503, str(e)) from e
 
@@ -248,7 +251,7 @@ def create_app(settings: Settings) -> Starlette:
     async def health(request: Request) -> Response:
         """For monitoring: which refresh is being served (no patient data)."""
         try:
-            with open_reader(settings.warehouse) as con:
+            with readers[False].cursor() as con:
                 refresh = published_refresh(con)
         except WarehouseMissing as e:
             return JSONResponse({"ok": False, "error": str(e)}, status_code=503)
@@ -284,7 +287,19 @@ def create_app(settings: Settings) -> Starlette:
     ]
     # Starlette types every handler as taking any Exception, though it calls each with the class it is registered for
     handlers = {HTTPException: http_error}
-    return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)  # type: ignore[arg-type]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        for each in readers.values():
+            each.close()
+
+    return Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers=handlers,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )
 
 
 def script_json(value: object) -> str:

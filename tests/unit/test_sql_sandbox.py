@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from phm.cli import app
-from phm.warehouse import open_reader
+from phm.warehouse import PublishedReader, open_reader
 
 
 @pytest.fixture
@@ -40,13 +40,16 @@ def warehouse(tmp_path):
         "CREATE TABLE marts.x AS SELECT 1",
     ],
 )
-def test_every_way_out_is_refused(warehouse, tmp_path, statement):
-    con = open_reader(warehouse)
+@pytest.mark.parametrize("opened_by", ["open_reader", "a cursor of PublishedReader (the web page)"])
+def test_every_way_out_is_refused(warehouse, tmp_path, statement, opened_by):
+    shared = PublishedReader(warehouse)
+    con = open_reader(warehouse) if opened_by == "open_reader" else shared.cursor()
     try:
         with pytest.raises(duckdb.Error):
             con.execute(statement.format(tmp=tmp_path)).fetchall()
     finally:
         con.close()
+        shared.close()
     assert not (tmp_path / "x.csv").exists()
     check = duckdb.connect(str(tmp_path / "other.duckdb"), read_only=True)
     assert check.execute("SELECT x FROM t").fetchall() == [(1,)]
