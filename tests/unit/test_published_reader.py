@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import duckdb
 import pytest
@@ -25,6 +27,15 @@ def _publish(path, run_id: str) -> None:
     os.replace(staged, path)
 
 
+@contextmanager
+def _reader(path, identity: bool = False) -> Iterator[PublishedReader]:
+    reader = PublishedReader(path, identity=identity)
+    try:
+        yield reader
+    finally:
+        reader.close()
+
+
 def _run_id(con: duckdb.DuckDBPyConnection) -> str:
     return con.execute("SELECT run_id FROM meta.refresh_log").fetchall()[0][0]
 
@@ -40,21 +51,17 @@ def test_cursors_share_one_open_file(tmp_path, monkeypatch):
         return real_open(*args, **kwargs)
 
     monkeypatch.setattr(warehouse_module, "open_reader", counting_open)
-    reader = PublishedReader(path)
-    try:
+    with _reader(path) as reader:
         for _ in range(3):
             with reader.cursor() as con:
                 assert _run_id(con) == "first"
-        assert len(opened) == 1
-    finally:
-        reader.close()
+    assert len(opened) == 1
 
 
 def test_a_publish_is_read_from_the_next_cursor_on(tmp_path):
     path = tmp_path / "phm.duckdb"
     _write(path, "first")
-    reader = PublishedReader(path)
-    try:
+    with _reader(path) as reader:
         running = reader.cursor()  # a request that started before the publish
         assert _run_id(running) == "first"
         _publish(path, "second")
@@ -65,8 +72,6 @@ def test_a_publish_is_read_from_the_next_cursor_on(tmp_path):
         _publish(path, "third")
         with reader.cursor() as con:
             assert _run_id(con) == "third"
-    finally:
-        reader.close()
 
 
 def test_a_new_identity_file_is_read_too(tmp_path):
@@ -75,8 +80,7 @@ def test_a_new_identity_file_is_read_too(tmp_path):
     identity = identity_path(path)
     with duckdb.connect(str(identity)) as con:
         con.execute("CREATE TABLE nhs AS SELECT 'old' AS v")
-    reader = PublishedReader(path, identity=True)
-    try:
+    with _reader(path, identity=True) as reader:
         with reader.cursor() as con:
             assert con.execute("SELECT v FROM identity.nhs").fetchall() == [("old",)]
         staged = tmp_path / "staged-identity.duckdb"
@@ -85,8 +89,6 @@ def test_a_new_identity_file_is_read_too(tmp_path):
         os.replace(staged, identity)
         with reader.cursor() as con:
             assert con.execute("SELECT v FROM identity.nhs").fetchall() == [("new",)]
-    finally:
-        reader.close()
 
 
 def test_missing_files_are_named(tmp_path):
@@ -94,15 +96,12 @@ def test_missing_files_are_named(tmp_path):
     with pytest.raises(WarehouseMissing, match=r"phm\.duckdb"):
         PublishedReader(path).cursor()
     _write(path, "first")
-    reader = PublishedReader(path)
-    try:
+    with _reader(path) as reader:
         with reader.cursor() as con:
             assert _run_id(con) == "first"
         path.unlink()
         with pytest.raises(WarehouseMissing):
             reader.cursor()
-    finally:
-        reader.close()
     with pytest.raises(IdentityMissing):
         _write(path, "again")
         PublishedReader(path, identity=True).cursor()
