@@ -208,6 +208,7 @@ def refresh(
                 out=landing_dir,
                 defect_rate=0.001,
                 csv=False,
+                shard=0,  # called as a function, so every option needs a value: typer's defaults are not values
             )
     else:
         landing_dir = resolve(landing)
