@@ -17,6 +17,7 @@ largest sizes) with the machine it ran on. Measurements only: nothing here is as
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import platform
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -219,27 +221,30 @@ def query_latency(warehouse: Path, repeats: int) -> dict[str, dict[str, float]]:
     about 50 ms at 1M people, more than the queries."""
     from phm.warehouse import PublishedReader, open_reader
 
-    def timed(action: Any) -> list[float]:
-        timings = []
-        for _ in range(repeats):
-            started = time.perf_counter()
-            action()
-            timings.append((time.perf_counter() - started) * 1000)
-        return timings
+    latency = {OPEN_WAREHOUSE: _latency(_timed_ms(lambda: open_reader(warehouse).close(), repeats))}
+    reader = PublishedReader(warehouse)
 
     def run(sql: str) -> None:
         with reader.cursor() as con:
             con.execute(sql).fetchall()
 
-    latency = {OPEN_WAREHOUSE: _latency(timed(lambda: open_reader(warehouse).close()))}
-    reader = PublishedReader(warehouse)
     try:
         reader.cursor().close()  # the page's first request opens the file; that cost is OPEN_WAREHOUSE's
         for name, sql in QUERIES.items():
-            latency[name] = _latency(timed(lambda sql=sql: run(sql)))
+            latency[name] = _latency(_timed_ms(functools.partial(run, sql), repeats))
     finally:
         reader.close()
     return latency
+
+
+def _timed_ms(action: Callable[[], object], repeats: int) -> list[float]:
+    """Milliseconds of each of `repeats` calls of action."""
+    timings = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        action()
+        timings.append((time.perf_counter() - started) * 1000)
+    return timings
 
 
 def _latency(timings_ms: list[float]) -> dict[str, float]:
@@ -279,15 +284,14 @@ def web_list_page_ms(warehouse: Path, work: Path, repeats: int) -> list[float]:
         form = urllib.parse.urlencode({"username": "bench.lead", "password": password, "next": "/"}).encode()
         opener.open(f"{base}/login", data=form, timeout=30).read()
         page = f"{base}/n/{slugify(neighbourhood)}/lists/your_healthier_futures"
-        timings = []
-        for _ in range(repeats):
-            started = time.perf_counter()
+
+        def request() -> None:
             with opener.open(page, timeout=30) as response:
                 response.read()
                 if response.status != 200:
                     raise RuntimeError(f"{page} answered {response.status}")
-            timings.append((time.perf_counter() - started) * 1000)
-        return timings
+
+        return _timed_ms(request, repeats)
 
 
 def machine() -> dict:
