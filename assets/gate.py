@@ -116,16 +116,25 @@ def quarantine_feed(con: duckdb.DuckDBPyConnection, feed: Feed, extract_date: st
         f"WHERE _row_number NOT IN (SELECT _row_number FROM quarantine.{feed.name})"
     )
 
-    sums = ", ".join(f"count(*) FILTER (WHERE {name})" for name, _, _ in flag_columns)
+    for table in repeat_tables:
+        con.execute(f"DROP TABLE {table}")
+    return quarantine_outcome(con, feed, extract_date)
+
+
+def quarantine_outcome(con: duckdb.DuckDBPyConnection, feed: Feed, extract_date: str) -> QuarantineOutcome:
+    """The counts of a feed's quarantine pass, from its tables (landing.<feed> and gate_flags.<feed>): after the pass,
+    or for a feed an incremental refresh kept from the last one (assets/incremental.py)."""
+    rules = row_rules(feed, extract_date)
+    flagged = f"{GATE_FLAGS}.{feed.name}"
+    any_broken = " OR ".join(flag_column(i) for i, rule in enumerate(rules) if rule.quarantines) or "FALSE"
+    sums = ", ".join(f"count(*) FILTER (WHERE {flag_column(i)})" for i in range(len(rules)))
     counts = con.execute(
         f"SELECT (SELECT count(*) FROM landing.{feed.name}), count(*) FILTER (WHERE {any_broken}), {sums} FROM {flagged}"
     ).fetchall()[0]
-    for table in repeat_tables:
-        con.execute(f"DROP TABLE {table}")
     received, quarantined, per_rule = counts[0], counts[1], counts[2:]
     by_rule: dict[tuple[str, str | None], int] = {}
     unlinkable = 0
-    for (_name, _, rule), n in zip(flag_columns, per_rule, strict=False):
+    for rule, n in zip(rules, per_rule, strict=True):
         by_rule[(rule.rule_id, rule.column)] = by_rule.get((rule.rule_id, rule.column), 0) + n
         if rule.rule_id == "unlinkable":
             unlinkable = n

@@ -9,6 +9,14 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
 
+def project_source_files(project_dir: Path = DBT_PROJECT_DIR) -> list[Path]:
+    """Every file dbt parses: models, macros, tests, seeds (at the repo top level) and the project files."""
+    seeds = project_dir.parent / "seeds"
+    folders = (project_dir / "models", project_dir / "macros", project_dir / "tests", seeds)
+    found = [p for folder in folders for p in folder.rglob("*") if p.suffix in (".sql", ".yml", ".csv")]
+    return sorted(found) + sorted(project_dir.glob("*.yml"))
+
+
 def resolve(path: str | os.PathLike) -> Path:
     p = Path(path).expanduser()
     return p if p.is_absolute() else (Path.cwd() / p).resolve()

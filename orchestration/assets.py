@@ -7,10 +7,11 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets import incremental
 from assets.exports import export_tables
 from assets.failpoints import failpoint
-from assets.gate import quarantine_feed, write_gate_reference
-from assets.ingest import Drop, FeedError, load_feed
+from assets.gate import quarantine_feed, quarantine_outcome, write_gate_reference
+from assets.ingest import Drop, FeedError, check_against_manifest, load_feed
 from assets.previous_publication import copy_previous_target_lists
 from assets.pseudonym import build_person_key, pseudonym_key
 from assets.publish import previous_feed_rows, publish, refresh_lock, refuse_older_drop, set_aside_if_corrupt
@@ -84,13 +85,32 @@ def build_database(context: dg.AssetExecutionContext, settings: RefreshSettings)
         context.log.warning(f"the published warehouse did not open: moved aside to {corrupt}; publishing a new one")
     refuse_older_drop(settings.warehouse, drop.extract_date)  # before any work: publish would refuse it anyway
     build_dir = settings.build_dir()
-    if build_dir.exists():  # earlier runs' build files (kept until now for diagnosis; none is running: the lock)
-        shutil.rmtree(build_dir)
-    build_dir.mkdir(parents=True, mode=0o700)  # build files hold raw NHS numbers: their owner only
     path = settings.build_path(run_id)
+    # An incremental refresh starts from the last published refresh's build file (assets/incremental.py).
+    earlier = {p.parent.name: p for p in build_dir.glob(f"*/{path.name}")} if build_dir.exists() else {}
+    earlier.pop(run_id, None)  # this run's own file, from an earlier attempt at this step: start afresh
+    digest = incremental.pipeline_digest()
+    base, full_reason = incremental.find_base(
+        settings.warehouse, earlier, reference_date.isoformat(), engine, digest, settings.incremental_or_default
+    )
+    if build_dir.exists():  # earlier runs' build files (kept until now for diagnosis; none is running: the lock)
+        if base is not None:
+            incremental.adopt(base, path)
+        for child in build_dir.iterdir():
+            if child == path.parent:
+                continue
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+        if base is None and path.parent.exists():
+            shutil.rmtree(path.parent)
+    build_dir.mkdir(parents=True, mode=0o700, exist_ok=True)  # build files hold raw NHS numbers: their owner only
     path.parent.mkdir(mode=0o700, exist_ok=True)
     with connect(path) as con:
         create_meta(con)
+        feeds = drop.manifest.get("feeds") or {}
+        kept_feeds = incremental.plan(con, run_id, base, drop.extract_date.isoformat(), feeds) if base else []
         write_gate_reference(con)
         # Target lists compare themselves with the last published refresh (new / left since then).
         previous_members = copy_previous_target_lists(con, settings.warehouse)
@@ -99,12 +119,17 @@ def build_database(context: dg.AssetExecutionContext, settings: RefreshSettings)
             [run_id, drop.extract_date, reference_date, str(drop.path), json.dumps(drop.manifest)],
         )
         con.execute("INSERT INTO meta.run_settings VALUES (?, 'engine', ?)", [run_id, engine])
+        con.execute("INSERT INTO meta.run_settings VALUES (?, 'pipeline_digest', ?)", [run_id, digest])
+        if base is None:
+            con.execute("INSERT INTO meta.run_settings VALUES (?, 'full_refresh_reason', ?)", [run_id, full_reason])
     record_stage(path, run_id, "build_database", started)
     return dg.MaterializeResult(
         metadata={
             "build_file": str(path),
             "extract_date": drop.extract_date.isoformat(),
             "engine": engine,
+            "incremental_from": base.run_id if base else f"full refresh: {full_reason}",
+            "kept_feeds": ", ".join(kept_feeds),
             "previous_target_list_rows": previous_members,
             **({"corrupt_warehouse_moved_to": str(corrupt)} if corrupt else {}),
         }
@@ -128,8 +153,12 @@ def raw_feed_assets(feed_name: str) -> tuple[dg.AssetsDefinition, dg.AssetChecks
         drop = run_drop(settings, run_id)
         extract_date = drop.extract_date.isoformat()
         with connect(build_path) as con:
+            kept = feed_name in incremental.kept_feeds(con, run_id)
             try:
-                load_feed(con, drop, feed)
+                if kept:  # the same file as the refresh this one started from: its rows and flags are here
+                    check_against_manifest(drop, feed_name, drop.feed_file(feed_name))
+                else:
+                    load_feed(con, drop, feed)
             except FeedError as e:
                 record_checks(
                     con,
@@ -145,7 +174,7 @@ def raw_feed_assets(feed_name: str) -> tuple[dg.AssetsDefinition, dg.AssetChecks
                     description=str(e), metadata={"feed": feed_name, "rule": e.rule_id, "column": e.column or ""}
                 ) from e
             failpoint("ingest")
-            outcome = quarantine_feed(con, feed, extract_date)
+            outcome = quarantine_outcome(con, feed, extract_date) if kept else quarantine_feed(con, feed, extract_date)
             quarantining = {(r.rule_id, r.column): r.quarantines for r in row_rules(feed, extract_date)}
             record_quarantine(con, run_id, extract_date, drop.feed_file(feed_name).name, outcome, quarantining)
         record_stage(build_path, run_id, f"ingest:{feed_name}", started)
@@ -155,6 +184,7 @@ def raw_feed_assets(feed_name: str) -> tuple[dg.AssetsDefinition, dg.AssetChecks
                 "rows_quarantined": outcome.rows_quarantined,
                 "rows_accepted": outcome.rows_accepted,
                 "rows_unlinkable": outcome.rows_unlinkable,
+                "kept_from_last_refresh": kept,
             }
         )
 
@@ -220,7 +250,12 @@ def person_key(context: dg.AssetExecutionContext, settings: RefreshSettings) -> 
         people = stage_raw_in_child(build_path, spark_home)
     else:
         with connect(build_path) as con:
+            base = incremental.base_run(con, run_id)
+            if base is not None:
+                incremental.remember_person_key(con)
             people = build_person_key(con, key.key)
+            if base is not None:
+                incremental.record_person_key_change(con, run_id)
     with connect(build_path) as con:
         con.execute("DELETE FROM meta.run_settings WHERE run_id = ? AND setting = 'pseudonym_key'", [run_id])
         con.execute("INSERT INTO meta.run_settings VALUES (?, 'pseudonym_key', ?)", [run_id, key.description])

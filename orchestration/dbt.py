@@ -4,6 +4,7 @@ The manifest dagster-dbt loads here is prepared by setup (orchestration/dbt_proj
 module runs nothing.
 """
 
+import graphlib
 import json
 import time
 from collections.abc import Iterator, Mapping
@@ -21,7 +22,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from assets import dbt_results, spark_landing
+from assets import dbt_results, incremental, spark_landing
 from assets.failpoints import failpoint
 from assets.paths import DBT_PROJECT_DIR
 from assets.risk_validation import prior_rebuild_args, prior_rebuild_vars, record_risk_validation
@@ -102,8 +103,24 @@ def phm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, setti
     build_path = settings.build_path(run_id)
     dbt_vars = {"reference_date": run_reference_date(settings, run_id)}
     spark_home = run_spark_home(settings, run_id)
+    manifest = dbt_results.load_manifest(dbt_project.manifest_path)
+    plan = incremental.dbt_plan(build_path, run_id, manifest, dbt_results.NIGHTLY_BUILD_EXCLUDE)
+    keep = ["--indirect-selection", "empty", "--exclude", plan.build_exclude] if plan else []
+    if plan:
+        context.log.info(
+            f"incremental build: {len(plan.kept)} seeds, models and tests kept from refresh {plan.base_run_id}"
+        )
+    if plan is not None:  # before dbt's own: Dagster takes a multi-asset's outputs in dependency order
+        yield from kept_outputs(context, manifest, plan)
     invocation = start_dbt(
-        dbt, settings, run_id, spark_home, dbt_vars, ["build", "--vars", json.dumps(dbt_vars)], "build", context=context
+        dbt,
+        settings,
+        run_id,
+        spark_home,
+        dbt_vars,
+        ["build", *keep, "--vars", json.dumps(dbt_vars)],
+        "build",
+        context=context,
     )
     try:
         failpoint("dbt")  # dbt has started as a child process
@@ -113,10 +130,56 @@ def phm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, setti
         if invocation.process.poll() is None:
             invocation.process.terminate()
             invocation.process.wait(timeout=60)
-        record_test_results(build_path, run_id, invocation)
+        record_test_results(build_path, run_id, invocation, manifest, plan)
+    if plan is not None:
+        yield from kept_check_results(context, manifest, plan, build_path, run_id)
     if spark_home is not None:
         land_from_spark(build_path, spark_home, spark_landing.LANDED_SCHEMAS)
     record_stage(build_path, run_id, "dbt_build", started)
+
+
+def kept_outputs(context: dg.AssetExecutionContext, manifest: dict, plan: incremental.DbtPlan) -> Iterator[dg.Output]:
+    """Each seed or model an incremental build kept, told to Dagster as built (its table is the one of the refresh
+    it started from, whose inputs were this one's), in dependency order. No kept node lies downstream of a rebuilt
+    one, so they all come before dbt's own."""
+    order = graphlib.TopologicalSorter({uid: manifest["parent_map"].get(uid, []) for uid in plan.kept})
+    for unique_id in order.static_order():
+        node = manifest["nodes"].get(unique_id)
+        if unique_id in plan.kept and node and node["resource_type"] in ("model", "seed", "snapshot"):
+            key = TRANSLATOR.get_asset_spec(manifest, unique_id, None).key
+            if key in context.selected_asset_keys:
+                yield dg.Output(
+                    None, output_name=key.to_python_identifier(), metadata={"kept_from_refresh": plan.base_run_id}
+                )
+
+
+def kept_check_results(
+    context: dg.AssetExecutionContext, manifest: dict, plan: incremental.DbtPlan, build_path: Path, run_id: str
+) -> Iterator[dg.AssetCheckResult]:
+    """Each test an incremental build kept, as a check result carrying the outcome it had in the refresh the build
+    started from (meta.check_results holds it under this run since record_test_results)."""
+    with connect(build_path, read_only=True) as con:
+        carried = {
+            (table, rule): (passed, message)
+            for table, rule, passed, message in con.execute(
+                "SELECT feed, rule_id, passed, message FROM meta.check_results WHERE run_id = ? AND stage = 'dbt'",
+                [run_id],
+            ).fetchall()
+        }
+    for test in dbt_results.declared_tests(manifest):
+        node = manifest["nodes"].get(test.unique_id)
+        if test.unique_id not in plan.kept or not node or not node.get("attached_node"):
+            continue  # rebuilt, or a unit test (no asset check of its own)
+        check = dg.AssetCheckKey(TRANSLATOR.get_asset_spec(manifest, node["attached_node"], None).key, node["name"])
+        if check in context.selected_asset_check_keys:
+            passed, message = carried.get((test.table, test.name), (False, "did not run in this build"))
+            yield dg.AssetCheckResult(
+                asset_key=check.asset_key,
+                check_name=check.name,
+                passed=passed,
+                severity=dg.AssetCheckSeverity.WARN if test.severity == "warn" else dg.AssetCheckSeverity.ERROR,
+                metadata={"result": message},
+            )
 
 
 def start_dbt(
@@ -144,15 +207,21 @@ def land_from_spark(build_path: Path, spark_home: Path, schemas: tuple[str, ...]
     spark_landing.land_tables(build_path, tables)
 
 
-def record_test_results(build_path: Path, run_id: str, invocation: DbtCliInvocation) -> None:
-    """dbt's run_results.json of this build against the tests of the manifest dagster-dbt loaded."""
+def record_test_results(
+    build_path: Path, run_id: str, invocation: DbtCliInvocation, manifest: dict, plan: incremental.DbtPlan | None
+) -> None:
+    """dbt's run_results.json of this build against the tests of the manifest dagster-dbt loaded; in an incremental
+    build, the kept tests' results from the refresh it started from."""
     try:
         run_results = invocation.get_artifact("run_results.json")
     except (OSError, ValueError):  # dbt stopped before writing it: every test is recorded as not run
         run_results = None
-    results = dbt_results.check_results(dbt_results.load_manifest(dbt_project.manifest_path), run_results)
+    results = dbt_results.check_results(manifest, run_results)
     with connect(build_path) as con:
         record_checks(con, run_id, "dbt", results)
+        if plan is not None:
+            kept = [(t.table, t.name) for t in dbt_results.declared_tests(manifest) if t.unique_id in plan.kept]
+            incremental.carry_kept_test_results(con, run_id, plan.base_run_id, kept)
 
 
 @dg.asset(
@@ -173,6 +242,11 @@ def risk_validation(
     prior_vars = prior_rebuild_vars(reference_date)
     spark_home = run_spark_home(settings, run_id)
     prior_args = ["--quiet", *prior_rebuild_args(prior_vars)]
+    plan = incremental.dbt_plan(
+        build_path, run_id, dbt_results.load_manifest(dbt_project.manifest_path), dbt_results.NIGHTLY_BUILD_EXCLUDE
+    )
+    if plan is not None and plan.kept_exclude:  # the models the nightly build kept are kept in the prior year too
+        prior_args += ["--exclude", plan.kept_exclude]
     prior = start_dbt(
         dbt, settings, run_id, spark_home, prior_vars, prior_args, "prior_year", raise_on_error=False
     ).wait()

@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 from dagster_dbt import DbtCliResource, DbtProject
 
-from assets.paths import DBT_PROJECT_DIR
+from assets.paths import DBT_PROJECT_DIR, project_source_files
 from assets.run_meta import duckdb_memory_limit
 from assets.spark_raw import SPARK_HOME_VARIABLE
 from orchestration.dbt_child import DBT_PARENT_VARIABLE, PARSED_MANIFEST_VARIABLE
@@ -98,14 +98,6 @@ def dbt_child_environment(build_path: Path, dbt_vars: dict[str, str], spark_home
 # Vars read only when SQL is compiled (never in a config, a ref, a schema name or a test's arguments): a parse made
 # with any value of them serves every run. Every other var can change what parsing produces.
 COMPILE_TIME_VARS = frozenset({"reference_date"})
-
-
-def project_source_files(project_dir: Path = DBT_PROJECT_DIR) -> list[Path]:
-    """Every file dbt parses: models, macros, tests, seeds (at the repo top level) and the project files."""
-    seeds = project_dir.parent / "seeds"
-    folders = (project_dir / "models", project_dir / "macros", project_dir / "tests", seeds)
-    found = [p for folder in folders for p in folder.rglob("*") if p.suffix in (".sql", ".yml", ".csv")]
-    return sorted(found) + sorted(project_dir.glob("*.yml"))
 
 
 def parsed_manifest_path(dbt_vars: dict[str, str], database: str, project_dir: Path = DBT_PROJECT_DIR) -> Path:

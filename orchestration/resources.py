@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.incremental import incremental_allowed
 from assets.ingest import Drop
 from assets.paths import default_landing_dir, default_warehouse_path, resolve
 from assets.publish import DEFAULT_STORAGE_VERSION
@@ -25,7 +26,8 @@ class RefreshSettings(dg.ConfigurableResource):
     follow a changed environment. An empty setting means its environment variable, else the project default:
     landing_dir PHM_LANDING_DIR (<project>/landing), warehouse_path PHM_WAREHOUSE (<project>/warehouse/phm.duckdb),
     storage_version PHM_STORAGE_VERSION (assets/publish.py), export_patient_level PHM_EXPORT_PATIENT_LEVEL=1,
-    dbt_threads PHM_DBT_THREADS (dbt_project/profiles.yml), engine PHM_ENGINE (duckdb).
+    dbt_threads PHM_DBT_THREADS (dbt_project/profiles.yml), engine PHM_ENGINE (duckdb), incremental PHM_INCREMENTAL
+    (0: never; else when assets/incremental.py allows).
     A deployment may also give any of them as dg.EnvVar("...") in its own Definitions.
     landing_dir holds <extract_date>/ drops; extract_date empty = the latest drop. reference_date empty = the
     extract date; an earlier one rebuilds the figures as they stood then (point-in-time rebuild)."""
@@ -42,6 +44,8 @@ class RefreshSettings(dg.ConfigurableResource):
     dbt_threads: int = 0
     # The engine dbt builds on: duckdb or spark (ENGINES above).
     engine: str = ""
+    # False: read and build everything again (assets/incremental.py says when a refresh may keep what it can).
+    incremental: bool | None = None
 
     @property
     def landing(self) -> Path:
@@ -76,6 +80,10 @@ class RefreshSettings(dg.ConfigurableResource):
         if given not in ENGINES:
             raise ValueError(f"engine {given!r} is not one of {', '.join(ENGINES)} (setting engine or PHM_ENGINE)")
         return given
+
+    @property
+    def incremental_or_default(self) -> bool:
+        return self.incremental if self.incremental is not None else incremental_allowed()
 
     def drop(self) -> Drop:
         return Drop.open(self.landing, date.fromisoformat(self.extract_date) if self.extract_date else None)

@@ -21,6 +21,7 @@ import functools
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -28,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,10 @@ class SizeResult:
     stages: dict[str, float] = field(default_factory=dict)
     stage_peak_mb: dict[str, float] = field(default_factory=dict)
     queries_ms: dict[str, dict[str, float]] = field(default_factory=dict)
+    # The same drop re-sent the same day with one feed corrected (resend_drop), refreshed over the published one.
+    incremental_seconds: float | None = None
+    incremental_published: bool | None = None
+    incremental_stages: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -180,7 +185,7 @@ def bench_size(patients: int, work: Path, query_repeats: int = 20, engine: str =
             "--engine",
             engine,
         ),
-        env={**os.environ, "PHM_ENV": "development"},
+        env={**os.environ, "PHM_ENV": "development", "PHM_INCREMENTAL": "0"},  # a full one, whatever is published
     )
     result = SizeResult(
         patients,
@@ -194,25 +199,87 @@ def bench_size(patients: int, work: Path, query_repeats: int = 20, engine: str =
         published=refresh.code == 0,
     )
     if refresh.code == 0:
-        from phm.warehouse import open_reader
-
-        with open_reader(warehouse) as con:
-            run_id = con.execute("SELECT run_id FROM meta.refresh_log ORDER BY published_at DESC LIMIT 1").fetchall()[
-                0
-            ][0]
-            for stage, seconds, start, end in con.execute(
-                "SELECT split_part(stage, ':', 1), sum(seconds), epoch(min(started_at)), "
-                "max(epoch(started_at) + seconds) FROM meta.stage_timings "
-                "WHERE run_id = ? GROUP BY 1 ORDER BY min(started_at)",
-                [run_id],
-            ).fetchall():
-                result.stages[stage] = round(seconds, 2)
-                stage_peak = refresh.peak_between(start, end)
-                if stage_peak is not None:
-                    result.stage_peak_mb[stage] = stage_peak
+        for stage, seconds, peak in stage_times(warehouse, refresh):
+            result.stages[stage] = seconds
+            if peak is not None:
+                result.stage_peak_mb[stage] = peak
         result.queries_ms.update(query_latency(warehouse, query_repeats))
         result.queries_ms[WEB_REQUEST] = _latency(web_list_page_ms(warehouse, work, query_repeats))
+        if engine == "duckdb":
+            measure_incremental(result, drop, warehouse, work)
     return result
+
+
+def stage_times(warehouse: Path, refresh: Measured) -> list[tuple[str, float, float | None]]:
+    """(stage, seconds, peak MB of all processes during it) of the last published refresh."""
+    from phm.warehouse import open_reader
+
+    with open_reader(warehouse) as con:
+        run_id = con.execute("SELECT run_id FROM meta.refresh_log ORDER BY published_at DESC LIMIT 1").fetchall()[0][0]
+        rows = con.execute(
+            "SELECT split_part(stage, ':', 1), sum(seconds), epoch(min(started_at)), "
+            "max(epoch(started_at) + seconds) FROM meta.stage_timings "
+            "WHERE run_id = ? GROUP BY 1 ORDER BY min(started_at)",
+            [run_id],
+        ).fetchall()
+    return [(stage, round(seconds, 2), refresh.peak_between(start, end)) for stage, seconds, start, end in rows]
+
+
+def measure_incremental(result: SizeResult, drop: Path, warehouse: Path, work: Path) -> None:
+    """The incremental refresh: `drop` re-sent the same day with one feed corrected (resend_drop), refreshed over the
+    warehouse that published it (the refresh starts from that one's build file, assets/incremental.py)."""
+    landing = work / f"resent-{result.patients}"
+    shutil.rmtree(landing, ignore_errors=True)
+    resend_drop(drop, landing)
+    refresh = _run_measured(
+        _phm("refresh", "--landing", str(landing), "--warehouse", str(warehouse), "--extract-date", drop.name),
+        env={**os.environ, "PHM_ENV": "development"},
+    )
+    shutil.rmtree(landing, ignore_errors=True)
+    result.incremental_published = refresh.code == 0
+    result.incremental_seconds = refresh.seconds
+    if refresh.code == 0:
+        result.incremental_stages = {stage: seconds for stage, seconds, _ in stage_times(warehouse, refresh)}
+
+
+# The bench's incremental refresh: this feed re-sent the same day without its last RESENT_DAYS days of activity.
+RESENT_FEED = "ecds_attendances"
+RESENT_DAYS = 7
+
+
+def resend_drop(drop: Path, landing: Path) -> Path:
+    """The same drop re-sent the same day with one feed corrected: the A&E provider withdraws its attendances of
+    the last RESENT_DAYS days to the extract date (sent in error) and the feed comes again without them. The other
+    files are hard links to the original's (the same bytes); the manifest vouches for the new file. Returns the
+    landing folder holding it, for a refresh over a warehouse that published `drop`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from contracts.extracts import file_sha256
+
+    out = landing / drop.name
+    out.mkdir(parents=True, exist_ok=False)
+    manifest = json.loads((drop / "manifest.json").read_text())
+    for path in drop.iterdir():
+        if path.name not in ("manifest.json", f"{RESENT_FEED}.parquet"):
+            try:
+                os.link(path, out / path.name)
+            except OSError:  # another file system
+                shutil.copy2(path, out / path.name)
+    table = pq.read_table(drop / f"{RESENT_FEED}.parquet")
+    extract_date = date.fromisoformat(manifest["extract_date"])
+    arrival_day = pc.cast(table["arrival_datetime"], "date32")
+    withdrawn = pc.and_(
+        pc.greater(arrival_day, pa.scalar(extract_date - timedelta(days=RESENT_DAYS), pa.date32())),
+        pc.less_equal(arrival_day, pa.scalar(extract_date, pa.date32())),
+    )
+    table = table.filter(pc.invert(withdrawn))
+    resent = out / f"{RESENT_FEED}.parquet"
+    pq.write_table(table, resent)
+    manifest["feeds"][RESENT_FEED].update(sha256=file_sha256(resent), rows=table.num_rows)
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    return landing
 
 
 def query_latency(warehouse: Path, repeats: int) -> dict[str, dict[str, float]]:
@@ -321,6 +388,25 @@ def markdown(results: list[SizeResult], about: dict) -> str:
             f"{'' if r.published else ' (not published)'} | {r.refresh_seconds / r.floor_seconds:.1f} "
             f"| {r.refresh_peak_mb:,.0f} | {queries} |"
         )
+    incremental = [r for r in results if r.incremental_seconds is not None]
+    if incremental:
+        lines += [
+            "",
+            f"Incremental refresh: the same drop re-sent the same day with {RESENT_FEED} corrected (its last "
+            f"{RESENT_DAYS} days withdrawn), refreshed over the published one:",
+            "",
+            "| patients | full refresh s | incremental s | incremental / full | stages (s) |",
+            "|---|---|---|---|---|",
+        ]
+        for r in incremental:
+            assert r.incremental_seconds is not None
+            lines.append(
+                f"| {r.patients:,} | {r.refresh_seconds:.1f} | {r.incremental_seconds:.1f}"
+                f"{'' if r.incremental_published else ' (not published)'} "
+                f"| {r.incremental_seconds / r.refresh_seconds:.2f} | "
+                + ", ".join(f"{k} {v}" for k, v in r.incremental_stages.items())
+                + " |"
+            )
     stages = sorted({s for r in results for s in r.stages})
     header = "| patients | engine | " + " | ".join(stages) + " |"
     lines += ["", "Seconds per stage:", "", header, "|---|---|" + "---|" * len(stages)]
@@ -355,6 +441,10 @@ TARGETS = Path(__file__).with_name("bench_targets.yaml")
 def _measure(result: SizeResult, path: str) -> float | None:
     if path == "refresh_over_floor":
         return result.refresh_seconds / result.floor_seconds if result.floor_seconds else None
+    if path == "incremental_over_full":
+        if not result.incremental_published or result.incremental_seconds is None:
+            return None
+        return result.incremental_seconds / result.refresh_seconds
     value: Any = asdict(result)
     for part in path.split("."):
         value = value.get(part) if isinstance(value, dict) else None

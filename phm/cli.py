@@ -177,6 +177,13 @@ def refresh(
         help="Where dbt builds the models: duckdb (default, or PHM_ENGINE) or spark (dbt-spark, the profile's spark "
         "output; the marts land in the same DuckDB warehouse).",
     ),
+    full: bool = typer.Option(
+        False,
+        "--full",
+        help="Read every feed and build every model again, even when the last published refresh had the same "
+        "reference date and pipeline (by default such a refresh keeps what the drop did not change; also "
+        "PHM_INCREMENTAL=0).",
+    ),
 ) -> None:
     """Ingest, gate, build and publish; exit 0 only if the warehouse was published."""
     from phm.refresh import run_refresh
@@ -224,6 +231,7 @@ def refresh(
         console,
         reference_date=_parse_date(reference_date, "--reference-date"),
         engine=engine,
+        incremental=False if full else None,
     )
     raise typer.Exit(0 if outcome.published else 1)
 

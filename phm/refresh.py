@@ -40,6 +40,7 @@ def run_refresh(
     log_level: str = "CRITICAL",
     reference_date: date | None = None,
     engine: str | None = None,
+    incremental: bool | None = None,
 ) -> RefreshOutcome:
     """Dagster's own event log stays quiet (log_level); the summary says what happened and why."""
     import dagster as dg
@@ -60,6 +61,7 @@ def run_refresh(
         extract_date=extract_date.isoformat() if extract_date else "",
         reference_date=reference_date.isoformat() if reference_date else "",
         engine=engine or "",
+        incremental=incremental,
     )
     started = time.time()
     log_path = warehouse_path.parent / "logs" / "last_refresh.log"
@@ -288,6 +290,11 @@ def _print_summary(outcome: RefreshOutcome, console: Console, seconds: float) ->
         stage = t["stage"].split(":")[0]
         grouped[stage] = grouped.get(stage, 0.0) + t["seconds"]
     console.print("stage seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in grouped.items()))
+    if outcome.build_file.exists():  # kept until the next refresh
+        from assets.incremental import describe
+
+        with duckdb.connect(str(outcome.build_file), read_only=True) as build:
+            console.print(Text("this refresh: " + describe(build, outcome.run_id)))
     console.print("tables: " + ", ".join(f"{name} ({rows:,})" for name, rows in marts))
     if headline:
         table = Table(

@@ -2,6 +2,10 @@
 -- practice: list_size (people on it now), new_since_last (on it now, not last time) and left_since_last (on it last
 -- time, not now; counted at the practice they were listed under then). On a first refresh everything is new and
 -- nothing has left. Patient counts for direct care of the practice's own patients: not disclosure-controlled.
+-- Tagged: it reads the previous publication, which changes every refresh, so an incremental refresh always
+-- rebuilds it (assets/incremental.py).
+{{ config(tags=['previous_publication']) }}
+
 with current_members as (
     select list_name, neighbourhood, practice_code, person_id, new_since_last_refresh
     from {{ ref('target_lists') }}

@@ -3,6 +3,10 @@
 -- own order, int_lists__members; ties by person_id, so a rebuild ranks identically). new_since_last_refresh is true
 -- for people who were not on that list in the previously published warehouse (everyone, on a first refresh);
 -- people who have left a list are counted in marts.target_list_summary.
+-- Tagged: it reads the previous publication, which changes every refresh, so an incremental refresh always
+-- rebuilds it (assets/incremental.py).
+{{ config(tags=['previous_publication']) }}
+
 with members as (
     select * from {{ ref('int_lists__members') }}
 ),
