@@ -7,7 +7,8 @@ PHM_INCREMENTAL not 0. Then:
 - a feed whose file has the sha256, name and extract date it had in that refresh keeps its landed rows, quarantine
   and gate flags: ingest neither reads it nor runs the quarantine pass (gate 1 still judges it, from the kept flags,
   against this refresh's previous row count);
-- the person key is computed again and compared with the kept one;
+- the person key is built again, hashing only NHS numbers the kept one lacks (when made with the same key), and
+  compared with the kept one;
 - dbt builds only what lies downstream of a changed feed, of the person key if it changed, and of the models that
   compare with the previous publication (tag previous_publication); every other seed, model and test is kept, and a
   kept test's result is carried from that refresh (same inputs, same result); the prior-year rebuild of the risk
@@ -165,18 +166,25 @@ def kept_feeds(con: duckdb.DuckDBPyConnection, run_id: str) -> set[str]:
     return set(json.loads(_setting(con, run_id, "kept_feeds") or "[]"))
 
 
-def remember_person_key(con: duckdb.DuckDBPyConnection) -> None:
-    """Before the person key is built again: the kept one, in this connection, for `record_person_key_change`."""
-    con.execute("CREATE OR REPLACE TEMP TABLE kept_person_key AS SELECT * FROM raw.person_key")
+KEPT_PERSON_KEY = "kept_person_key"
+
+
+def remember_person_key(con: duckdb.DuckDBPyConnection, base_run_id: str, key_description: str) -> str | None:
+    """Before the person key is built again: the kept one, in this connection, for `record_person_key_change`.
+    Returns its name when it was made with this run's key (the base's key description is this one's), so only new
+    NHS numbers need hashing (assets/pseudonym.py); else None."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {KEPT_PERSON_KEY} AS SELECT * FROM raw.person_key")
+    base_key = _setting(con, base_run_id, "pseudonym_key")
+    return KEPT_PERSON_KEY if base_key == key_description else None
 
 
 def record_person_key_change(con: duckdb.DuckDBPyConnection, run_id: str) -> bool:
     """Whether the person key differs from the kept one in any row (another person, or another key)."""
     differing = con.execute(
-        "SELECT count(*) FROM ((SELECT * FROM raw.person_key EXCEPT ALL SELECT * FROM kept_person_key) "
-        "UNION ALL (SELECT * FROM kept_person_key EXCEPT ALL SELECT * FROM raw.person_key))"
+        f"SELECT count(*) FROM ((SELECT * FROM raw.person_key EXCEPT ALL SELECT * FROM {KEPT_PERSON_KEY}) "
+        f"UNION ALL (SELECT * FROM {KEPT_PERSON_KEY} EXCEPT ALL SELECT * FROM raw.person_key))"
     ).fetchall()[0][0]
-    con.execute("DROP TABLE kept_person_key")
+    con.execute(f"DROP TABLE {KEPT_PERSON_KEY}")
     con.execute("DELETE FROM meta.run_settings WHERE run_id = ? AND setting = 'person_key_changed'", [run_id])
     con.execute("INSERT INTO meta.run_settings VALUES (?, 'person_key_changed', ?)", [run_id, str(differing > 0)])
     return differing > 0

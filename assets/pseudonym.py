@@ -82,13 +82,28 @@ def hmac_sha256_pads(key: bytes) -> tuple[bytes, bytes]:
     return bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
 
 
-def build_person_key(con: duckdb.DuckDBPyConnection, key: bytes) -> int:
+def build_person_key(con: duckdb.DuckDBPyConnection, key: bytes, known: str | None = None) -> int:
+    """raw.person_key: every valid NHS number of the accepted feeds with its pseudonym, in NHS number order; returns
+    the number of people. `known`: a table of (nhs_number, person_id) made with this same key (an incremental
+    refresh's kept person key, assets/incremental.py): only the numbers not in it are hashed."""
     feeds = [f for f in load_contract().values() if "nhs_number" in f.column_names]
     union = " UNION ".join(f"SELECT nhs_number FROM raw.{f.name} WHERE nhs_number IS NOT NULL" for f in feeds)
-    rows = con.execute(f"SELECT nhs_number FROM ({union}) ORDER BY nhs_number").fetchall()
-    numbers: list[str] = [n for (n,) in rows]
+    if known is None:
+        to_hash = f"SELECT nhs_number FROM ({union}) ORDER BY nhs_number"
+    else:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _numbers AS {union}")
+        to_hash = f"SELECT nhs_number FROM _numbers ANTI JOIN {known} USING (nhs_number) ORDER BY nhs_number"
+    numbers: list[str] = [n for (n,) in con.execute(to_hash).fetchall()]
     table = pa.table({"nhs_number": numbers, "person_id": [person_id(n, key) for n in numbers]})
     con.register("_person_key", table)
-    con.execute("CREATE OR REPLACE TABLE raw.person_key AS SELECT * FROM _person_key")
+    if known is None:
+        con.execute("CREATE OR REPLACE TABLE raw.person_key AS SELECT * FROM _person_key")
+    else:
+        con.execute(
+            "CREATE OR REPLACE TABLE raw.person_key AS SELECT * FROM ("
+            f"SELECT nhs_number, person_id FROM {known} SEMI JOIN _numbers USING (nhs_number) "
+            "UNION ALL SELECT nhs_number, person_id FROM _person_key) ORDER BY nhs_number"
+        )
+        con.execute("DROP TABLE _numbers")
     con.unregister("_person_key")
-    return len(numbers)
+    return con.execute("SELECT count(*) FROM raw.person_key").fetchall()[0][0]

@@ -251,9 +251,8 @@ def person_key(context: dg.AssetExecutionContext, settings: RefreshSettings) -> 
     else:
         with connect(build_path) as con:
             base = incremental.base_run(con, run_id)
-            if base is not None:
-                incremental.remember_person_key(con)
-            people = build_person_key(con, key.key)
+            known = incremental.remember_person_key(con, base, key.description) if base is not None else None
+            people = build_person_key(con, key.key, known)
             if base is not None:
                 incremental.record_person_key_change(con, run_id)
     with connect(build_path) as con:

@@ -24,8 +24,8 @@ BLOCKED_BY = (
 def key_one_person_twice_on_duckdb(monkeypatch: pytest.MonkeyPatch) -> None:
     build_person_key = orchestration.assets.build_person_key
 
-    def faulty(con, key):
-        people = build_person_key(con, key)
+    def faulty(con, key, known=None):
+        people = build_person_key(con, key, known)
         con.execute("INSERT INTO raw.person_key SELECT * FROM raw.person_key LIMIT 1")
         return people
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from assets import dbt_results, incremental
+from assets import dbt_results, incremental, pseudonym
 from assets.run_meta import connect, create_meta
+from contracts.extracts import load_contract
 from orchestration.resources import RefreshSettings
 
 RUN, BASE = "new-run", "published-run"
@@ -90,19 +91,40 @@ def test_a_feed_is_kept_only_with_the_same_file_bytes_rows_and_extract_date(tmp_
         assert incremental.plan(con, "later-run", base, "2026-11-01", FEEDS) == []  # another extract date
 
 
-def test_the_person_key_change_is_recorded_whichever_row_differs(tmp_path):
+def test_the_person_key_hashes_only_new_numbers_under_the_same_key_and_equals_a_full_build(tmp_path, monkeypatch):
+    feeds = [f.name for f in load_contract().values() if "nhs_number" in f.column_names]
+    hashed: list[str] = []
+    hmac_of = pseudonym.person_id
+    monkeypatch.setattr(pseudonym, "person_id", lambda n, key: hashed.append(n) or hmac_of(n, key))
     with connect(tmp_path / "build.duckdb") as con:
         create_meta(con)
+        con.execute("INSERT INTO meta.run_settings VALUES (?, 'pseudonym_key', 'key A')", [BASE])
         con.execute("CREATE SCHEMA raw")
-        con.execute("CREATE TABLE raw.person_key AS SELECT '9000000009' AS nhs_number, 'p1' AS person_id")
-        incremental.remember_person_key(con)
-        assert not incremental.record_person_key_change(con, RUN)
-        incremental.remember_person_key(con)
-        con.execute("UPDATE raw.person_key SET person_id = 'p2'")  # another pseudonym key
+        for feed in feeds:
+            con.execute(f"CREATE TABLE raw.{feed} (nhs_number VARCHAR)")
+        con.execute(f"INSERT INTO raw.{feeds[0]} VALUES ('9000000009'), ('9000000017'), (NULL)")
+        assert pseudonym.build_person_key(con, b"k") == 2
+        full_before = con.execute("SELECT * FROM raw.person_key").fetchall()
+
+        # the next refresh: one person gone, one new in another feed; the same key
+        con.execute(f"DELETE FROM raw.{feeds[0]} WHERE nhs_number = '9000000009'")
+        con.execute(f"INSERT INTO raw.{feeds[-1]} VALUES ('9000000025'), ('9000000017')")
+        known = incremental.remember_person_key(con, BASE, "key A")
+        hashed.clear()
+        assert pseudonym.build_person_key(con, b"k", known) == 2
+        assert hashed == ["9000000025"]
+        incremental_key = con.execute("SELECT * FROM raw.person_key").fetchall()
         assert incremental.record_person_key_change(con, RUN)
-        assert con.execute("SELECT value FROM meta.run_settings WHERE setting = 'person_key_changed'").fetchall() == [
-            ("True",)
-        ]
+        assert pseudonym.build_person_key(con, b"k") == 2  # in full
+        assert incremental_key == con.execute("SELECT * FROM raw.person_key").fetchall() != full_before
+
+        # nothing changed: no row differs; another key: nothing is reused
+        assert incremental.remember_person_key(con, BASE, "key A") == incremental.KEPT_PERSON_KEY
+        pseudonym.build_person_key(con, b"k", incremental.KEPT_PERSON_KEY)
+        assert not incremental.record_person_key_change(con, "later-run")
+        assert incremental.remember_person_key(con, BASE, "key B") is None
+        pseudonym.build_person_key(con, b"other key")
+        assert incremental.record_person_key_change(con, "run-with-another-key")
 
 
 @pytest.fixture(scope="module")
