@@ -3,10 +3,10 @@
 A refresh starts from the last published refresh's build file (moved into this run's folder, not copied) when
 nothing that decides the published tables differs but the drop's files: the same reference date, the same pipeline
 (`pipeline_digest`: the dbt project, seeds, contract, stage code and the engines' versions), DuckDB for both, and
-PHM_INCREMENTAL not 0. Then:
-- a feed whose file has the sha256, name and extract date it had in that refresh keeps its landed rows, quarantine
-  and gate flags: ingest neither reads it nor runs the quarantine pass (gate 1 still judges it, from the kept flags,
-  against this refresh's previous row count);
+no full refresh asked for (`phm refresh --full`, PHM_INCREMENTAL=0). Then:
+- a feed whose file has the sha256, name, rows and extract date it had in that refresh keeps its landed rows,
+  quarantine and gate flags: ingest neither reads it nor runs the quarantine pass (its sha256 is still checked
+  against the manifest, and gate 1 still judges it from the kept flags, its rows against the last published count);
 - the person key is built again, hashing only NHS numbers the kept one lacks (when made with the same key), and
   compared with the kept one;
 - dbt builds only what lies downstream of a changed feed, of the person key if it changed, and of the models that

@@ -106,11 +106,11 @@ def phm_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, setti
     manifest = dbt_results.load_manifest(dbt_project.manifest_path)
     plan = incremental.dbt_plan(build_path, run_id, manifest, dbt_results.NIGHTLY_BUILD_EXCLUDE)
     keep = ["--indirect-selection", "empty", "--exclude", plan.build_exclude] if plan else []
-    if plan:
+    if plan is not None:
         context.log.info(
             f"incremental build: {len(plan.kept)} seeds, models and tests kept from refresh {plan.base_run_id}"
         )
-    if plan is not None:  # before dbt's own: Dagster takes a multi-asset's outputs in dependency order
+        # before dbt's own: Dagster takes a multi-asset's outputs in dependency order
         yield from kept_outputs(context, manifest, plan)
     invocation = start_dbt(
         dbt,
