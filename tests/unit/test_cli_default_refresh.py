@@ -33,3 +33,22 @@ def test_refresh_without_landing_generates_with_real_values(tmp_path, monkeypatc
     values = [*args, *kwargs.values()]
     assert not [v for v in values if isinstance(v, (typer.models.OptionInfo, typer.models.ArgumentInfo))]
     assert args[:2] == (DEFAULT_PATIENTS, DEFAULT_SEED) and kwargs["shard"] == 0
+
+
+def test_full_asks_the_refresh_for_a_full_build_and_its_absence_leaves_the_choice_to_the_settings(
+    tmp_path, monkeypatch
+):
+    import phm.refresh
+
+    asked = []
+
+    def fake_run_refresh(*args, **kwargs):
+        asked.append(kwargs["incremental"])
+        raise Generated  # only the call is under test
+
+    monkeypatch.setattr(phm.refresh, "run_refresh", fake_run_refresh)
+    (tmp_path / "landing").mkdir()
+    for extra in (["--full"], []):
+        result = CliRunner().invoke(app, ["refresh", "--landing", str(tmp_path / "landing"), *extra])
+        assert isinstance(result.exception, Generated), result.output
+    assert asked == [False, None]  # None: RefreshSettings reads PHM_INCREMENTAL, else incremental when allowed
