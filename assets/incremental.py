@@ -31,7 +31,7 @@ import pyarrow as pa
 from dagster_dbt.utils import select_unique_ids
 
 from assets.paths import PROJECT_ROOT, project_source_files
-from assets.run_meta import HISTORY_TABLES, connect
+from assets.run_meta import HISTORY_TABLES, connect, record_setting, run_setting
 
 INCREMENTAL_VARIABLE = "PHM_INCREMENTAL"
 # The dbt models that read the previous publication (the target lists' movement): rebuilt by every refresh.
@@ -143,27 +143,18 @@ def plan(con: duckdb.DuckDBPyConnection, run_id: str, base: Base, extract_date: 
         and {k: entry.get(k) for k in ("file", "sha256", "rows")}
         == {k: (base.feeds.get(name) or {}).get(k) for k in ("file", "sha256", "rows")}
     )
-    con.executemany(
-        "INSERT INTO meta.run_settings VALUES (?, ?, ?)",
-        [[run_id, "incremental_base", base.run_id], [run_id, "kept_feeds", json.dumps(kept)]],
-    )
+    record_setting(con, run_id, "incremental_base", base.run_id)
+    record_setting(con, run_id, "kept_feeds", json.dumps(kept))
     return kept
-
-
-def _setting(con: duckdb.DuckDBPyConnection, run_id: str, setting: str) -> str | None:
-    rows = con.execute(
-        "SELECT max(value) FROM meta.run_settings WHERE run_id = ? AND setting = ?", [run_id, setting]
-    ).fetchall()
-    return rows[0][0] if rows else None
 
 
 def base_run(con: duckdb.DuckDBPyConnection, run_id: str) -> str | None:
     """The refresh this run started from, or None for a full refresh."""
-    return _setting(con, run_id, "incremental_base")
+    return run_setting(con, run_id, "incremental_base")
 
 
 def kept_feeds(con: duckdb.DuckDBPyConnection, run_id: str) -> set[str]:
-    return set(json.loads(_setting(con, run_id, "kept_feeds") or "[]"))
+    return set(json.loads(run_setting(con, run_id, "kept_feeds") or "[]"))
 
 
 KEPT_PERSON_KEY = "kept_person_key"
@@ -174,7 +165,7 @@ def remember_person_key(con: duckdb.DuckDBPyConnection, base_run_id: str, key_de
     Returns its name when it was made with this run's key (the base's key description is this one's), so only new
     NHS numbers need hashing (assets/pseudonym.py); else None."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE {KEPT_PERSON_KEY} AS SELECT * FROM raw.person_key")
-    base_key = _setting(con, base_run_id, "pseudonym_key")
+    base_key = run_setting(con, base_run_id, "pseudonym_key")
     return KEPT_PERSON_KEY if base_key == key_description else None
 
 
@@ -185,8 +176,7 @@ def record_person_key_change(con: duckdb.DuckDBPyConnection, run_id: str) -> boo
         f"UNION ALL (SELECT * FROM {KEPT_PERSON_KEY} EXCEPT ALL SELECT * FROM raw.person_key))"
     ).fetchall()[0][0]
     con.execute(f"DROP TABLE {KEPT_PERSON_KEY}")
-    con.execute("DELETE FROM meta.run_settings WHERE run_id = ? AND setting = 'person_key_changed'", [run_id])
-    con.execute("INSERT INTO meta.run_settings VALUES (?, 'person_key_changed', ?)", [run_id, str(differing > 0)])
+    record_setting(con, run_id, "person_key_changed", str(differing > 0))
     return differing > 0
 
 
@@ -211,7 +201,7 @@ def dbt_plan(build_path: Path, run_id: str, manifest: dict, nightly_exclude: str
         if base is None:
             return None
         kept_feed_names = kept_feeds(con, run_id)
-        person_key_changed = _setting(con, run_id, "person_key_changed") != "False"
+        person_key_changed = run_setting(con, run_id, "person_key_changed") != "False"
     raw_sources = {s["name"] for s in manifest.get("sources", {}).values() if s.get("source_name") == "raw"}
     changed = sorted(raw_sources - kept_feed_names - {PERSON_KEY_SOURCE})
     changed += [PERSON_KEY_SOURCE] if person_key_changed else []
@@ -271,10 +261,10 @@ def describe(con: duckdb.DuckDBPyConnection, run_id: str) -> str:
     """One line for the refresh summary: incremental from which refresh, keeping which feeds; or full, and why."""
     base = base_run(con, run_id)
     if base is None:
-        why = _setting(con, run_id, "full_refresh_reason")
+        why = run_setting(con, run_id, "full_refresh_reason")
         return "full refresh" + (f" ({why})" if why else "")
     kept = sorted(kept_feeds(con, run_id))
-    person_key = _setting(con, run_id, "person_key_changed")
+    person_key = run_setting(con, run_id, "person_key_changed")
     return (
         f"incremental from refresh {base}: {len(kept)} feed(s) kept unread"
         + (f" ({', '.join(kept)})" if kept else "")

@@ -98,6 +98,20 @@ def connect(path: Path | str, read_only: bool = False) -> Iterator[duckdb.DuckDB
         con.close()
 
 
+def run_setting(con: duckdb.DuckDBPyConnection, run_id: str, setting: str) -> str | None:
+    """A setting this run recorded in meta.run_settings, or None."""
+    rows = con.execute(
+        "SELECT max(value) FROM meta.run_settings WHERE run_id = ? AND setting = ?", [run_id, setting]
+    ).fetchall()
+    return rows[0][0] if rows else None
+
+
+def record_setting(con: duckdb.DuckDBPyConnection, run_id: str, setting: str, value: str) -> None:
+    """Record (or, when a stage is re-executed, replace) one setting of this run in meta.run_settings."""
+    con.execute("DELETE FROM meta.run_settings WHERE run_id = ? AND setting = ?", [run_id, setting])
+    con.execute("INSERT INTO meta.run_settings VALUES (?, ?, ?)", [run_id, setting, value])
+
+
 def record_stage(build_path: Path, run_id: str, stage: str, started: float) -> None:
     with connect(build_path) as con:
         con.execute(

@@ -16,7 +16,15 @@ from assets.previous_publication import copy_previous_target_lists
 from assets.pseudonym import build_person_key, pseudonym_key
 from assets.publish import previous_feed_rows, publish, refresh_lock, refuse_older_drop, set_aside_if_corrupt
 from assets.run_lock import acquire_run_lock, release_run_lock
-from assets.run_meta import connect, create_meta, record_checks, record_quarantine, record_stage
+from assets.run_meta import (
+    connect,
+    create_meta,
+    record_checks,
+    record_quarantine,
+    record_setting,
+    record_stage,
+    run_setting,
+)
 from contracts.extracts import load_contract
 from expectations.data_docs import save_validations
 from expectations.rules import row_rules
@@ -47,10 +55,7 @@ def run_drop(settings: RefreshSettings, run_id: str) -> Drop:
 def run_engine(settings: RefreshSettings, run_id: str) -> str:
     """The engine this run's dbt builds on, chosen when the run started (a re-execution keeps it)."""
     with connect(settings.build_path(run_id), read_only=True) as con:
-        rows = con.execute(
-            "SELECT value FROM meta.run_settings WHERE run_id = ? AND setting = 'engine'", [run_id]
-        ).fetchall()
-    return rows[0][0] if rows else "duckdb"
+        return run_setting(con, run_id, "engine") or "duckdb"
 
 
 def run_spark_home(settings: RefreshSettings, run_id: str) -> Path | None:
@@ -118,10 +123,10 @@ def build_database(context: dg.AssetExecutionContext, settings: RefreshSettings)
             "INSERT INTO meta.run_context VALUES (?, ?, ?, ?, ?)",
             [run_id, drop.extract_date, reference_date, str(drop.path), json.dumps(drop.manifest)],
         )
-        con.execute("INSERT INTO meta.run_settings VALUES (?, 'engine', ?)", [run_id, engine])
-        con.execute("INSERT INTO meta.run_settings VALUES (?, 'pipeline_digest', ?)", [run_id, digest])
+        record_setting(con, run_id, "engine", engine)
+        record_setting(con, run_id, "pipeline_digest", digest)
         if base is None:
-            con.execute("INSERT INTO meta.run_settings VALUES (?, 'full_refresh_reason', ?)", [run_id, full_reason])
+            record_setting(con, run_id, "full_refresh_reason", full_reason)
     record_stage(path, run_id, "build_database", started)
     return dg.MaterializeResult(
         metadata={
@@ -256,8 +261,7 @@ def person_key(context: dg.AssetExecutionContext, settings: RefreshSettings) -> 
             if base is not None:
                 incremental.record_person_key_change(con, run_id)
     with connect(build_path) as con:
-        con.execute("DELETE FROM meta.run_settings WHERE run_id = ? AND setting = 'pseudonym_key'", [run_id])
-        con.execute("INSERT INTO meta.run_settings VALUES (?, 'pseudonym_key', ?)", [run_id, key.description])
+        record_setting(con, run_id, "pseudonym_key", key.description)
     record_stage(build_path, run_id, "person_key", started)
     return dg.MaterializeResult(metadata={"people": people})
 
