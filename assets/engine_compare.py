@@ -118,14 +118,14 @@ def compare(duck: dict[str, TableDigest], spark: dict[str, TableDigest]) -> list
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    from assets.spark_raw import local_session, spark_home
+    from assets.spark_raw import metastore_session, spark_home
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("build_db", type=Path)
     parser.add_argument("--schemas", nargs="+", default=["marts", "restricted"])
     args = parser.parse_args(argv)
     duck = duckdb_digests(resolve(args.build_db), args.schemas)
-    spark = local_session(spark_home())
+    spark = metastore_session(spark_home())
     try:
         theirs = spark_digests(spark, args.schemas)
     finally:

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 from assets.sql_text import sql_string
-from contracts.extracts import Feed, file_sha256
+from contracts.extracts import Column, Feed, file_sha256
 
 # Parquet physical types accepted for each contract type (a narrower integer or float is not a mistype).
 ACCEPTED_PARQUET_TYPES = {
@@ -29,24 +31,37 @@ ACCEPTED_PARQUET_TYPES = {
 }
 
 
-# How a CSV value of each contract type must be written, beyond DuckDB's cast (which accepts 28.6 or 0x1F as an
-# integer, and reads a timestamp with Z or an offset as local time): (SQL that is true for a bad value, what a good
-# one is). {v} is the column.
+# How a CSV value of each contract type must be written, beyond the engines' casts (DuckDB's accepts 28.6 or 0x1F as an
+# integer and reads a timestamp with Z or an offset as local time; Spark's accepts 1.5d as a decimal, 2026-11 as a
+# timestamp and a date with a time after it): (SQL that is true for a bad value, what a good one is). {v} is the
+# column. The patterns say the written form; the cast then rules out what the pattern lets through (2026-02-30).
+# The Spark engine runs the same SQL (assets/spark_ingest.py); tests/e2e/test_spark_ingest.py holds both to the same
+# verdict and value.
 CSV_TEXT_RULES = {
     "INTEGER": ("NOT regexp_full_match(trim({v}), '[+-]?[0-9]+') OR TRY_CAST({v} AS INTEGER) IS NULL", "whole numbers"),
     "BIGINT": ("NOT regexp_full_match(trim({v}), '[+-]?[0-9]+') OR TRY_CAST({v} AS BIGINT) IS NULL", "whole numbers"),
-    "DOUBLE": ("TRY_CAST({v} AS DOUBLE) IS NULL OR regexp_matches({v}, '^\\s*[+-]?0[xX]')", "decimal numbers"),
-    "DATE": ("TRY_CAST({v} AS DATE) IS NULL", "ISO dates (YYYY-MM-DD)"),
+    "DOUBLE": (
+        "NOT regexp_full_match(lower(trim({v})), "
+        "'[+-]?(([0-9]+([.][0-9]*)?|[.][0-9]+)(e[+-]?[0-9]+)?|nan|inf|infinity)') OR TRY_CAST({v} AS DOUBLE) IS NULL",
+        "decimal numbers",
+    ),
+    "DATE": (
+        "NOT regexp_full_match(trim({v}), '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') OR TRY_CAST({v} AS DATE) IS NULL",
+        "ISO dates (YYYY-MM-DD)",
+    ),
     "TIMESTAMP": (
-        "TRY_CAST({v} AS TIMESTAMP) IS NULL OR regexp_matches(trim({v}), "
-        "'[0-9]{{2}}:[0-9]{{2}}(:[0-9]{{2}}(\\.[0-9]+)?)?\\s*([zZ]|[+-][0-9]{{2}}(:?[0-9]{{2}})?)$')",
+        "NOT regexp_full_match(trim({v}), "
+        "'[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}([ T][0-9]{{2}}:[0-9]{{2}}(:[0-9]{{2}}([.][0-9]+)?)?)?') "
+        "OR TRY_CAST({v} AS TIMESTAMP) IS NULL",
         "Europe/London local timestamps without a zone or offset (the contract's timestamps are local time)",
     ),
-    "BOOLEAN": ("TRY_CAST({v} AS BOOLEAN) IS NULL", "true or false"),
+    # unpadded: Spark's cast reads " true " and DuckDB's does not
+    "BOOLEAN": ("lower({v}) NOT IN ('true', 'false')", "true or false"),
 }
 
 
-def _csv_invalid(column: str, sql_type: str) -> str:
+def csv_invalid(column: str, sql_type: str) -> str:
+    """The SQL that is true for a CSV value of this column not written as its type must be (CSV_TEXT_RULES)."""
     return CSV_TEXT_RULES[sql_type][0].format(v=column)
 
 
@@ -166,7 +181,7 @@ def _describe(con: duckdb.DuckDBPyConnection, relation_sql: str) -> list[tuple[s
     return [(r[0], r[1]) for r in con.execute(f"DESCRIBE {relation_sql}").fetchall()]
 
 
-def _check_columns(feed: Feed, found: list[str]) -> None:
+def check_columns(feed: Feed, found: list[str]) -> None:
     expected = feed.column_names
     missing = [c for c in expected if c not in found]
     extra = [c for c in found if c not in expected]
@@ -184,7 +199,7 @@ def _load_parquet(con: duckdb.DuckDBPyConnection, feed: Feed, path: Path) -> Non
         described = _describe(con, f"SELECT * FROM {source}")
     except duckdb.Error as e:
         raise FeedError(feed.name, "unreadable", f"{path.name} is not a readable Parquet file: {e}") from e
-    _check_columns(feed, [c for c, _ in described if c != "file_row_number"])
+    check_columns(feed, [c for c, _ in described if c != "file_row_number"])
     types = dict(described)
     for c in feed.columns:
         found = types[c.name].split("(")[0]
@@ -200,6 +215,32 @@ def _load_parquet(con: duckdb.DuckDBPyConnection, feed: Feed, path: Path) -> Non
         raise FeedError(feed.name, "unreadable", f"{path.name} could not be read completely: {e}") from e
 
 
+def csv_typed_columns(feed: Feed) -> list[Column]:
+    return [c for c in feed.columns if c.sql_type in CSV_TEXT_RULES]
+
+
+def csv_checks_sql(typed: list[Column]) -> str:
+    """Per typed column: how many of its values are badly written, and the first of them (DuckDB SQL)."""
+    return ", ".join(
+        f"{aggregate} FILTER (WHERE {c.name} IS NOT NULL AND ({csv_invalid(c.name, c.sql_type)}))"
+        for c in typed
+        for aggregate in ("count(*)", f"min({c.name})")
+    )
+
+
+def refuse_badly_written_values(feed: Feed, typed: list[Column], found: Sequence[Any]) -> None:
+    """FeedError naming the first column with badly written values (found: csv_checks_sql's row)."""
+    for i, c in enumerate(typed):
+        count, example = found[2 * i], found[2 * i + 1]
+        if count:
+            raise FeedError(
+                feed.name,
+                "schema",
+                f"{count} values are not {CSV_TEXT_RULES[c.sql_type][1]} (e.g. {example!r})",
+                c.name,
+            )
+
+
 def _load_csv(con: duckdb.DuckDBPyConnection, feed: Feed, path: Path) -> None:
     # The header is checked before DuckDB reads the file, so a wrong delimiter reads as missing columns.
     try:
@@ -208,7 +249,7 @@ def _load_csv(con: duckdb.DuckDBPyConnection, feed: Feed, path: Path) -> None:
             header = next(csv.reader(f), [])
     except (OSError, UnicodeDecodeError) as e:
         raise FeedError(feed.name, "unreadable", f"{path.name} is not a readable UTF-8 CSV file: {e}") from e
-    _check_columns(feed, [h.strip() for h in header])
+    check_columns(feed, [h.strip() for h in header])
     columns = "{" + ", ".join(f"{sql_string(h.strip())}: 'VARCHAR'" for h in header) + "}"
     source = (
         f"read_csv({sql_string(path)}, header = true, delim = ',', quote = '\"', escape = '\"', "
@@ -218,23 +259,9 @@ def _load_csv(con: duckdb.DuckDBPyConnection, feed: Feed, path: Path) -> None:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _csv AS SELECT * FROM {source}")
     except duckdb.Error as e:
         raise FeedError(feed.name, "unreadable", f"{path.name} could not be parsed as CSV: {e}") from e
-    typed = [c for c in feed.columns if c.sql_type in CSV_TEXT_RULES]
+    typed = csv_typed_columns(feed)
     if typed:  # one scan for every typed column
-        checks = ", ".join(
-            f"count(*) FILTER (WHERE {c.name} IS NOT NULL AND ({_csv_invalid(c.name, c.sql_type)})), "
-            f"min({c.name}) FILTER (WHERE {c.name} IS NOT NULL AND ({_csv_invalid(c.name, c.sql_type)}))"
-            for c in typed
-        )
-        found = con.execute(f"SELECT {checks} FROM _csv").fetchall()[0]
-        for i, c in enumerate(typed):
-            count, example = found[2 * i], found[2 * i + 1]
-            if count:
-                raise FeedError(
-                    feed.name,
-                    "schema",
-                    f"{count} values are not {CSV_TEXT_RULES[c.sql_type][1]} (e.g. {example!r})",
-                    c.name,
-                )
+        refuse_badly_written_values(feed, typed, con.execute(f"SELECT {csv_checks_sql(typed)} FROM _csv").fetchall()[0])
     select = ", ".join(f"CAST({c.name} AS {c.sql_type}) AS {c.name}" for c in feed.columns)
     con.execute(
         f"CREATE OR REPLACE TABLE landing.{feed.name} AS "

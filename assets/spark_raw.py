@@ -1,16 +1,16 @@
-"""The raw layer on Spark (issue 19): a DuckDB build file's accepted rows as Spark tables in the `raw` database.
+"""The raw layer on Spark (issue 19): the accepted rows of every feed as tables of the `raw` database in Spark's
+metastore, and the person key computed there.
 
-The DuckDB refresh ingests and gates each feed into `raw.<feed>` (the rows that passed gate 1) and writes
-`raw.person_key`. This stage copies exactly those rows to Parquet (DuckDB COPY, one file per table) and registers
-each file as an external table `raw.<name>` in the Spark metastore, so `dbt build --target spark` reads the same
-`source('raw', ...)` as the DuckDB build. The Spark session is configured as the dbt profile's `spark` target
-(same warehouse dir and Derby metastore home, see `spark_conf`) and stopped afterwards: the embedded Derby
-metastore takes one JVM at a time, and dbt starts its own.
+`phm refresh --engine spark` ingests and gates each feed on Spark (assets/spark_ingest.py), which writes its
+accepted rows as Parquet under the run's Spark home (`raw/<feed>`). This stage (stage_raw_on_spark, in a child
+process: stage_raw_in_child) registers each as an external table `raw.<feed>` in the metastore dbt's `spark`
+target uses, so `dbt build --target spark` reads the same `source('raw', ...)` as the DuckDB build, and computes
+`raw.person_key` in Spark SQL, so no NHS number passes through Python. The session is configured as the dbt
+profile's `spark` target (same warehouse dir and Derby metastore home, see `spark_conf`) and stopped afterwards: the
+embedded Derby metastore takes one JVM at a time, and dbt starts its own. The DuckDB path imports nothing of PySpark.
 
-`phm refresh --engine spark` runs `stage_raw_on_spark` (in a child process: stage_raw_in_child) in place of the
-DuckDB person key: the accepted rows of every feed go to Parquet (ingest and gate 1 are still DuckDB's), and the
-person key is computed in Spark SQL from the registered tables, so no NHS number passes through Python. The DuckDB
-path imports nothing of PySpark.
+By hand, a DuckDB refresh's raw schema (person key included) can be copied to Parquet (DuckDB COPY) and registered
+the same way, to build its marts on Spark:
 
     python -m assets.spark_raw /path/to/.build/<run_id>/build.duckdb [--home DIR] [--parquet-dir DIR]
 """
@@ -20,8 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,7 +28,7 @@ import duckdb
 import jinja2
 import yaml
 
-from assets.child_process import die_with_parent
+from assets.child_process import die_with_parent, run_module_child
 from assets.paths import DBT_PROJECT_DIR, PROJECT_ROOT, resolve
 from assets.previous_publication import PREVIOUS_SCHEMA
 from assets.pseudonym import hmac_sha256_pads, pseudonym_key
@@ -82,11 +80,11 @@ def export_schema(build_db: Path, schema: str, parquet_dir: Path) -> dict[str, P
     return files
 
 
-def export_raw(build_db: Path, parquet_dir: Path, with_person_key: bool = True) -> dict[str, Path]:
-    """The raw schema's tables (the feeds that passed the gate) as Parquet; return name -> file. with_person_key:
-    the DuckDB refresh's raw.person_key must be among them (else Spark computes it: build_person_key_on_spark)."""
+def export_raw(build_db: Path, parquet_dir: Path) -> dict[str, Path]:
+    """A DuckDB refresh's raw schema (the feeds that passed the gate and raw.person_key) as Parquet, for building its
+    marts on Spark by hand; return name -> file."""
     files = export_schema(build_db, RAW_SCHEMA, parquet_dir)
-    if with_person_key and PERSON_KEY_TABLE not in files:
+    if PERSON_KEY_TABLE not in files:
         raise ValueError(f"{build_db} has no raw.person_key: not a build file of a refresh that passed ingest")
     return files
 
@@ -125,13 +123,19 @@ def build_person_key_on_spark(spark: Any, key: bytes) -> int:
     return int(spark.table(f"{RAW_SCHEMA}.{PERSON_KEY_TABLE}").count())
 
 
-def stage_raw_on_spark(build_db: Path, home: Path, key: bytes) -> int:
-    """What dbt reads on Spark, under `home`: the build file's accepted rows as Parquet tables raw.<feed>,
-    raw.person_key computed in Spark, and the last publication's list members (schema previous,
-    assets/previous_publication.py). Returns the number of people keyed."""
-    files = export_raw(build_db, home / RAW_SCHEMA, with_person_key=False)
+def stage_raw_on_spark(home: Path, build_db: Path, key: bytes) -> int:
+    """What dbt reads on Spark, under `home`: the accepted rows each feed's Spark ingest wrote (<home>/raw/<feed>,
+    assets/spark_ingest.py) as tables raw.<feed> of the metastore, raw.person_key computed in Spark, and the last
+    publication's list members (schema previous, assets/previous_publication.py, from the build file). Returns the
+    number of people keyed."""
+    files = {name: home / RAW_SCHEMA / name for name in load_contract()}
+    missing = [name for name, folder in files.items() if not any(folder.glob("*.parquet"))]
+    if missing:
+        raise FileNotFoundError(
+            f"no accepted rows under {home / RAW_SCHEMA} for {', '.join(missing)}: not ingested on Spark"
+        )
     previous = export_schema(build_db, PREVIOUS_SCHEMA, home / PREVIOUS_SCHEMA)
-    spark = local_session(home)
+    spark = metastore_session(home)
     try:
         register_raw(spark, files)
         register_tables(spark, PREVIOUS_SCHEMA, previous)
@@ -140,12 +144,13 @@ def stage_raw_on_spark(build_db: Path, home: Path, key: bytes) -> int:
         spark.stop()
 
 
-def local_session(home: Path) -> Any:
-    """A local Spark session with Hive metastore support, configured as the dbt profile's `spark` target."""
+def metastore_session(home: Path) -> Any:
+    """A Spark session with Hive metastore support, configured as the dbt profile's `spark` target (local unless
+    PHM_SPARK_MASTER names a cluster)."""
     from pyspark.sql import SparkSession  # only here: the DuckDB path never needs PySpark
 
     home.mkdir(parents=True, exist_ok=True)
-    builder = SparkSession.builder.master("local[*]").appName("phm-raw").enableHiveSupport()
+    builder = SparkSession.builder.appName("phm-raw").enableHiveSupport()
     for key, value in spark_conf(home).items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
@@ -158,13 +163,9 @@ def stage_raw_in_child(build_db: Path, home: Path) -> int:
     """stage_raw_on_spark in a child process (the pseudonym key read from the same environment), which dies with
     this one: Spark's embedded Derby metastore stays booted in a JVM until that JVM exits, and dbt's Spark session
     opens it next. Returns the number of people keyed."""
-    command = [sys.executable, "-m", "assets.spark_raw", str(build_db), "--home", str(home)]
-    command += ["--person-key-on-spark", "--parent-pid", str(os.getpid())]
-    done = subprocess.run(command, cwd=PROJECT_ROOT, capture_output=True, text=True)
-    if done.returncode != 0:
-        lines = [line for line in done.stderr.splitlines() if line.strip() and not line.startswith(("\t", " "))]
-        raise RuntimeError(f"the Spark raw stage failed (exit {done.returncode}): {' | '.join(lines[-3:])}")
-    return int(json.loads(done.stdout.strip().splitlines()[-1])["people"])
+    arguments = [str(build_db), "--home", str(home), "--person-key-on-spark"]
+    out = run_module_child("assets.spark_raw", arguments, PROJECT_ROOT, "the Spark raw stage")
+    return int(json.loads(out.strip().splitlines()[-1])["people"])
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -175,8 +176,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--person-key-on-spark",
         action="store_true",
-        help="a Spark refresh's raw stage: compute raw.person_key in Spark (PHM_PSEUDONYM_KEY) rather than copy the "
-        "build file's, and register the last publication's list members",
+        help="a Spark refresh's raw stage: register the accepted rows its Spark ingest wrote under --home, compute "
+        "raw.person_key in Spark (PHM_PSEUDONYM_KEY), and register the last publication's list members",
     )
     parser.add_argument("--parent-pid", default="", help="the refresh's process id: exit when it dies")
     args = parser.parse_args(argv)
@@ -184,11 +185,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     home = resolve(args.home) if args.home else spark_home()
     build_db = resolve(args.build_db)
     if args.person_key_on_spark:
-        people = stage_raw_on_spark(build_db, home, pseudonym_key().key)
+        people = stage_raw_on_spark(home, build_db, pseudonym_key().key)
         print(json.dumps({"people": people}))
         return
     files = export_raw(build_db, resolve(args.parquet_dir) if args.parquet_dir else home / RAW_SCHEMA)
-    spark = local_session(home)
+    spark = metastore_session(home)
     try:
         register_raw(spark, files)
         for name in sorted(files):

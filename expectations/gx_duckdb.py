@@ -9,15 +9,11 @@ pinned in pyproject.toml and tests/unit/test_gx_duckdb.py fails if the behaviour
 
 from __future__ import annotations
 
-import great_expectations as gx
 from great_expectations.data_context.data_context.ephemeral_data_context import EphemeralDataContext
-from great_expectations.data_context.types.base import (
-    DataContextConfig,
-    InMemoryStoreBackendDefaults,
-    ProgressBarsConfig,
-)
 from great_expectations.datasource.fluent import SQLDatasource
 from great_expectations.execution_engine import sqlalchemy_execution_engine as _engine
+
+from expectations.gx_context import ephemeral_context
 
 
 class _DuckDBDialect(str):
@@ -34,16 +30,10 @@ def keep_duckdb_connections() -> None:
 
 
 def duckdb_context(database_path: str, datasource_name: str = "build") -> tuple[EphemeralDataContext, SQLDatasource]:
-    """An ephemeral GX context with one SQL datasource on the DuckDB file (opened read-only); it sends no usage
-    statistics (patient-data pipeline), set in its own configuration rather than the process environment."""
+    """An ephemeral GX context (expectations/gx_context.py) with one SQL datasource on the DuckDB file (opened
+    read-only)."""
     keep_duckdb_connections()
-    context = gx.get_context(
-        mode="ephemeral",
-        project_config=DataContextConfig(
-            analytics_enabled=False, store_backend_defaults=InMemoryStoreBackendDefaults()
-        ),
-    )
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    context = ephemeral_context()
     # GX's sources.pyi omits SQLDatasource's `kwargs` field from add_sql, which the runtime accepts
     datasource = context.data_sources.add_sql(  # type: ignore[call-arg]
         name=datasource_name,

@@ -10,7 +10,9 @@ of the feed for every rule), only when their share passes the threshold.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
@@ -18,7 +20,7 @@ import sqlalchemy as sa
 from great_expectations.core.expectation_validation_result import ExpectationValidationResult
 
 from contracts.extracts import load_contract
-from expectations import gx_duckdb
+from expectations import gx_context, gx_duckdb
 from expectations.data_docs import kept_validation
 from expectations.results import CheckResult
 from expectations.rules import GATE_FLAGS, GATE_REF, Rule, feed_rules, flag_column, row_rules
@@ -144,25 +146,62 @@ def validate_feed(
     context, datasource = gx_duckdb.duckdb_context(database_path)
     try:
         engine = datasource.get_execution_engine()
-        practice_codes = [
-            r[0] for r in engine.execute_query(sa.text(f"SELECT practice_code FROM {GATE_REF}.practice_map")).fetchall()
-        ]
-        columns = [c.name for c in load_contract()[feed_name].columns]
-        counts = engine.execute_query(
-            sa.text(f"SELECT count(*), {', '.join(f'count({c})' for c in columns)} FROM landing.{feed_name}")
-        ).fetchall()[0]
-        rows, non_null = counts[0], dict(zip(columns, counts[1:], strict=True))
+
+        def query(sql: str) -> list[tuple]:
+            return [tuple(r) for r in engine.execute_query(sa.text(sql)).fetchall()]
+
         asset = datasource.add_query_asset(name=feed_name, query=f"SELECT * FROM landing.{feed_name}")
         batch = asset.add_batch_definition_whole_table("whole")
-        suite = context.suites.add(build_suite(feed_name, extract_date, practice_codes, previous_rows, rows, non_null))
-        validation = context.validation_definitions.add(
-            gx.ValidationDefinition(name=f"gate1_{feed_name}", data=batch, suite=suite)
-        )
-        outcome = validation.run(result_format="SUMMARY")
-        if validations is not None:
-            validations.append(kept_validation(outcome))
+        return _run_suite(context, batch, {}, query, feed_name, extract_date, previous_rows, validations)
     finally:
         gx_duckdb.close(datasource)
+
+
+def validate_feed_on_spark(
+    spark: Any,
+    table: str,
+    feed_name: str,
+    extract_date: str,
+    previous_rows: int | None = None,
+    validations: list[dict] | None = None,
+) -> list[CheckResult]:
+    """The same suite on GX's Spark datasource, against the Spark table holding the landed feed (its catalogue also
+    holds gate_ref, gate_flags and quarantine under the build file's names: assets/spark_ingest.py)."""
+    context = gx_context.ephemeral_context()
+    datasource = context.data_sources.add_spark(name="build")
+    batch = datasource.add_dataframe_asset(name=feed_name).add_batch_definition_whole_dataframe("whole")
+
+    def query(sql: str) -> list[tuple]:
+        return [tuple(r) for r in spark.sql(sql).collect()]
+
+    dataframe = {"dataframe": spark.table(table)}
+    return _run_suite(context, batch, dataframe, query, feed_name, extract_date, previous_rows, validations)
+
+
+def _run_suite(
+    context: Any,
+    batch: Any,
+    batch_parameters: dict,
+    query: Callable[[str], list[tuple]],
+    feed_name: str,
+    extract_date: str,
+    previous_rows: int | None,
+    validations: list[dict] | None,
+) -> list[CheckResult]:
+    """The feed's suite run on one engine's batch of landing.<feed>; `query` runs SQL on that engine (the practice
+    map and the column counts the thresholds are restated over are read through it). GX's validation result, sample
+    values removed (expectations/data_docs.py), is appended to `validations` if given, for the data docs."""
+    practice_codes = [r[0] for r in query(f"SELECT practice_code FROM {GATE_REF}.practice_map")]
+    columns = [c.name for c in load_contract()[feed_name].columns]
+    counts = query(f"SELECT count(*), {', '.join(f'count({c})' for c in columns)} FROM landing.{feed_name}")[0]
+    rows, non_null = counts[0], dict(zip(columns, counts[1:], strict=True))
+    suite = context.suites.add(build_suite(feed_name, extract_date, practice_codes, previous_rows, rows, non_null))
+    validation = context.validation_definitions.add(
+        gx.ValidationDefinition(name=f"gate1_{feed_name}", data=batch, suite=suite)
+    )
+    outcome = validation.run(batch_parameters=batch_parameters or None, result_format="SUMMARY")
+    if validations is not None:
+        validations.append(kept_validation(outcome))
     return [_to_check_result(feed_name, r) for r in outcome.results]
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets import incremental
+from assets import incremental, spark_ingest
 from assets.exports import export_tables
 from assets.failpoints import failpoint
 from assets.gate import quarantine_feed, quarantine_outcome, write_gate_reference
@@ -157,30 +157,34 @@ def raw_feed_assets(feed_name: str) -> tuple[dg.AssetsDefinition, dg.AssetChecks
         build_path = settings.build_path(run_id)
         drop = run_drop(settings, run_id)
         extract_date = drop.extract_date.isoformat()
+        spark_home = run_spark_home(settings, run_id)
+        kept = False
+        try:
+            if spark_home is not None:  # read, quarantined and judged by Spark (assets/spark_ingest.py)
+                previous = previous_feed_rows(settings.warehouse).get(feed_name)
+                saved = spark_ingest.ingest_in_child(build_path, drop, feed_name, spark_home, previous)
+                failpoint("ingest")
+                outcome = spark_ingest.read_outcome(saved)
+            else:
+                with connect(build_path) as con:
+                    kept = feed_name in incremental.kept_feeds(con, run_id)
+                    if kept:  # the same file as the refresh this one started from: its rows and flags are here
+                        check_against_manifest(drop, feed_name, drop.feed_file(feed_name))
+                    else:
+                        load_feed(con, drop, feed)
+                    failpoint("ingest")
+                    outcome = (quarantine_outcome if kept else quarantine_feed)(con, feed, extract_date)
+        except FeedError as e:
+            failed = CheckResult(
+                feed_name, e.rule_id, e.column, "ingest", "block", 0.0, False, None, None, None, str(e)
+            )
+            with connect(build_path) as con:
+                record_checks(con, run_id, "gate1", [failed])
+            raise dg.Failure(
+                description=str(e), metadata={"feed": feed_name, "rule": e.rule_id, "column": e.column or ""}
+            ) from e
+        quarantining = {(r.rule_id, r.column): r.quarantines for r in row_rules(feed, extract_date)}
         with connect(build_path) as con:
-            kept = feed_name in incremental.kept_feeds(con, run_id)
-            try:
-                if kept:  # the same file as the refresh this one started from: its rows and flags are here
-                    check_against_manifest(drop, feed_name, drop.feed_file(feed_name))
-                else:
-                    load_feed(con, drop, feed)
-            except FeedError as e:
-                record_checks(
-                    con,
-                    run_id,
-                    "gate1",
-                    [
-                        CheckResult(
-                            feed_name, e.rule_id, e.column, "ingest", "block", 0.0, False, None, None, None, str(e)
-                        )
-                    ],
-                )
-                raise dg.Failure(
-                    description=str(e), metadata={"feed": feed_name, "rule": e.rule_id, "column": e.column or ""}
-                ) from e
-            failpoint("ingest")
-            outcome = quarantine_outcome(con, feed, extract_date) if kept else quarantine_feed(con, feed, extract_date)
-            quarantining = {(r.rule_id, r.column): r.quarantines for r in row_rules(feed, extract_date)}
             record_quarantine(con, run_id, extract_date, drop.feed_file(feed_name).name, outcome, quarantining)
         record_stage(build_path, run_id, f"ingest:{feed_name}", started)
         return dg.MaterializeResult(
@@ -198,7 +202,8 @@ def raw_feed_assets(feed_name: str) -> tuple[dg.AssetsDefinition, dg.AssetChecks
         name="gate1",
         blocking=True,
         description=f"Great Expectations suite gate1_{feed_name}: contract rules with their thresholds "
-        "(seeds/quality_thresholds.csv) and row count against the last published refresh.",
+        "(seeds/quality_thresholds.csv) and row count against the last published refresh. On the Spark engine the "
+        "suite runs on GX's Spark datasource in the feed's ingest step; this check records and judges its results.",
     )
     def gate1(context: dg.AssetCheckExecutionContext, settings: RefreshSettings) -> dg.AssetCheckResult:
         started = time.time()
@@ -206,9 +211,14 @@ def raw_feed_assets(feed_name: str) -> tuple[dg.AssetsDefinition, dg.AssetChecks
         build_path = settings.build_path(run_id)
         drop = run_drop(settings, run_id)
         failpoint("gate1")
-        previous = previous_feed_rows(settings.warehouse).get(feed_name)
-        validations: list[dict] = []
-        results = validate_feed(str(build_path), feed_name, drop.extract_date.isoformat(), previous, validations)
+        spark_home = run_spark_home(settings, run_id)
+        if spark_home is not None:  # the suite ran on Spark in the feed's ingest step, beside its data
+            saved = spark_ingest.read_saved(spark_home, feed_name)
+            results, validations = spark_ingest.read_results(saved), saved["validations"]
+        else:
+            previous = previous_feed_rows(settings.warehouse).get(feed_name)
+            validations = []
+            results = validate_feed(str(build_path), feed_name, drop.extract_date.isoformat(), previous, validations)
         with connect(build_path) as con:
             record_checks(con, run_id, "gate1", results)
         save_validations(settings.warehouse.parent, run_id, "gate1", validations)  # GX's own results, for the data docs

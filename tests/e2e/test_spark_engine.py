@@ -5,13 +5,14 @@ folder) and lands the published schemas in the build file, so gate 2, publish an
 both engines. Every published table is compared by row count and an engine-neutral content digest
 (assets/engine_compare.py). The population is small: Spark's cost here is per dbt node, not per row.
 
-Also: a pseudonymisation defect (one person keyed twice by the engine's person key) blocks a Spark refresh naming
-the same table and test as it does on DuckDB (tests/e2e/test_refresh_gates.py; tests/helpers/person_key_faults.py
-injects it into either engine).
+Also: a gate-1 fault (NHS numbers failing the modulus-11 check in one feed) blocks both engines' refreshes naming
+the same feed and rule; ingest and gate 1 run on Spark for the Spark engine (tests/e2e/test_spark_ingest.py compares
+them feed by feed).
 """
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 
 import duckdb
@@ -22,8 +23,7 @@ from assets.engine_compare import compare, duckdb_digests, normalise
 from assets.paths import identity_path
 from orchestration.resources import ENGINES, RefreshSettings
 from phm.refresh import run_refresh
-from tests.helpers.drops import digest
-from tests.helpers.person_key_faults import BLOCKED_BY, key_one_person_twice_on_spark
+from tests.helpers.drops import digest, write_manifest
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
@@ -38,7 +38,7 @@ def refreshed(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("engines")
     landing = root / "landing"
-    for extract_date in (EXTRACT_DATE, NEXT_DATE):  # the next night's drop is for the fault test
+    for extract_date in (EXTRACT_DATE, NEXT_DATE):  # the next night's drop is for the fault test (broken in a copy)
         generate_drop(PATIENTS, SEED, extract_date, landing, defect_rate=0.001)
     out = {}
     for engine in ENGINES:
@@ -104,14 +104,36 @@ def test_the_spark_refresh_records_its_engine_and_keeps_spark_files_in_the_build
     assert oct(outcome.build_file.parent.stat().st_mode & 0o777) == oct(0o700)  # raw Parquet holds NHS numbers
 
 
-def test_a_fault_blocks_on_spark_naming_the_same_table_and_test_as_on_duckdb(refreshed, monkeypatch):
-    """A pseudonymisation defect passes gate 1 (every feed is clean) and fails dbt's error-severity uniqueness test
-    on raw.person_key, run on Spark; the next night's refresh publishes nothing and names what the DuckDB refresh
-    names for the same defect (tests/e2e/test_refresh_gates.py, the same helper and expected text)."""
-    landing, warehouse, _ = refreshed["spark"]
-    key_one_person_twice_on_spark(monkeypatch)
-    before = digest(warehouse)
-    outcome = run_refresh(landing, warehouse, NEXT_DATE, Console(quiet=True), engine="spark")
-    assert not outcome.published
-    assert any(r.startswith(BLOCKED_BY) for r in outcome.failures), outcome.failures
-    assert digest(warehouse) == before
+def break_nhs_numbers(drop_folder, share_in_20: int = 1) -> None:
+    """About share_in_20 / 20 of gp_events' NHS numbers get a wrong check digit (modulus 11), chosen by a hash of the
+    row, and the manifest vouches for the new file (the fault is in the data, not in transit)."""
+    events = drop_folder / "gp_events.parquet"
+    broken = drop_folder / "gp_events_broken.parquet"
+    wrong_digit = "substr(nhs_number, 1, 9) || CAST((CAST(substr(nhs_number, 10, 1) AS INTEGER) + 1) % 10 AS VARCHAR)"
+    with duckdb.connect() as con:
+        con.execute(
+            f"COPY (SELECT * REPLACE (CASE WHEN hash(nhs_number, snomed_code, event_date) % 20 < {share_in_20} "
+            f"THEN {wrong_digit} ELSE nhs_number END AS nhs_number) FROM '{events}') TO '{broken}' (FORMAT parquet)"
+        )
+    broken.replace(events)
+    write_manifest(drop_folder, date.fromisoformat(drop_folder.name))
+
+
+def test_a_gate1_fault_blocks_both_engines_naming_the_same_feed_and_rule(refreshed, tmp_path):
+    """The next night's drop with about 5% of gp_events' NHS numbers failing the modulus-11 check (a rule judged from
+    the quarantine pass's flags: its SQL runs on each engine, translated for Spark): each engine's refresh publishes
+    nothing, leaves its warehouse byte-identical, and names feed gp_events and rule nhs_number_invalid."""
+    landing = tmp_path / "landing"
+    source = refreshed["duckdb"][0] / NEXT_DATE.isoformat()
+    shutil.copytree(source, landing / NEXT_DATE.isoformat())
+    break_nhs_numbers(landing / NEXT_DATE.isoformat())
+    named = {}
+    for engine in ENGINES:
+        warehouse = refreshed[engine][1]
+        before = digest(warehouse)
+        outcome = run_refresh(landing, warehouse, NEXT_DATE, Console(quiet=True), engine=engine)
+        assert not outcome.published, engine
+        assert digest(warehouse) == before, engine
+        named[engine] = sorted(r for r in outcome.failures if "feed gp_events" in r and "nhs_number_invalid" in r)
+        assert named[engine], (engine, outcome.failures)
+    assert named["spark"] == named["duckdb"]

@@ -1,6 +1,6 @@
 """The Spark engine's pure parts (issue 19), without starting Spark: the raw export from a build file, the
 engine-neutral table digest that compares a Spark build with the DuckDB build, the person key's padded keys, landing
-Spark's tables in the build file, and the engine setting."""
+Spark's tables in the build file, the sessions' settings, gate 1's rules in Spark SQL, and the engine setting."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import yaml
 from assets.engine_compare import compare, digest_rows, normalise, table_key
 from assets.paths import DBT_PROJECT_DIR
 from assets.pseudonym import hmac_sha256_pads, person_id
+from assets.spark_ingest import ingest_conf, to_spark_sql
 from assets.spark_landing import LandedTable, SparkTableMissing, land_tables, tables_to_land
 from assets.spark_raw import export_raw, spark_conf
 from orchestration.resources import RefreshSettings
@@ -77,12 +78,34 @@ def test_the_raw_session_is_configured_from_the_dbt_profile_alone(tmp_path, monk
     assert conf["spark.driver.extraJavaOptions"].split() == [f"-Dderby.system.home={tmp_path}/derby"]
     assert conf["spark.driver.memory"] == profile["server_side_parameters"]["spark.driver.memory"]
     assert not any("{{" in value for value in conf.values())
+    monkeypatch.delenv("PHM_SPARK_MASTER", raising=False)
+    assert conf["spark.master"] == "local[*]"
+    monkeypatch.setenv("PHM_SPARK_MASTER", "spark://cluster.example:7077")
+    assert spark_conf(tmp_path)["spark.master"] == "spark://cluster.example:7077"
+    ingest = ingest_conf(tmp_path)  # the ingest sessions: the same settings, their catalogue apart from the metastore
+    assert ingest["spark.master"] == "spark://cluster.example:7077"
+    assert ingest["spark.sql.warehouse.dir"] == f"{tmp_path}/ingest_catalogue"
     monkeypatch.setenv("PHM_SPARK_JAVA_OPTIONS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
     assert spark_conf(tmp_path)["spark.driver.extraJavaOptions"].split() == [
         f"-Dderby.system.home={tmp_path}/derby",
         "-XX:TieredStopAtLevel=1",
         "-XX:+UseSerialGC",
     ]
+
+
+def test_the_rule_registrys_duckdb_sql_becomes_spark_sql():
+    """Gate 1 on Spark runs the registry's predicates (expectations/rules.py) translated by sqlglot, with DuckDB's
+    regexp_full_match and isfinite stated in Spark's terms; casts, literals and backslashes as Spark reads them."""
+    assert to_spark_sql("lsoa_code IS NOT NULL AND NOT regexp_full_match(lsoa_code, 'E01[0-9]{6}')") == (
+        "NOT lsoa_code IS NULL AND NOT lsoa_code RLIKE '^(?:E01[0-9]{6})$'"
+    )
+    assert to_spark_sql("NOT isfinite(value)") == ("NOT NOT (ISNAN(value) OR ABS(value) = CAST('Infinity' AS DOUBLE))")
+    assert to_spark_sql("TRY_CAST(x AS TIMESTAMP) IS NULL OR x > DATE '2026-11-30'") == (
+        "TRY_CAST(x AS TIMESTAMP_NTZ) IS NULL OR x > CAST('2026-11-30' AS DATE)"
+    )
+    assert to_spark_sql(r"regexp_matches(x, '^\s*0[xX]')") == r"x RLIKE '^\\s*0[xX]'"
+    with pytest.raises(ValueError, match="not a literal"):
+        to_spark_sql("regexp_full_match(x, y)")
 
 
 def test_the_padded_keys_give_the_same_person_id_as_hmac():
