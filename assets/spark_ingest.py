@@ -10,7 +10,8 @@ judges the feed with the same suite, on its Spark datasource. Each table is Parq
 the DuckDB build's names, so the SQL strings are the same; the raw stage (assets/spark_raw.py) registers `raw/<feed>`
 in the metastore dbt reads.
 
-`phm refresh --engine spark` runs it in a child process per feed (ingest_in_child), which dies with the refresh:
+`phm refresh --engine spark` runs it in one child process for every feed (ingest_on_spark: started by the first
+feed's ingest step, as a Spark session takes seconds to start whatever the data), which dies with the refresh:
 
     python -m assets.spark_ingest BUILD_DB DROP_DIR --feed NAME [--feed NAME ...] --home DIR [--previous-rows JSON]
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import date
@@ -239,36 +241,47 @@ def quarantine_feed_on_spark(spark: Any, feed: Feed, extract_date: str, home: Pa
     return outcome_from_counts(feed, rules, [int(v) for v in counts])
 
 
-def ingest_feeds(
-    build_db: Path, drop: Drop, feeds: list[str], home: Path, previous_rows: dict[str, int]
-) -> dict[str, dict]:
-    """Ingest, quarantine and gate 1 of each feed on one local Spark session; feed -> what gate1/<feed>.json holds."""
+def ingest_feeds(build_db: Path, drop: Drop, feeds: list[str], home: Path, previous_rows: dict[str, int]) -> None:
+    """Ingest, quarantine and gate 1 of each feed on one Spark session, each feed's result saved (result_path) as
+    soon as it is judged, with the seconds it took."""
     contract = load_contract()
     extract_date = drop.extract_date.isoformat()
     spark = ingest_session(home)
-    out: dict[str, dict] = {}
     try:
         register_gate_reference(spark, build_db, home)
         for name in feeds:
+            started = time.time()
             feed = contract[name]
             try:
                 load_feed_on_spark(spark, drop, feed, home)
             except FeedError as e:
-                out[name] = {"feed_error": {"rule_id": e.rule_id, "column": e.column, "detail": e.detail}}
+                save_result(home, name, {"feed_error": {"rule_id": e.rule_id, "column": e.column, "detail": e.detail}})
                 continue
             outcome = quarantine_feed_on_spark(spark, feed, extract_date, home)
             validations: list[dict] = []
             results = validate_feed_on_spark(
                 spark, f"landing.{name}", name, extract_date, previous_rows.get(name), validations
             )
-            out[name] = {
-                "outcome": {**asdict(outcome), "by_rule": [[k[0], k[1], n] for k, n in outcome.by_rule.items()]},
-                "results": [asdict(r) for r in results],
-                "validations": validations,
-            }
+            save_result(
+                home,
+                name,
+                {
+                    "outcome": {**asdict(outcome), "by_rule": [[k[0], k[1], n] for k, n in outcome.by_rule.items()]},
+                    "results": [asdict(r) for r in results],
+                    "validations": validations,
+                    "seconds": round(time.time() - started, 3),
+                },
+            )
     finally:
         spark.stop()
-    return out
+
+
+def save_result(home: Path, feed: str, content: dict) -> None:
+    path = result_path(home, feed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".json.partial")
+    partial.write_text(json.dumps(content, default=str))
+    partial.replace(path)  # whole or absent: a killed child leaves no half-written result
 
 
 def result_path(home: Path, feed: str) -> Path:
@@ -292,12 +305,16 @@ def read_results(saved: dict) -> list[CheckResult]:
     return [CheckResult(**r) for r in saved["results"]]
 
 
-def ingest_in_child(build_db: Path, drop: Drop, feed: str, home: Path, previous_rows: int | None) -> dict:
-    """One feed's Spark ingest and gate 1 in a child process that dies with this one; returns what it saved
-    (result_path). A feed-level error comes back as FeedError, as from the DuckDB ingest."""
-    arguments = [str(build_db), str(drop.path), "--feed", feed, "--home", str(home)]
-    arguments += ["--previous-rows", json.dumps({feed: previous_rows} if previous_rows else {})]
-    run_module_child("assets.spark_ingest", arguments, PROJECT_ROOT, f"the Spark ingest of {feed}")
+def ingest_on_spark(build_db: Path, drop: Drop, feed: str, home: Path, previous_rows: dict[str, int]) -> dict:
+    """A feed's Spark ingest and gate 1; returns what was saved for it (result_path). The first feed to ask starts one
+    child process (which dies with this one) for every feed of the contract not yet done in this run: a Spark session
+    costs seconds to start whatever the data, so the refresh pays it once, not once per feed. A feed-level error
+    comes back as FeedError, as from the DuckDB ingest."""
+    if not result_path(home, feed).is_file():
+        pending = [name for name in load_contract() if not result_path(home, name).is_file()]
+        arguments = [str(build_db), str(drop.path), *[a for name in pending for a in ("--feed", name)]]
+        arguments += ["--home", str(home), "--previous-rows", json.dumps(previous_rows)]
+        run_module_child("assets.spark_ingest", arguments, PROJECT_ROOT, f"the Spark ingest ({', '.join(pending)})")
     saved = read_saved(home, feed)
     if "feed_error" in saved:
         e = saved["feed_error"]
@@ -318,11 +335,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     drop_dir = resolve(args.drop)
     drop = Drop.open(drop_dir.parent, date.fromisoformat(drop_dir.name))
     home = resolve(args.home)
-    saved = ingest_feeds(resolve(args.build_db), drop, args.feed, home, json.loads(args.previous_rows))
-    for feed, content in saved.items():
-        path = result_path(home, feed)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(content, default=str))
+    ingest_feeds(resolve(args.build_db), drop, args.feed, home, json.loads(args.previous_rows))
 
 
 if __name__ == "__main__":

@@ -159,12 +159,15 @@ def raw_feed_assets(feed_name: str) -> tuple[dg.AssetsDefinition, dg.AssetChecks
         extract_date = drop.extract_date.isoformat()
         spark_home = run_spark_home(settings, run_id)
         kept = False
+        spark_metadata: dict[str, float] = {}
         try:
             if spark_home is not None:  # read, quarantined and judged by Spark (assets/spark_ingest.py)
-                previous = previous_feed_rows(settings.warehouse).get(feed_name)
-                saved = spark_ingest.ingest_in_child(build_path, drop, feed_name, spark_home, previous)
+                previous = previous_feed_rows(settings.warehouse)
+                saved = spark_ingest.ingest_on_spark(build_path, drop, feed_name, spark_home, previous)
                 failpoint("ingest")
                 outcome = spark_ingest.read_outcome(saved)
+                # the feed's own time in the Spark session (the first feed's step runs the session for every feed)
+                spark_metadata["spark_seconds"] = saved["seconds"]
             else:
                 with connect(build_path) as con:
                     kept = feed_name in incremental.kept_feeds(con, run_id)
@@ -194,6 +197,7 @@ def raw_feed_assets(feed_name: str) -> tuple[dg.AssetsDefinition, dg.AssetChecks
                 "rows_accepted": outcome.rows_accepted,
                 "rows_unlinkable": outcome.rows_unlinkable,
                 "kept_from_last_refresh": kept,
+                **spark_metadata,
             }
         )
 

@@ -190,7 +190,7 @@ def test_landed_quarantined_and_accepted_rows_are_the_same_on_both_engines(engin
 def test_the_spark_ingest_keeps_its_tables_under_its_home(engines):
     _, home, _ = engines
     saved = json.loads((home / "gate1" / "gp_events.json").read_text())
-    assert set(saved) == {"outcome", "results", "validations"}
+    assert set(saved) == {"outcome", "results", "validations", "seconds"}
     assert any((home / "raw" / "gp_events").glob("*.parquet"))
 
 
