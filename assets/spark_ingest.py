@@ -157,8 +157,8 @@ def land_parquet(spark: Any, feed: Feed, path: Path) -> Any:
         found = schema[c.name].split("(")[0]
         if found not in ACCEPTED_SPARK_TYPES[c.sql_type] and not (c.sql_type == "DOUBLE" and found == "decimal"):
             raise FeedError(feed.name, "schema", f"has type {schema[c.name]} but the contract says {c.type}", c.name)
-    select = ", ".join(f"CAST({c.name} AS {SPARK_TYPES[c.sql_type]}) AS {c.name}" for c in feed.columns)
-    return frame.selectExpr(*select.split(", "), "CAST(_metadata.row_index + 1 AS BIGINT) AS _row_number")
+    typed = [f"CAST({c.name} AS {SPARK_TYPES[c.sql_type]}) AS {c.name}" for c in feed.columns]
+    return frame.selectExpr(*typed, "CAST(_metadata.row_index + 1 AS BIGINT) AS _row_number")
 
 
 def land_csv(spark: Any, feed: Feed, path: Path) -> Any:
