@@ -20,13 +20,14 @@ import duckdb
 from assets.sql_text import sql_string
 from contracts.extracts import Column, Feed, file_sha256
 
-# Parquet physical types accepted for each contract type (a narrower integer or float is not a mistype).
+# Parquet physical types accepted for each contract type, by name without precision (a narrower integer or float, or
+# a decimal for a double, is not a mistype).
 ACCEPTED_PARQUET_TYPES = {
     "VARCHAR": {"VARCHAR"},
     "DATE": {"DATE"},
     "TIMESTAMP": {"TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"},
     "INTEGER": {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"},
-    "DOUBLE": {"FLOAT", "DOUBLE", "TINYINT", "SMALLINT", "INTEGER", "BIGINT"},
+    "DOUBLE": {"FLOAT", "DOUBLE", "DECIMAL", "TINYINT", "SMALLINT", "INTEGER", "BIGINT"},
     "BOOLEAN": {"BOOLEAN"},
 }
 
@@ -181,6 +182,27 @@ def _describe(con: duckdb.DuckDBPyConnection, relation_sql: str) -> list[tuple[s
     return [(r[0], r[1]) for r in con.execute(f"DESCRIBE {relation_sql}").fetchall()]
 
 
+def check_column_types(feed: Feed, types: dict[str, str], accepted: dict[str, set[str]]) -> None:
+    """Each column's type as the reader gives it (name -> type, precision in brackets ignored) is one `accepted`
+    allows for the contract's type."""
+    for c in feed.columns:
+        if types[c.name].split("(")[0] not in accepted[c.sql_type]:
+            raise FeedError(feed.name, "schema", f"has type {types[c.name]} but the contract says {c.type}", c.name)
+
+
+def read_csv_header(feed: Feed, path: Path) -> list[str]:
+    """A CSV file's column names, held to the contract before any reader parses the file (so a wrong delimiter reads
+    as missing columns)."""
+    try:
+        # utf-8-sig: a byte-order mark (Excel's CSV export writes one) is not part of the first column's name.
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            header = [h.strip() for h in next(csv.reader(f), [])]
+    except (OSError, UnicodeDecodeError) as e:
+        raise FeedError(feed.name, "unreadable", f"{path.name} is not a readable UTF-8 CSV file: {e}") from e
+    check_columns(feed, header)
+    return header
+
+
 def check_columns(feed: Feed, found: list[str]) -> None:
     expected = feed.column_names
     missing = [c for c in expected if c not in found]
@@ -200,11 +222,7 @@ def _load_parquet(con: duckdb.DuckDBPyConnection, feed: Feed, path: Path) -> Non
     except duckdb.Error as e:
         raise FeedError(feed.name, "unreadable", f"{path.name} is not a readable Parquet file: {e}") from e
     check_columns(feed, [c for c, _ in described if c != "file_row_number"])
-    types = dict(described)
-    for c in feed.columns:
-        found = types[c.name].split("(")[0]
-        if found not in ACCEPTED_PARQUET_TYPES[c.sql_type] and not (c.sql_type == "DOUBLE" and found == "DECIMAL"):
-            raise FeedError(feed.name, "schema", f"has type {types[c.name]} but the contract says {c.type}", c.name)
+    check_column_types(feed, dict(described), ACCEPTED_PARQUET_TYPES)
     select = ", ".join(f"CAST({c.name} AS {c.sql_type}) AS {c.name}" for c in feed.columns)
     try:
         con.execute(
@@ -242,15 +260,8 @@ def refuse_badly_written_values(feed: Feed, typed: list[Column], found: Sequence
 
 
 def _load_csv(con: duckdb.DuckDBPyConnection, feed: Feed, path: Path) -> None:
-    # The header is checked before DuckDB reads the file, so a wrong delimiter reads as missing columns.
-    try:
-        # utf-8-sig: a byte-order mark (Excel's CSV export writes one) is not part of the first column's name.
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            header = next(csv.reader(f), [])
-    except (OSError, UnicodeDecodeError) as e:
-        raise FeedError(feed.name, "unreadable", f"{path.name} is not a readable UTF-8 CSV file: {e}") from e
-    check_columns(feed, [h.strip() for h in header])
-    columns = "{" + ", ".join(f"{sql_string(h.strip())}: 'VARCHAR'" for h in header) + "}"
+    header = read_csv_header(feed, path)
+    columns = "{" + ", ".join(f"{sql_string(h)}: 'VARCHAR'" for h in header) + "}"
     source = (
         f"read_csv({sql_string(path)}, header = true, delim = ',', quote = '\"', escape = '\"', "
         f"auto_detect = false, columns = {columns})"

@@ -22,7 +22,6 @@ writes <home>/gate1/<feed>.json for each feed: the quarantine counts, the suite'
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import time
 from collections.abc import Sequence
@@ -51,9 +50,11 @@ from assets.ingest import (
     Drop,
     FeedError,
     check_against_manifest,
+    check_column_types,
     check_columns,
     csv_checks_sql,
     csv_typed_columns,
+    read_csv_header,
     refuse_badly_written_values,
 )
 from assets.paths import PROJECT_ROOT, resolve
@@ -79,7 +80,7 @@ ACCEPTED_SPARK_TYPES = {
     "DATE": {"date"},
     "TIMESTAMP": {"timestamp", "timestamp_ntz"},
     "INTEGER": {"tinyint", "smallint", "int", "bigint"},
-    "DOUBLE": {"float", "double", "tinyint", "smallint", "int", "bigint"},
+    "DOUBLE": {"float", "double", "decimal", "tinyint", "smallint", "int", "bigint"},
     "BOOLEAN": {"boolean"},
 }
 
@@ -153,10 +154,7 @@ def land_parquet(spark: Any, feed: Feed, path: Path) -> Any:
     except Exception as e:
         raise FeedError(feed.name, "unreadable", f"{path.name} is not a readable Parquet file: {_first_line(e)}") from e
     check_columns(feed, list(schema))
-    for c in feed.columns:
-        found = schema[c.name].split("(")[0]
-        if found not in ACCEPTED_SPARK_TYPES[c.sql_type] and not (c.sql_type == "DOUBLE" and found == "decimal"):
-            raise FeedError(feed.name, "schema", f"has type {schema[c.name]} but the contract says {c.type}", c.name)
+    check_column_types(feed, schema, ACCEPTED_SPARK_TYPES)
     typed = [f"CAST({c.name} AS {SPARK_TYPES[c.sql_type]}) AS {c.name}" for c in feed.columns]
     return frame.selectExpr(*typed, "CAST(_metadata.row_index + 1 AS BIGINT) AS _row_number")
 
@@ -165,12 +163,7 @@ def land_csv(spark: Any, feed: Feed, path: Path) -> Any:
     """A CSV feed: the header checked first (so a wrong delimiter reads as missing columns), every value read as text,
     each typed column held to how its type must be written (assets/ingest.py's CSV_TEXT_RULES, in Spark SQL), then
     cast. The position in the file is the line's index (zipWithIndex keeps the file's order)."""
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            header = [h.strip() for h in next(csv.reader(f), [])]
-    except (OSError, UnicodeDecodeError) as e:
-        raise FeedError(feed.name, "unreadable", f"{path.name} is not a readable UTF-8 CSV file: {e}") from e
-    check_columns(feed, header)
+    header = read_csv_header(feed, path)
     from pyspark.sql.types import LongType, StringType, StructField, StructType
 
     text_schema = StructType([StructField(h, StringType()) for h in header])
@@ -259,9 +252,7 @@ def ingest_feeds(build_db: Path, drop: Drop, feeds: list[str], home: Path, previ
                 continue
             outcome = quarantine_feed_on_spark(spark, feed, extract_date, home)
             validations: list[dict] = []
-            results = validate_feed_on_spark(
-                spark, f"landing.{name}", name, extract_date, previous_rows.get(name), validations
-            )
+            results = validate_feed_on_spark(spark, name, extract_date, previous_rows.get(name), validations)
             save_result(
                 home,
                 name,

@@ -159,14 +159,13 @@ def validate_feed(
 
 def validate_feed_on_spark(
     spark: Any,
-    table: str,
     feed_name: str,
     extract_date: str,
     previous_rows: int | None = None,
     validations: list[dict] | None = None,
 ) -> list[CheckResult]:
-    """The same suite on GX's Spark datasource, against the Spark table holding the landed feed (its catalogue also
-    holds gate_ref, gate_flags and quarantine under the build file's names: assets/spark_ingest.py)."""
+    """The same suite on GX's Spark datasource, against the Spark table landing.<feed> (the session's catalogue holds
+    it, gate_ref, gate_flags and quarantine under the build file's names: assets/spark_ingest.py)."""
     context = gx_context.ephemeral_context()
     datasource = context.data_sources.add_spark(name="build")
     batch = datasource.add_dataframe_asset(name=feed_name).add_batch_definition_whole_dataframe("whole")
@@ -174,7 +173,7 @@ def validate_feed_on_spark(
     def query(sql: str) -> list[tuple]:
         return [tuple(r) for r in spark.sql(sql).collect()]
 
-    dataframe = {"dataframe": spark.table(table)}
+    dataframe = {"dataframe": spark.table(f"landing.{feed_name}")}
     return _run_suite(context, batch, dataframe, query, feed_name, extract_date, previous_rows, validations)
 
 
